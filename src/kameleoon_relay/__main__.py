@@ -1,0 +1,3 @@
+from kameleoon_relay.cli import main
+
+main()

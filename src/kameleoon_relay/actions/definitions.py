@@ -1,0 +1,92 @@
+"""Declarative shapes of a destination: settings, actions, fields, presets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kameleoon_relay.actions.request import HttpRequest
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of an action, as actions-core declares it."""
+
+    label: str
+    description: str
+    type: str  # string | text | password | number | integer | boolean | object | datetime
+    required: bool = False
+    default: Any = None  # a mapping-kit value
+    format: str | None = None
+    choices: tuple[str, ...] | None = None
+    allow_null: bool = False
+    multiple: bool = False
+
+
+@dataclass(frozen=True)
+class SettingsField:
+    label: str
+    description: str
+    type: str
+    required: bool = False
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class PerformContext:
+    """What `perform` gets: the validated payload and the destination settings."""
+
+    payload: dict[str, Any]
+    settings: Mapping[str, Any]
+    endpoint: str
+
+
+Perform = Callable[[PerformContext], HttpRequest]
+
+
+@dataclass(frozen=True)
+class Action:
+    slug: str
+    title: str
+    description: str
+    default_subscription: str
+    fields: dict[str, Field]
+    perform: Perform
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    subscribe: str
+    action: str
+    mapping: dict[str, Any]
+
+
+def default_mapping(fields: Mapping[str, Field]) -> dict[str, Any]:
+    """The mapping a preset uses: every field that has a default, in field order."""
+    return {key: spec.default for key, spec in fields.items() if spec.default is not None}
+
+
+@dataclass(frozen=True)
+class Destination:
+    name: str
+    slug: str
+    description: str
+    settings: dict[str, SettingsField]
+    actions: dict[str, Action]
+    presets: tuple[tuple[str, str, str], ...]  # (name, trigger, action slug)
+    default_endpoint: str
+    max_subscriptions: int = 50
+    test_authentication: Callable[[Mapping[str, Any], str], HttpRequest | None] | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def preset_subscriptions(self) -> list[Preset]:
+        """Presets derive their mappings from the actions' field defaults."""
+        return [
+            Preset(name, trigger, slug, default_mapping(self.actions[slug].fields))
+            for name, trigger, slug in self.presets
+        ]
+
+    def secret_settings(self) -> tuple[str, ...]:
+        return tuple(key for key, spec in self.settings.items() if spec.secret)

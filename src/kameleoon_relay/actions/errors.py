@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActionError:
+    """Why an action produced no request; kept with the delivery, never sent."""
+
+    type: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+
+class PayloadValidationError(ValueError):
+    """A mapped payload that breaks the action's field schema.
+
+    `problems` lists every violation, worded as actions-core words them, so a
+    message reads the same here as in Segment's event tester.
+    """
+
+    error_type = "PayloadValidationError"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems))

@@ -1,0 +1,195 @@
+"""Payload validation, compiled once per action, behaving as actions-core's.
+
+actions-core runs three steps on a mapped payload: it drops empty values
+(`null` where the field is not nullable, `""` at the top level), then validates
+with ajv configured to coerce types (`coerceTypes: "array"`) and to remove keys
+that are not fields. Every problem is reported, in ajv's order: missing required
+fields first, then each field in declaration order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kameleoon_relay.actions.definitions import Field
+from kameleoon_relay.actions.errors import PayloadValidationError
+from kameleoon_relay.spec.jsvalues import js_number_str
+
+_MISSING = object()
+
+# A checker returns (value to keep, problem or None).
+Checker = Callable[[Any], tuple[Any, str | None]]
+
+_JSON_SCHEMA_TYPE = {"string": "string", "text": "string", "password": "string"}
+
+_DATE = re.compile(r"^(\d\d\d\d)-(\d\d)-(\d\d)$")
+_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)(\.\d+)?(z|[+-]\d\d(?::?\d\d)?)?$", re.IGNORECASE)
+_DATE_TIME_SEPARATOR = re.compile(r"t|\s", re.IGNORECASE)
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _js_typeof_phrase(value: Any) -> str:
+    """How ajv-human-errors names a value's type ("a number", "an array", "null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _is_date(text: str) -> bool:
+    match = _DATE.match(text)
+    if not match:
+        return False
+    year, month, day = (int(part) for part in match.groups())
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])
+
+
+def is_date_time(text: str) -> bool:
+    """ajv-formats' full `date-time`: RFC 3339, but the zone may be left out."""
+    parts = _DATE_TIME_SEPARATOR.split(text)
+    if len(parts) != 2 or not _is_date(parts[0]):
+        return False
+    match = _TIME.match(parts[1])
+    if not match:
+        return False
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3])
+    return (hour <= 23 and minute <= 59 and second <= 59) or (hour, minute, second) == (23, 59, 60)
+
+
+_FORMATS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "date-time": ("date and time", is_date_time),
+}
+
+
+def _coerce_to_string(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return js_number_str(value)
+    if value is None:
+        return ""
+    return _MISSING
+
+
+def _coerce_to_object(value: Any) -> Any:
+    return value if isinstance(value, dict) else _MISSING
+
+
+def _coerce_to_number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, str) and value:
+        try:
+            number = float(value.strip()) if value.strip() else None
+        except ValueError:
+            return _MISSING
+        if number is None:
+            return 0
+        return int(number) if number.is_integer() else number
+    return _MISSING
+
+
+def _coerce_to_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if value in ("false", 0, None) and not isinstance(value, float):
+        return False
+    if value in ("true", 1):
+        return True
+    return _MISSING
+
+
+_COERCERS: dict[str, Callable[[Any], Any]] = {
+    "string": _coerce_to_string,
+    "object": _coerce_to_object,
+    "number": _coerce_to_number,
+    "boolean": _coerce_to_boolean,
+}
+
+
+def _field_checker(spec: Field) -> Checker:
+    json_type = _JSON_SCHEMA_TYPE.get(spec.type, spec.type)
+    coerce = _COERCERS.get(json_type)
+    if coerce is None:
+        raise ValueError(f"unsupported field type {spec.type!r}")
+    label = spec.label
+    type_problem = f"{label} must be {_article(json_type)} {json_type} but it was "
+    fmt = _FORMATS.get(spec.format) if spec.format else None
+    choices = spec.choices
+
+    def check(value: Any) -> tuple[Any, str | None]:
+        # coerceTypes "array": a one-item array stands for its item.
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        coerced = coerce(value)
+        if coerced is _MISSING:
+            return value, f"{type_problem}{_js_typeof_phrase(value)}."
+        if fmt is not None and isinstance(coerced, str) and not fmt[1](coerced):
+            return coerced, f"{label} must be a valid {fmt[0]} string but it was not."
+        if choices is not None and coerced not in choices:
+            allowed = _human_list([f'"{choice}"' for choice in choices], "or")
+            return coerced, f"{label} must be one of: {allowed}."
+        return coerced, None
+
+    return check
+
+
+def _human_list(items: list[str], conjunction: str) -> str:
+    if len(items) <= 2:
+        return f" {conjunction} ".join(items)
+    return f"{', '.join(items[:-1])}, {conjunction} {items[-1]}"
+
+
+def compile_payload_validator(
+    fields: Mapping[str, Field],
+) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """Build `validate(payload) -> payload`, raising PayloadValidationError."""
+    checkers = {key: _field_checker(spec) for key, spec in fields.items()}
+    drops_null = {key for key, spec in fields.items() if not spec.allow_null}
+    required = [key for key, spec in fields.items() if spec.required]
+
+    def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
+        cleaned: dict[str, Any] = {}
+        for key, value in payload.items():
+            # removeEmptyValues, then ajv's removeAdditional for unknown keys.
+            if key not in checkers or (value is None and key in drops_null):
+                continue
+            if isinstance(value, str) and not value:
+                continue
+            cleaned[key] = value
+        problems = [
+            f"The root value is missing the required field '{key}'."
+            for key in required
+            if key not in cleaned
+        ]
+        for key, check in checkers.items():
+            if key in cleaned:
+                value, problem = check(cleaned[key])
+                cleaned[key] = value
+                if problem:
+                    problems.append(problem)
+        if problems:
+            raise PayloadValidationError(problems)
+        return cleaned
+
+    return validate

@@ -1,0 +1,155 @@
+"""Commands around the core engine: preview, fql, map, check-config, check-auth."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from kameleoon_relay.cli.app import app
+from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
+from kameleoon_relay.config import Config, ConfigError, load_config
+
+EventsArg = Annotated[str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")]
+ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file (YAML or JSON).")]
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        typer.echo("\n".join(f"error: {problem}" for problem in error.problems), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def preview(
+    config: ConfigOpt,
+    events: EventsArg = "-",
+    reveal_secrets: Annotated[bool, typer.Option(help="Show the API key instead of ***.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only destinations this source feeds.")] = None,
+) -> None:
+    """The event tester: print what Kameleoon would receive, one JSON line per event."""
+    from kameleoon_relay.pipeline import Pipeline
+    from kameleoon_relay.spec import SpecError, normalize_event
+
+    pipeline = Pipeline(_load(config))
+    for raw in read_events(events):
+        try:
+            event = normalize_event(raw)
+        except SpecError as error:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            write_json_line({"messageId": message_id, "deliveries": [],
+                             "error": {"type": "SpecError", "message": str(error)}})
+            continue
+        write_json_line(pipeline.preview(event, source, reveal_secrets))
+
+
+@app.command("fql")
+def fql_command(
+    trigger: Annotated[str, typer.Argument(help='An FQL trigger, e.g. \'type = "track"\'.')],
+    events: EventsArg = "-",
+) -> None:
+    """Evaluate a trigger: print true or false per event."""
+    from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
+
+    try:
+        matches = compile_trigger(trigger)
+    except FQLSyntaxError as error:
+        fail(f"invalid trigger: {error}")
+    for event in read_events(events):
+        typer.echo("true" if isinstance(event, dict) and matches(event) else "false")
+
+
+@app.command("map")
+def map_command(
+    mapping_file: Annotated[str, typer.Argument(help="A mapping (JSON or YAML file).")],
+    events: EventsArg = "-",
+) -> None:
+    """Apply a mapping-kit mapping: print the mapped JSON per event."""
+    from kameleoon_relay.mapping import MappingError, compile_mapping
+
+    mapping = read_json_file(mapping_file)
+    try:
+        transform = compile_mapping(mapping)
+    except MappingError as error:
+        typer.echo("\n".join(f"error: {problem}" for problem in error.problems), err=True)
+        raise typer.Exit(2) from None
+    for event in read_events(events):
+        try:
+            write_json_line(transform(event))
+        except (ValueError, TypeError) as error:
+            write_json_line({"error": {"type": type(error).__name__, "message": str(error)}})
+
+
+@app.command("check-config")
+def check_config(config_file: Annotated[str, typer.Argument(help="Config file.")]) -> None:
+    """Validate a config and summarise its sources, destinations and subscriptions."""
+    config = _load(config_file)
+    typer.echo(f"{config_file}: valid")
+    typer.echo(f"database: {config.database}")
+    typer.echo(f"sources ({len(config.sources)}):")
+    for source in config.sources:
+        typer.echo(f"  - {source.name}")
+    typer.echo(f"destinations ({len(config.destinations)}):")
+    for destination in config.destinations:
+        feeds = ", ".join(destination.sources) if destination.sources else "every source"
+        state = "" if destination.enabled else " [disabled]"
+        typer.echo(f"  - {destination.name} ({destination.type}){state} <- {feeds}")
+        typer.echo(f"    endpoint: {destination.endpoint}")
+        for line in _filter_lines(destination.filters):
+            typer.echo(f"    filter: {line}")
+        for subscription in destination.subscriptions:
+            flag = "" if subscription.enabled else " [disabled]"
+            mapping = "default mapping" if subscription.mapping is None else "custom mapping"
+            typer.echo(f"    * {subscription.name}{flag}: {subscription.trigger} -> "
+                       f"{subscription.action} ({mapping})")
+
+
+def _filter_lines(filters: tuple[dict[str, Any], ...]) -> list[str]:
+    import orjson
+
+    return [orjson.dumps(item).decode() for item in filters]
+
+
+@app.command("check-auth")
+def check_auth(
+    config: ConfigOpt,
+    destination: Annotated[str | None, typer.Option(help="Only this destination.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Kameleoon.")] = 10.0,
+) -> None:
+    """Run Kameleoon's test authentication against each configured endpoint."""
+    import httpx
+
+    from kameleoon_relay.kameleoon import DESTINATION_TYPES
+    from kameleoon_relay.kameleoon.destination import AuthenticationError
+
+    loaded = _load(config)
+    targets = [d for d in loaded.destinations if destination in (None, d.name)]
+    if not targets:
+        fail(f"no destination named {destination!r}")
+    failures = 0
+    for target in targets:
+        test = DESTINATION_TYPES[target.type].test_authentication
+        if test is None:
+            typer.echo(f"{target.name}: no test authentication for {target.type}")
+            continue
+        try:
+            request = test(target.settings, target.endpoint)
+            response = httpx.request(request.method, request.url, headers=request.headers,
+                                     timeout=timeout)
+        except AuthenticationError as error:
+            typer.echo(f"{target.name}: invalid settings: {error}")
+            failures += 1
+            continue
+        except httpx.HTTPError as error:
+            # The URL carries the key's entries: name only the endpoint.
+            typer.echo(f"{target.name}: cannot reach {target.endpoint} ({type(error).__name__})")
+            failures += 1
+            continue
+        if response.is_success:
+            typer.echo(f"{target.name}: credentials accepted ({response.status_code})")
+        else:
+            typer.echo(f"{target.name}: invalid credentials ({response.status_code})")
+            failures += 1
+    raise typer.Exit(1 if failures else 0)

@@ -1,0 +1,86 @@
+"""`kameleoon-relay serve`: ingest and delivery in one process (the README's main job)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kameleoon_relay.cli.app import app
+
+if TYPE_CHECKING:
+    from kameleoon_relay.config import Config
+
+DEFAULT_STATE_DIR = Path(".kameleoon-relay")
+ANY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+@app.command()
+def serve(
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML config file (default: the embedded default, see below)."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    state_dir: Annotated[
+        Path, typer.Option(help="Where the embedded default keeps its SQLite files and key.")
+    ] = DEFAULT_STATE_DIR,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Receive Segment events on /v1/* and deliver them to Kameleoon.
+
+    Without --config: SQLite under ./.kameleoon-relay/, one source whose write key
+    is printed, the Kameleoon (Actions) presets, and the sandbox mounted at /sandbox
+    as the target (Kameleoon itself when KAMELEOON_API_KEY and KAMELEOON_SITECODE
+    are set).
+    """
+    from kameleoon_relay.config import ConfigError, default_config, load_config
+    from kameleoon_relay.server import SANDBOX_PATH, create_app, run
+
+    # The workers post to the mounted sandbox over loopback even when listening wide.
+    local_host = "127.0.0.1" if host in ANY_INTERFACE else host
+    try:
+        if config is None:
+            cfg = default_config(state_dir, os.environ, host=local_host, port=port)
+        else:
+            cfg = load_config(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    sandbox = None
+    if cfg.mount_sandbox:
+        from kameleoon_relay.sandbox import create_app as create_sandbox
+
+        state_dir.mkdir(parents=True, exist_ok=True)
+        sandbox = create_sandbox(db_path=str(state_dir / "sandbox.db"))
+    try:
+        asgi = create_app(cfg, sandbox=sandbox)
+    except ValueError as exc:  # e.g. a database URL the store cannot open
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None)
+    run(asgi, host, port, log_level=log_level)
+
+
+def _print_banner(cfg: Config, base: str, sandbox_path: str | None) -> None:
+    """Where to send events and where to look; never the destination's API key."""
+    echo = typer.echo
+    echo(f"kameleoon-relay listening on {base}")
+    for source in cfg.sources:
+        echo(f"  source {source.name!r}: write key {source.write_key}")
+    for dest in cfg.destinations:
+        echo(f"  destination {dest.name!r} ({dest.type}) -> {dest.endpoint}")
+    echo(f"  send events:  POST {base}/v1/track  (or /v1/batch, Basic auth: write key as user)")
+    if cfg.sources:
+        key = cfg.sources[0].write_key
+        echo(
+            f"  try it:       curl -u {key}: {base}/v1/track -H 'Content-Type: application/json' "
+            '-d \'{"userId":"u1","event":"Signed Up","properties":{"kameleoonVisitorCode":"v1"}}\''
+        )
+    if sandbox_path:
+        echo(f"  sandbox page: {base}{sandbox_path}/  (goals, conversions, visitors)")
+    echo(f"  admin API:    {base}/api/stats  {base}/api/deliveries  ({base}/openapi.json)")
+    echo(f"  metrics:      {base}/metrics")

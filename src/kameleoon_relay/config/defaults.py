@@ -1,0 +1,58 @@
+"""The embedded default that `serve` runs with no config file."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from kameleoon_relay.config.loader import parse_config
+from kameleoon_relay.config.model import Config
+
+SANDBOX_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
+SANDBOX_SITECODE = "demosite01"
+WRITE_KEY_FILE = "write_key"
+
+
+def _write_key(state_dir: Path) -> str:
+    """A write key generated once and kept, so SDKs keep working across restarts."""
+    path = state_dir / WRITE_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(24)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def default_config(state_dir: Path, env: Mapping[str, str] | None = None,
+                   host: str = "127.0.0.1", port: int = 8080) -> Config:
+    """SQLite under `state_dir`, one source, the Kameleoon (Actions) presets.
+
+    The target is the sandbox mounted at /sandbox, unless KAMELEOON_API_KEY and
+    KAMELEOON_SITECODE are set: then it is Kameleoon itself.
+    """
+    env = os.environ if env is None else env
+    state_dir.mkdir(parents=True, exist_ok=True)
+    api_key, sitecode = env.get("KAMELEOON_API_KEY"), env.get("KAMELEOON_SITECODE")
+    live = bool(api_key and sitecode)
+    local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    destination = {
+        "name": "kameleoon",
+        "type": "kameleoon-actions",
+        "settings": {"apiKey": api_key, "sitecode": sitecode} if live
+        else {"apiKey": SANDBOX_API_KEY, "sitecode": SANDBOX_SITECODE},
+    }
+    if not live:
+        destination["endpoint"] = f"http://{local_host}:{port}/sandbox/segmentio"
+    document = {
+        "sources": [{"name": "default", "write_key": _write_key(state_dir)}],
+        "destinations": [destination],
+        "database": f"sqlite:///{(state_dir / 'relay.db').resolve()}",
+    }
+    config = parse_config(document, env)
+    from dataclasses import replace
+
+    return replace(config, mount_sandbox=not live)

@@ -1,0 +1,318 @@
+"""Read, interpolate and validate a configuration file."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from kameleoon_relay.config.errors import ConfigError
+from kameleoon_relay.config.model import (
+    DEFAULT_DATABASE,
+    Config,
+    DeliverySettings,
+    DestinationConfig,
+    SourceConfig,
+    SubscriptionConfig,
+)
+from kameleoon_relay.kameleoon import DESTINATION_TYPES
+from kameleoon_relay.spec.jsvalues import as_js_value
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+_TOP_KEYS = {"sources", "destinations", "database", "admin_token", "dedupe_window", "delivery"}
+_DESTINATION_KEYS = {
+    "name", "type", "sources", "endpoint", "settings", "subscriptions", "filters",
+    "identity_linking", "enabled",
+}
+_SUBSCRIPTION_KEYS = {"name", "trigger", "action", "mapping", "enabled"}
+_DELIVERY_KEYS = {"retry_window", "concurrency", "timeout", "backoff_base", "backoff_max"}
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+
+def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: _Problems) -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string, after YAML parsing."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, fallback = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if fallback is not None:
+            return fallback
+        problems.add(path, f"environment variable {name} is not set")
+        return ""
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string like `4h`, `30m`, `10s`, `250ms`."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 4h, 30m or 10")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("must not be negative")
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 4h, 30m, 10s or 250ms")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def _unknown_keys(data: dict[str, Any], allowed: set[str], path: str, problems: _Problems) -> None:
+    for key in data:
+        if key not in allowed:
+            problems.add(f"{path}.{key}" if path else str(key),
+                         f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+
+def _string(data: dict[str, Any], key: str, path: str, problems: _Problems,
+            required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            problems.add(f"{path}.{key}", "required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        problems.add(f"{path}.{key}", f"must be a string, got {type(value).__name__}")
+        return None
+    return str(value)
+
+
+def _sources(raw: Any, problems: _Problems) -> tuple[SourceConfig, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.add("sources", "must be a non-empty list of {name, write_key}")
+        return ()
+    sources: list[SourceConfig] = []
+    for index, item in enumerate(raw):
+        path = f"sources[{index}]"
+        if not isinstance(item, dict):
+            problems.add(path, "must be a mapping with name and write_key")
+            continue
+        _unknown_keys(item, {"name", "write_key"}, path, problems)
+        name = _string(item, "name", path, problems)
+        key = _string(item, "write_key", path, problems)
+        if key is not None and not key:
+            problems.add(f"{path}.write_key", "must not be empty")
+        if name and key:
+            sources.append(SourceConfig(name, key))
+    names = [source.name for source in sources]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.add("sources", f"duplicate source name {name!r}")
+    keys = [source.write_key for source in sources]
+    if len(set(keys)) != len(keys):
+        problems.add("sources", "two sources share a write_key")
+    return tuple(sources)
+
+
+def _subscriptions(raw: Any, path: str, kind: str, problems: _Problems
+                   ) -> tuple[SubscriptionConfig, ...]:
+    definition = DESTINATION_TYPES[kind]
+    if raw is None:
+        return tuple(
+            SubscriptionConfig(preset.name, preset.subscribe, preset.action, None, True)
+            for preset in definition.preset_subscriptions()
+        )
+    if not isinstance(raw, list):
+        problems.add(path, "must be a list of subscriptions")
+        return ()
+    if len(raw) > definition.max_subscriptions:
+        problems.add(path, f"{len(raw)} subscriptions, but a {definition.name} destination "
+                     f"allows at most {definition.max_subscriptions}")
+    subscriptions: list[SubscriptionConfig] = []
+    for index, item in enumerate(raw):
+        item_path = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            problems.add(item_path, "must be a mapping with name, trigger, action, mapping")
+            continue
+        _unknown_keys(item, _SUBSCRIPTION_KEYS, item_path, problems)
+        name = _string(item, "name", item_path, problems)
+        trigger = _string(item, "trigger", item_path, problems)
+        action = _string(item, "action", item_path, problems)
+        if action and action not in definition.actions:
+            problems.add(f"{item_path}.action", f"unknown action {action!r} (expected one of: "
+                         f"{', '.join(definition.actions)})")
+        mapping = item.get("mapping")
+        if mapping is not None and not isinstance(mapping, dict):
+            problems.add(f"{item_path}.mapping", "must be a mapping object or null")
+            mapping = None
+        enabled = item.get("enabled", True)
+        if not isinstance(enabled, bool):
+            problems.add(f"{item_path}.enabled", "must be true or false")
+        if name and trigger and action:
+            # Mappings are JSON in Segment: give them JS key order like events.
+            js_mapping = as_js_value(mapping) if mapping is not None else None
+            subscriptions.append(
+                SubscriptionConfig(name, trigger, action, js_mapping, enabled is not False)
+            )
+    return tuple(subscriptions)
+
+
+def _destinations(raw: Any, source_names: set[str], problems: _Problems
+                  ) -> tuple[DestinationConfig, ...]:
+    if not isinstance(raw, list):
+        problems.add("destinations", "must be a list")
+        return ()
+    destinations: list[DestinationConfig] = []
+    for index, item in enumerate(raw):
+        path = f"destinations[{index}]"
+        if not isinstance(item, dict):
+            problems.add(path, "must be a mapping")
+            continue
+        _unknown_keys(item, _DESTINATION_KEYS, path, problems)
+        name = _string(item, "name", path, problems)
+        kind = _string(item, "type", path, problems)
+        if kind and kind not in DESTINATION_TYPES:
+            problems.add(f"{path}.type", f"unknown destination type {kind!r} "
+                         f"(expected one of: {', '.join(DESTINATION_TYPES)})")
+            continue
+        if not kind:
+            continue
+        definition = DESTINATION_TYPES[kind]
+        settings = item.get("settings")
+        if not isinstance(settings, dict):
+            problems.add(f"{path}.settings", "required mapping of the destination's settings")
+            settings = {}
+        for key, spec in definition.settings.items():
+            if spec.required and settings.get(key) in (None, ""):
+                problems.add(f"{path}.settings.{key}", f"required ({spec.label})")
+        for key in settings:
+            if key not in definition.settings:
+                problems.add(f"{path}.settings.{key}", "unknown setting (expected one of: "
+                             f"{', '.join(definition.settings)})")
+        endpoint = item.get("endpoint", definition.default_endpoint)
+        if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+            problems.add(f"{path}.endpoint", "must be an http:// or https:// URL")
+            endpoint = definition.default_endpoint
+        sources = item.get("sources")
+        if sources is not None:
+            if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+                problems.add(f"{path}.sources", "must be a list of source names")
+                sources = None
+            else:
+                for source in sources:
+                    if source not in source_names:
+                        problems.add(f"{path}.sources", f"unknown source {source!r}")
+        filters = item.get("filters") or []
+        if not isinstance(filters, list):
+            problems.add(f"{path}.filters", "must be a list of filters")
+            filters = []
+        linking = item.get("identity_linking")
+        if linking is not None and not isinstance(linking, bool):
+            problems.add(f"{path}.identity_linking", "must be true or false")
+            linking = None
+        enabled = item.get("enabled", True)
+        subscriptions = _subscriptions(item.get("subscriptions"), f"{path}.subscriptions",
+                                       kind, problems)
+        if name:
+            destinations.append(DestinationConfig(
+                name=name, type=kind, settings=dict(settings), endpoint=endpoint.rstrip("/"),
+                subscriptions=subscriptions,
+                sources=tuple(sources) if sources is not None else None,
+                filters=tuple(filters), identity_linking=linking, enabled=enabled is not False,
+            ))
+    names = [d.name for d in destinations]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.add("destinations", f"duplicate destination name {name!r}")
+    return tuple(destinations)
+
+
+def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
+    if raw is None:
+        return DeliverySettings()
+    if not isinstance(raw, dict):
+        problems.add("delivery", "must be a mapping")
+        return DeliverySettings()
+    _unknown_keys(raw, _DELIVERY_KEYS, "delivery", problems)
+    values: dict[str, Any] = {}
+    for key in ("retry_window", "timeout", "backoff_base", "backoff_max"):
+        if key in raw:
+            try:
+                values[key] = parse_duration(raw[key])
+            except ValueError as error:
+                problems.add(f"delivery.{key}", str(error))
+    if "concurrency" in raw:
+        value = raw["concurrency"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            problems.add("delivery.concurrency", "must be a positive integer")
+        else:
+            values["concurrency"] = value
+    return DeliverySettings(**values)
+
+
+def parse_config(data: Any, env: Mapping[str, str] | None = None,
+                 path: Path | None = None) -> Config:
+    """Validate an already-parsed config document; raise ConfigError listing every problem."""
+    problems = _Problems()
+    if not isinstance(data, dict):
+        raise ConfigError(["(top level): must be a mapping with sources and destinations"])
+    data = _interpolate(data, "", os.environ if env is None else env, problems)
+    _unknown_keys(data, _TOP_KEYS, "", problems)
+    sources = _sources(data.get("sources"), problems)
+    destinations = _destinations(data.get("destinations", []),
+                                 {s.name for s in sources}, problems)
+    database = data.get("database", DEFAULT_DATABASE)
+    if not isinstance(database, str) or "://" not in database:
+        problems.add("database", "must be a URL such as sqlite:///path/relay.db")
+        database = DEFAULT_DATABASE
+    admin_token = data.get("admin_token") or (env or os.environ).get("KAMELEOON_RELAY_ADMIN_TOKEN")
+    if admin_token is not None and not isinstance(admin_token, str):
+        problems.add("admin_token", "must be a string")
+        admin_token = None
+    dedupe_window = 24 * 3600.0
+    if "dedupe_window" in data:
+        try:
+            dedupe_window = parse_duration(data["dedupe_window"])
+        except ValueError as error:
+            problems.add("dedupe_window", str(error))
+    delivery = _delivery(data.get("delivery"), problems)
+    config = Config(sources, destinations, database, admin_token or None, dedupe_window,
+                    delivery, path)
+    if not problems.items:
+        # Triggers and mappings are checked by compiling them, as the relay will.
+        from kameleoon_relay.pipeline.compile import compile_problems
+
+        problems.items.extend(compile_problems(config))
+    if problems.items:
+        raise ConfigError(problems.items)
+    return config
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load a YAML (or JSON) config file; ConfigError names the file and every bad key."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([f"{file}: cannot read ({error.strerror or error})"]) from None
+    try:
+        data = orjson.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, orjson.JSONDecodeError) as error:
+        where = getattr(error, "problem_mark", None)
+        place = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise ConfigError([f"{file}: not valid YAML/JSON{place}"]) from None
+    try:
+        return parse_config(data, env, file)
+    except ConfigError as error:
+        raise ConfigError([f"{file}: {problem}" for problem in error.problems]) from None

@@ -1,0 +1,80 @@
+"""The validated configuration, as immutable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE = "sqlite:///./.kameleoon-relay/relay.db"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    write_key: str
+
+
+@dataclass(frozen=True)
+class SubscriptionConfig:
+    """A mapping as Segment's Public API shapes it; `mapping=None` is the action's default."""
+
+    name: str
+    trigger: str
+    action: str
+    mapping: dict[str, Any] | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DestinationConfig:
+    name: str
+    type: str
+    settings: dict[str, Any]
+    endpoint: str
+    subscriptions: tuple[SubscriptionConfig, ...]
+    sources: tuple[str, ...] | None = None  # None: every source
+    filters: tuple[dict[str, Any], ...] = ()
+    identity_linking: bool | None = None  # None: the destination type's default
+    enabled: bool = True
+
+    def feeds_from(self, source: str | None) -> bool:
+        return self.sources is None or source is None or source in self.sources
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    retry_window: float = 4 * 3600.0
+    concurrency: int = 16
+    timeout: float = 10.0
+    backoff_base: float = 1.0
+    backoff_max: float = 600.0
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: tuple[SourceConfig, ...]
+    destinations: tuple[DestinationConfig, ...]
+    database: str = DEFAULT_DATABASE
+    admin_token: str | None = None
+    dedupe_window: float = 24 * 3600.0
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    path: Path | None = None
+    # Set by the embedded default: mount the sandbox under /sandbox.
+    mount_sandbox: bool = False
+
+    def destination(self, name: str) -> DestinationConfig:
+        for destination in self.destinations:
+            if destination.name == name:
+                return destination
+        raise KeyError(name)
+
+    def source_for_write_key(self, write_key: str) -> SourceConfig | None:
+        import hmac
+
+        found = None
+        for source in self.sources:
+            # Compare against every key, in constant time, to leak nothing by timing.
+            if hmac.compare_digest(source.write_key.encode(), write_key.encode()):
+                found = source
+        return found

@@ -1,0 +1,113 @@
+"""When to retry: pure functions of an attempt's result, the clock and a random source."""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from kameleoon_relay.store.models import FinalState
+
+# Statuses worth retrying besides 5xx: timeout, locked, rate limited.
+RETRYABLE_STATUSES = frozenset({408, 423, 429})
+
+
+class Verdict(enum.StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAIL = "fail"
+
+
+def classify_status(status: int) -> Verdict:
+    if 200 <= status < 300:
+        return Verdict.DELIVERED
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return Verdict.RETRY
+    return Verdict.FAIL
+
+
+def classify_error(exc: BaseException) -> Verdict:
+    """Timeouts and network trouble may pass; a malformed URL or request never will."""
+    if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
+        return Verdict.RETRY
+    if isinstance(exc, httpx.ProxyError):
+        return Verdict.RETRY
+    return Verdict.FAIL
+
+
+def describe_error(exc: BaseException, timeout: float | None = None) -> str:
+    """A one-line reason for an exception (httpx timeouts often have an empty message)."""
+    if isinstance(exc, httpx.TimeoutException):
+        kind = type(exc).__name__
+        return f"{kind}: no answer within {timeout:g}s" if timeout else kind
+    text = str(exc).strip() or repr(exc)
+    return f"{type(exc).__name__}: {text}"
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` value: delay-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP-dates are GMT
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: FinalState
+    next_attempt_at: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by a retry window from first receipt."""
+
+    window: float = 14400.0
+    base: float = 1.0
+    cap: float = 600.0
+
+    def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^(attempts-1))], attempts >= 1."""
+        ceiling = min(self.cap, self.base * 2 ** max(0, min(attempts - 1, 62)))
+        return (rng or random).uniform(0.0, ceiling)
+
+    def decide(
+        self,
+        verdict: Verdict,
+        *,
+        attempts: int,
+        window_start: float,
+        now: float,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        rng: random.Random | None = None,
+    ) -> Decision:
+        """Where a delivery goes after its `attempts`-th attempt (counting this one)."""
+        if verdict is Verdict.DELIVERED:
+            return Decision("delivered")
+        if verdict is Verdict.FAIL:
+            return Decision("failed", error=reason)
+        # The server's Retry-After is honoured as given; our own backoff only when it is silent.
+        delay = retry_after if retry_after is not None else self.backoff(attempts, rng)
+        at = now + delay
+        deadline = window_start + self.window
+        if at > deadline:
+            waited = now - window_start
+            return Decision(
+                "dead",
+                error=f"gave up after {attempts} attempt(s) over {waited:.0f}s "
+                f"(retry window {self.window:g}s): {reason}",
+            )
+        return Decision("pending", next_attempt_at=at, error=reason)

@@ -1,0 +1,262 @@
+"""JavaScript value semantics the reference relies on, for JSON-decoded Python values.
+
+The reference evaluates triggers in JavaScript: ``String(x)``, ``Number(x)``,
+``typeof``, truthiness, and property reads (``value[key]``) that also see
+array/string indexes, ``length`` and inherited prototype members. This module
+reproduces exactly those operations for the values ``json.loads`` produces.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from kameleoon_relay.fql.errors import FQLEvaluationError
+
+
+class _Undefined:
+    """JavaScript ``undefined``: a missing field (``None`` stands for ``null``)."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+
+UNDEFINED: Final = _Undefined()
+
+
+@dataclass(frozen=True, eq=False)
+class JSFunction:
+    """An inherited built-in method, e.g. what ``{}.constructor`` reads."""
+
+    name: str
+    length: int
+
+
+@dataclass(frozen=True, eq=False)
+class JSPrototype:
+    """A built-in prototype object, what ``x.__proto__`` reads."""
+
+    kind: str
+
+
+# Own members of the built-in prototypes in Node 20: method name -> (function name, arity).
+# Kept as data so the property reads below stay one lookup.
+def _methods(spec: str, constructor: str) -> dict[str, tuple[str, int]]:
+    table = {"constructor": (constructor, 1)}
+    for item in spec.split():
+        name, _, rest = item.partition(":")
+        arity, _, fname = rest.partition(":")
+        table[name] = (fname or name, int(arity))
+    return table
+
+
+_OBJECT_METHODS: Final = _methods(
+    "__defineGetter__:2 __defineSetter__:2 hasOwnProperty:1 __lookupGetter__:1 "
+    "__lookupSetter__:1 isPrototypeOf:1 propertyIsEnumerable:1 toString:0 valueOf:0 "
+    "toLocaleString:0",
+    "Object",
+)
+_PROTO_METHODS: Final[dict[str, dict[str, tuple[str, int]]]] = {
+    "Object": _OBJECT_METHODS,
+    "Array": _methods(
+        "at:1 concat:1 copyWithin:2 fill:1 find:1 findIndex:1 findLast:1 findLastIndex:1 "
+        "lastIndexOf:1 pop:0 push:1 reverse:0 shift:0 unshift:1 slice:2 sort:1 splice:2 "
+        "includes:1 indexOf:1 join:1 keys:0 entries:0 values:0 forEach:1 filter:1 flat:0 "
+        "flatMap:1 map:1 every:1 some:1 reduce:1 reduceRight:1 toLocaleString:0 toString:0 "
+        "toReversed:0 toSorted:1 toSpliced:2 with:2",
+        "Array",
+    ),
+    "String": _methods(
+        "anchor:1 at:1 big:0 blink:0 bold:0 charAt:1 charCodeAt:1 codePointAt:1 concat:1 "
+        "endsWith:1 fontcolor:1 fontsize:1 fixed:0 includes:1 indexOf:1 isWellFormed:0 "
+        "italics:0 lastIndexOf:1 link:1 localeCompare:1 match:1 matchAll:1 normalize:0 "
+        "padEnd:1 padStart:1 repeat:1 replace:2 replaceAll:2 search:1 slice:2 small:0 "
+        "split:2 strike:0 sub:0 substr:2 substring:2 sup:0 startsWith:1 toString:0 "
+        "toWellFormed:0 trim:0 trimStart:0 trimLeft:0:trimStart trimEnd:0 "
+        "trimRight:0:trimEnd toLocaleLowerCase:0 toLocaleUpperCase:0 toLowerCase:0 "
+        "toUpperCase:0 valueOf:0",
+        "String",
+    ),
+    "Number": _methods(
+        "toExponential:1 toFixed:1 toPrecision:1 toString:1 valueOf:0 toLocaleString:0", "Number"
+    ),
+    "Boolean": _methods("toString:0 valueOf:0", "Boolean"),
+    "Function": _methods("apply:2 bind:1 call:1 toString:0", "Function"),
+}
+
+
+def _proto_member(kind: str, key: str) -> Any:
+    """Read ``key`` through the prototype chain of a ``kind`` value."""
+    if key == "__proto__":
+        return JSPrototype(kind)
+    own = _PROTO_METHODS[kind].get(key) or _OBJECT_METHODS.get(key)
+    return JSFunction(*own) if own else UNDEFINED
+
+
+def _is_array_index(key: str, size: int) -> bool:
+    # Only canonical decimal integers index an array or a string ("01" does not).
+    return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < size
+
+
+def utf16_units(text: str) -> list[str]:
+    """The UTF-16 code units of ``text`` (what JavaScript indexes and counts)."""
+    if text.isascii() or max(text) <= "\uffff":
+        return list(text)
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
+
+
+def utf16_length(text: str) -> int:
+    return len(text) + sum(1 for ch in text if ch > "\uffff")
+
+
+def member(value: Any, key: str) -> Any:
+    """``value[key]`` for a truthy JavaScript value (the reference's path step)."""
+    kind = type(value)
+    if kind is dict:
+        found = value.get(key, UNDEFINED)
+        return _proto_member("Object", key) if found is UNDEFINED else found
+    if kind is list:
+        if _is_array_index(key, len(value)):
+            return value[int(key)]
+        return len(value) if key == "length" else _proto_member("Array", key)
+    if kind is str:
+        units = utf16_units(value)
+        if _is_array_index(key, len(units)):
+            return units[int(key)]
+        return len(units) if key == "length" else _proto_member("String", key)
+    if kind is bool:
+        return _proto_member("Boolean", key)
+    if kind is int or kind is float:
+        return _proto_member("Number", key)
+    if kind is JSFunction:
+        return _function_member(value, key)
+    if kind is JSPrototype:
+        return _prototype_member(value, key)
+    return _proto_member("Object", key)
+
+
+def _function_member(func: JSFunction, key: str) -> Any:
+    if key == "name":
+        return func.name
+    if key == "length":
+        return func.length
+    if key in ("caller", "arguments"):
+        raise FQLEvaluationError(f"'{key}' may not be read on a built-in function")
+    return _proto_member("Function", key)
+
+
+def _prototype_member(proto: JSPrototype, key: str) -> Any:
+    if key == "__proto__":
+        return None if proto.kind == "Object" else JSPrototype("Object")
+    if key == "length" and proto.kind in ("Array", "String", "Function"):
+        return 0
+    if key == "name" and proto.kind == "Function":
+        return ""
+    return _proto_member(proto.kind, key)
+
+
+def truthy(value: Any) -> bool:
+    """JavaScript truthiness: ``{}`` and ``[]`` are true, ``NaN`` is false."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        return True
+    if kind is float:
+        return value == value and value != 0.0
+    return bool(value)
+
+
+def as_number(value: Any) -> float | None:
+    """The value as a float when ``typeof value === 'number'``, else None."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:  # JSON.parse reads huge integers as +/-Infinity
+            return math.inf if value > 0 else -math.inf
+    return None
+
+
+_JS_SPACE: Final = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
+_DECIMAL: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_RADIX: Final = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
+
+
+def to_number(value: Any) -> float:
+    """JavaScript ``Number(value)`` for the values a trigger can hold."""
+    if value is True or value is False:
+        return 1.0 if value else 0.0
+    number = as_number(value)
+    if number is not None:
+        return number
+    if value is None:
+        return 0.0
+    if not isinstance(value, str):
+        return math.nan
+    text = value.strip(_JS_SPACE)
+    if not text:
+        return 0.0
+    if text in ("Infinity", "+Infinity", "-Infinity"):
+        return -math.inf if text[0] == "-" else math.inf
+    radix = _RADIX.get(text[:2])
+    if radix:
+        digits = text[2:]
+        if not (digits.isascii() and digits.isalnum()):
+            return math.nan
+        try:
+            return float(int(digits, radix))
+        except ValueError:
+            return math.nan
+        except OverflowError:
+            return math.inf
+    return float(text) if _DECIMAL.fullmatch(text) else math.nan
+
+
+def number_to_string(number: float) -> str:
+    """JavaScript ``String(number)``: shortest round-trip digits, JS exponent rules."""
+    if number != number:
+        return "NaN"
+    if number == 0:
+        return "0"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    sign = "-" if number < 0 else ""
+    mantissa, _, exp = repr(abs(number)).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = whole + frac
+    point = len(whole) + int(exp or 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    size = len(digits)
+    if size <= point <= 21:
+        return sign + digits + "0" * (point - size)
+    if 0 < point <= 21:
+        return sign + digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return sign + "0." + "0" * -point + digits
+    exponent = point - 1
+    tail = f"e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
+    return sign + digits[0] + ("." + digits[1:] if size > 1 else "") + tail
+
+
+def to_string(value: Any) -> str:
+    """JavaScript ``String(value)`` for the values a parsed trigger holds."""
+    if isinstance(value, str):
+        return value
+    if value is True or value is False:
+        return "true" if value else "false"
+    if value is UNDEFINED:
+        return "undefined"
+    if value is None:
+        return "null"
+    return number_to_string(float(value))

@@ -1,0 +1,9 @@
+"""Kameleoon (Actions): the destination as data, wire-identical to Segment's."""
+
+from kameleoon_relay.kameleoon.destination import DEFAULT_ENDPOINT, KAMELEOON_ACTIONS
+
+__all__ = ["DEFAULT_ENDPOINT", "KAMELEOON_ACTIONS"]
+
+# Destination types a config can name, by `type:`.
+DESTINATION_TYPES = {"kameleoon-actions": KAMELEOON_ACTIONS}
+__all__ += ["DESTINATION_TYPES"]

@@ -1,0 +1,36 @@
+"""The one request shape every Kameleoon action sends."""
+
+from __future__ import annotations
+
+import orjson
+
+from kameleoon_relay import __version__
+from kameleoon_relay.actions import HttpRequest
+from kameleoon_relay.actions.definitions import PerformContext
+
+USER_AGENT = f"kameleoon-relay/{__version__}"
+
+
+def post_event(context: PerformContext) -> HttpRequest:
+    """POST the payload with the visitor code moved into `properties`.
+
+    The reference drops `kameleoonVisitorCode` from the top level and sets it in
+    `properties` (in place when the key exists, else last); JSON omits it when absent.
+    """
+    payload = context.payload
+    code = payload.get("kameleoonVisitorCode")
+    properties = dict(payload.get("properties") or {})
+    if code is None:
+        properties.pop("kameleoonVisitorCode", None)
+    else:
+        properties["kameleoonVisitorCode"] = code
+    body = {key: value for key, value in payload.items() if key != "kameleoonVisitorCode"}
+    body["properties"] = properties
+    settings = context.settings
+    headers = {
+        "authorization": f"Basic {settings['apiKey']}",
+        "x-segment-settings": str(settings["sitecode"]),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+    return HttpRequest("POST", context.endpoint, headers, body, orjson.dumps(body))

@@ -1,0 +1,82 @@
+"""Compile a destination's subscriptions once: trigger, mapping, validation, perform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kameleoon_relay.actions import Destination, HttpRequest, compile_payload_validator
+from kameleoon_relay.actions.definitions import PerformContext, default_mapping
+from kameleoon_relay.config.model import Config, DestinationConfig, SubscriptionConfig
+from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
+from kameleoon_relay.kameleoon import DESTINATION_TYPES
+from kameleoon_relay.mapping import MappingError, compile_mapping
+
+
+@dataclass(frozen=True)
+class CompiledSubscription:
+    name: str
+    action: str
+    matches: Callable[[dict[str, Any]], bool]
+    # Raises PayloadValidationError (or a mapping runtime error) instead of returning.
+    build_request: Callable[[dict[str, Any]], HttpRequest]
+
+
+@dataclass(frozen=True)
+class CompiledDestination:
+    config: DestinationConfig
+    definition: Destination
+    subscriptions: tuple[CompiledSubscription, ...]
+
+
+def request_builder(
+    definition: Destination, subscription: SubscriptionConfig, destination: DestinationConfig
+) -> Callable[[dict[str, Any]], HttpRequest]:
+    action = definition.actions[subscription.action]
+    mapping = subscription.mapping
+    if mapping is None:
+        mapping = default_mapping(action.fields)
+    transform = compile_mapping(mapping)
+    validate = compile_payload_validator(action.fields)
+    perform = action.perform
+    settings = dict(destination.settings)
+    endpoint = destination.endpoint
+
+    def build_request(event: dict[str, Any]) -> HttpRequest:
+        return perform(PerformContext(validate(transform(event)), settings, endpoint))
+
+    return build_request
+
+
+def compile_destination(destination: DestinationConfig) -> CompiledDestination:
+    definition = DESTINATION_TYPES[destination.type]
+    compiled = tuple(
+        CompiledSubscription(
+            subscription.name,
+            subscription.action,
+            compile_trigger(subscription.trigger),
+            request_builder(definition, subscription, destination),
+        )
+        for subscription in destination.subscriptions
+        if subscription.enabled
+    )
+    return CompiledDestination(destination, definition, compiled)
+
+
+def compile_problems(config: Config) -> list[str]:
+    """Every trigger and mapping that does not compile, named by its key path."""
+    problems: list[str] = []
+    for d_index, destination in enumerate(config.destinations):
+        for s_index, subscription in enumerate(destination.subscriptions):
+            path = f"destinations[{d_index}].subscriptions[{s_index}]"
+            try:
+                compile_trigger(subscription.trigger)
+            except FQLSyntaxError as error:
+                problems.append(f"{path}.trigger: {error}")
+            if subscription.mapping is not None:
+                try:
+                    compile_mapping(subscription.mapping)
+                except MappingError as error:
+                    problems.extend(f"{path}.mapping: {problem}" for problem in error.problems)
+    return problems

@@ -1,0 +1,252 @@
+"""The sandbox's HTTP surface: Kameleoon's `/segmentio` contract, the JSON API and the page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_key, load_config
+from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings, FaultSettingsError
+from kameleoon_relay.sandbox.faults_middleware import FaultMiddleware
+from kameleoon_relay.sandbox.store import Store
+from kameleoon_relay.sandbox.tracker import EventRejected, Tracker
+
+COMMIT_DELAY = 0.2  # seconds a write may wait before its batch is committed
+_AUTH_CACHE_MAX = 1024
+
+
+class Sandbox:
+    """The state behind one sandbox app: accounts, SQLite store, tracker and faults."""
+
+    def __init__(self, config: SandboxConfig, store: Store, faults: FaultSettings) -> None:
+        self.config = config
+        self.store = store
+        self.tracker = Tracker(store, config)
+        self.faults = FaultInjector(faults)
+        self.sitecodes = config.sitecodes()
+        self._auth_cache: dict[str, Account] = {}
+        self._commit_task: asyncio.Task[None] | None = None
+
+    def account(self, authorization: str | None) -> Account | None:
+        if not authorization:
+            return None
+        if (cached := self._auth_cache.get(authorization)) is not None:
+            return cached
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "basic" or not token:
+            return None
+        key = decode_api_key(token)
+        account = self.config.account_for_key(key) if key else None
+        if account is not None and len(self._auth_cache) < _AUTH_CACHE_MAX:
+            self._auth_cache[authorization] = account
+        return account
+
+    def schedule_commit(self) -> None:
+        """Commit within COMMIT_DELAY; one pending commit serves every write until then."""
+        if self._commit_task is None or self._commit_task.done():
+            self._commit_task = asyncio.get_running_loop().create_task(self._commit_later())
+
+    async def _commit_later(self) -> None:
+        await asyncio.sleep(COMMIT_DELAY)
+        self.store.commit()
+
+    def close(self) -> None:
+        if self._commit_task is not None:
+            self._commit_task.cancel()
+        self.store.close()
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return _json({"error": message, "status": status}, status)
+
+
+def _sandbox(request: Request) -> Sandbox:
+    return request.app.state.sandbox
+
+
+# -- Kameleoon's endpoint contract -------------------------------------------------------
+
+
+async def segmentio(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    store = sandbox.store
+    sandbox.schedule_commit()
+    account = sandbox.account(request.headers.get("authorization"))
+    if account is None:
+        store.count("rejected")
+        return _error(401, "unknown API key: send `authorization: Basic {apiKey}`")
+    sitecode = request.headers.get("x-segment-settings", "")
+    if not any(site.sitecode == sitecode for site in account.sites):
+        store.count("rejected")
+        return _error(403, f"sitecode {sitecode!r} does not belong to this API key")
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        store.count("rejected")
+        return _error(400, "malformed JSON body")
+    if not isinstance(body, dict):
+        store.count("rejected")
+        return _error(400, "the body must be a JSON object")
+    try:
+        outcome = sandbox.tracker.handle(sitecode, body, raw)
+    except EventRejected as exc:
+        store.count("rejected")
+        return _error(400, str(exc))
+    return _json(outcome.to_json())
+
+
+async def getapikey(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    sandbox.store.count("auth_checks")
+    sandbox.schedule_commit()
+    account = sandbox.config.account_for_key(dict(request.query_params))
+    if account is None:
+        return _error(401, "invalid credentials")
+    return _json({"ok": True, "sitecodes": [site.sitecode for site in account.sites]})
+
+
+# -- inspection API ----------------------------------------------------------------------
+
+
+def _limit(request: Request, default: int) -> int:
+    value = request.query_params.get("limit", str(default))
+    if not value.isdigit():
+        raise ValueError("limit must be a positive integer")
+    return max(1, min(int(value), 1000))
+
+
+async def api_goals(request: Request) -> Response:
+    sitecode = request.query_params.get("sitecode")
+    return _json({"goals": _sandbox(request).store.goals(sitecode)})
+
+
+async def api_visitors(request: Request) -> Response:
+    store = _sandbox(request).store
+    try:
+        limit = _limit(request, 50)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    keys = store.visitor_keys(request.query_params.get("sitecode"), limit)
+    return _json({"visitors": [store.visitor(site, code) for site, code in keys]})
+
+
+async def api_visitor(request: Request) -> Response:
+    store = _sandbox(request).store
+    code = request.path_params["code"]
+    found = store.find_visitor(code, request.query_params.get("sitecode"))
+    if found is None:
+        return _error(404, f"no visitor {code!r}")
+    return _json(store.visitor(*found))
+
+
+async def api_events(request: Request) -> Response:
+    try:
+        limit = _limit(request, 50)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    sitecode = request.query_params.get("sitecode")
+    return _json({"events": _sandbox(request).store.events(limit, sitecode)})
+
+
+async def api_stats(request: Request) -> Response:
+    store = _sandbox(request).store
+    c = store.counters
+    return _json(
+        {
+            "received": c["received"],
+            "accepted": c["accepted"],
+            "rejected": c["rejected"],
+            "duplicates": c["duplicates"],
+            "auth_checks": c["auth_checks"],
+            "faults": {
+                "error": c["fault_error"],
+                "rate_limit": c["fault_rate_limit"],
+                "timeout": c["fault_timeout"],
+                "reset": c["fault_reset"],
+            },
+            **store.totals(),
+        }
+    )
+
+
+async def api_faults(request: Request) -> Response:
+    injector = _sandbox(request).faults
+    if request.method == "POST":
+        try:
+            settings = FaultSettings.from_json(orjson.loads(await request.body() or b"{}"))
+        except orjson.JSONDecodeError:
+            return _error(400, "malformed JSON body")
+        except (FaultSettingsError, TypeError) as exc:
+            return _error(400, str(exc))
+        injector.configure(settings)
+    elif request.method == "DELETE":
+        injector.configure(FaultSettings())
+    return _json(injector.settings.to_json())
+
+
+_PAGE = resources.files("kameleoon_relay.sandbox").joinpath("page.html").read_text()
+
+
+async def page(request: Request) -> HTMLResponse:
+    # A <base> at the mount point keeps the page's relative API URLs right under /sandbox.
+    base = request.scope.get("root_path", "").rstrip("/") + "/"
+    return HTMLResponse(_PAGE.replace("{{base}}", base))
+
+
+# -- the app -----------------------------------------------------------------------------
+
+
+def create_app(
+    config_path: str | Path | None = None,
+    db_path: str | None = None,
+    faults: FaultSettings | None = None,
+) -> Starlette:
+    """A sandbox ASGI app; mount it (`Mount("/sandbox", app=...)`) or serve it alone.
+
+    `db_path` None keeps the state in memory. When mounted, Starlette does not run
+    the sub-app's lifespan: writes still reach the file within COMMIT_DELAY, and
+    `app.state.sandbox.close()` flushes at once.
+    """
+    sandbox = Sandbox(
+        load_config(config_path), Store(db_path or ":memory:"), faults or FaultSettings()
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        sandbox.close()
+
+    routes = [
+        Route("/", page),
+        Route("/segmentio", segmentio, methods=["POST"]),
+        Route("/segmentio/getapikey", getapikey, methods=["GET"]),
+        Route("/api/goals", api_goals),
+        Route("/api/visitors", api_visitors),
+        Route("/api/visitors/{code:path}", api_visitor),
+        Route("/api/events", api_events),
+        Route("/api/stats", api_stats),
+        Route("/api/faults", api_faults, methods=["GET", "POST", "DELETE"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
+        lifespan=lifespan,
+    )
+    app.state.sandbox = sandbox
+    return app

@@ -1,0 +1,307 @@
+"""The sandbox's state in SQLite: goals, visitors, linked ids, views, traits, events, counters.
+
+One connection, used from the event loop's thread only. Writes join an open
+transaction that `commit()` closes; the app commits on a short timer (and on
+shutdown), so a burst of events costs one WAL write instead of one per event.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+import orjson
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS goals (
+    id INTEGER PRIMARY KEY, sitecode TEXT NOT NULL, name TEXT NOT NULL,
+    custom INTEGER NOT NULL, conversions INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL,
+    UNIQUE (sitecode, name));
+CREATE TABLE IF NOT EXISTS visitors (
+    sitecode TEXT NOT NULL, code TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    PRIMARY KEY (sitecode, code)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS visitors_last_seen ON visitors (last_seen);
+CREATE TABLE IF NOT EXISTS conversions (
+    sitecode TEXT NOT NULL, visitor TEXT NOT NULL, goal_id INTEGER NOT NULL,
+    count INTEGER NOT NULL, last_at REAL NOT NULL,
+    PRIMARY KEY (sitecode, visitor, goal_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS links (
+    sitecode TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, visitor TEXT NOT NULL,
+    PRIMARY KEY (sitecode, kind, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS views (
+    sitecode TEXT NOT NULL, visitor TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    count INTEGER NOT NULL, last_at REAL NOT NULL,
+    PRIMARY KEY (sitecode, visitor, kind, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS traits (
+    sitecode TEXT NOT NULL, visitor TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (sitecode, visitor, scope, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audiences (
+    sitecode TEXT NOT NULL, visitor TEXT NOT NULL, key TEXT NOT NULL, member INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (sitecode, visitor, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    sitecode TEXT NOT NULL, message_id TEXT NOT NULL,
+    PRIMARY KEY (sitecode, message_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY, received_at REAL NOT NULL, sitecode TEXT NOT NULL,
+    message_id TEXT, type TEXT, name TEXT, visitor TEXT, outcome TEXT NOT NULL, goal TEXT,
+    body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+COUNTERS = (
+    "received",
+    "accepted",
+    "rejected",
+    "duplicates",
+    "fault_error",
+    "fault_rate_limit",
+    "fault_timeout",
+    "fault_reset",
+    "auth_checks",
+)
+KEEP_EVENTS = 10_000  # the event log is for inspection; older rows are pruned on commit
+
+
+class Store:
+    def __init__(self, path: str = ":memory:") -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        if path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        for name, value in self.db.execute("SELECT name, value FROM counters"):
+            if name in self.counters:
+                self.counters[name] = value
+        self.dirty = False
+
+    # -- writing ---------------------------------------------------------
+
+    def count(self, name: str, by: int = 1) -> None:
+        self.counters[name] += by
+        self.dirty = True
+
+    def commit(self) -> None:
+        if not self.dirty:
+            return
+        self.db.executemany(
+            "INSERT INTO counters (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            self.counters.items(),
+        )
+        self.db.execute(
+            "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?", (KEEP_EVENTS,)
+        )
+        self.db.commit()
+        self.dirty = False
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+    def ensure_goal(self, sitecode: str, name: str, custom: bool) -> int:
+        row = self.goal_id(sitecode, name)
+        if row is not None:
+            return row
+        self.dirty = True
+        cur = self.db.execute(
+            "INSERT INTO goals (sitecode, name, custom, created_at) VALUES (?, ?, ?, ?)",
+            (sitecode, name, int(custom), time.time()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def goal_id(self, sitecode: str, name: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM goals WHERE sitecode = ? AND name = ?", (sitecode, name)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def first_seen(self, sitecode: str, message_id: str) -> bool:
+        """Record a messageId; False when it was already recorded (a duplicate)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO messages (sitecode, message_id) VALUES (?, ?)",
+            (sitecode, message_id),
+        )
+        self.dirty = True
+        return cur.rowcount == 1
+
+    def touch_visitor(self, sitecode: str, code: str, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO visitors (sitecode, code, first_seen, last_seen) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen",
+            (sitecode, code, now, now),
+        )
+        self.dirty = True
+
+    def link(self, sitecode: str, kind: str, ident: str, visitor: str) -> None:
+        self.db.execute(
+            "INSERT INTO links (sitecode, kind, id, visitor) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET visitor = excluded.visitor",
+            (sitecode, kind, ident, visitor),
+        )
+
+    def linked(self, sitecode: str, kind: str, ident: str) -> str | None:
+        row = self.db.execute(
+            "SELECT visitor FROM links WHERE sitecode = ? AND kind = ? AND id = ?",
+            (sitecode, kind, ident),
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def convert(self, sitecode: str, visitor: str, goal_id: int, now: float) -> None:
+        self.db.execute("UPDATE goals SET conversions = conversions + 1 WHERE id = ?", (goal_id,))
+        self.db.execute(
+            "INSERT INTO conversions (sitecode, visitor, goal_id, count, last_at)"
+            " VALUES (?, ?, ?, 1, ?)"
+            " ON CONFLICT DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+            (sitecode, visitor, goal_id, now),
+        )
+
+    def view(self, sitecode: str, visitor: str, kind: str, name: str, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO views (sitecode, visitor, kind, name, count, last_at)"
+            " VALUES (?, ?, ?, ?, 1, ?)"
+            " ON CONFLICT DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+            (sitecode, visitor, kind, name, now),
+        )
+
+    def set_traits(self, sitecode: str, visitor: str, scope: str, traits: dict[str, Any]) -> None:
+        self.db.executemany(
+            "INSERT INTO traits (sitecode, visitor, scope, key, value) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET value = excluded.value",
+            [(sitecode, visitor, scope, k, orjson.dumps(v).decode()) for k, v in traits.items()],
+        )
+
+    def set_audience(self, sitecode: str, visitor: str, key: str, member: bool, now: float) -> None:
+        self.db.execute(
+            "INSERT INTO audiences (sitecode, visitor, key, member, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET member = excluded.member, updated_at = excluded.updated_at",
+            (sitecode, visitor, key, int(member), now),
+        )
+
+    def log_event(self, row: tuple[Any, ...]) -> None:
+        """row: received_at, sitecode, message_id, type, name, visitor, outcome, goal, body."""
+        self.db.execute(
+            "INSERT INTO events (received_at, sitecode, message_id, type, name, visitor,"
+            " outcome, goal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        self.dirty = True
+
+    # -- reading ---------------------------------------------------------
+
+    def goals(self, sitecode: str | None = None) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT g.sitecode, g.name, g.custom, g.conversions, g.created_at,"
+            " (SELECT COUNT(*) FROM conversions c WHERE c.goal_id = g.id)"
+            " FROM goals g WHERE ?1 IS NULL OR g.sitecode = ?1 ORDER BY g.sitecode, g.id",
+            (sitecode,),
+        )
+        return [
+            {
+                "sitecode": site,
+                "name": name,
+                "custom": bool(custom),
+                "conversions": conversions,
+                "visitors": visitors,
+                "created_at": created,
+            }
+            for site, name, custom, conversions, created, visitors in rows
+        ]
+
+    def visitor_keys(self, sitecode: str | None, limit: int) -> list[tuple[str, str]]:
+        return self.db.execute(
+            "SELECT sitecode, code FROM visitors WHERE ?1 IS NULL OR sitecode = ?1"
+            " ORDER BY last_seen DESC, code LIMIT ?2",
+            (sitecode, limit),
+        ).fetchall()
+
+    def find_visitor(self, code: str, sitecode: str | None) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT sitecode, code FROM visitors WHERE code = ?1 AND (?2 IS NULL OR sitecode = ?2)"
+            " ORDER BY sitecode LIMIT 1",
+            (code, sitecode),
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def visitor(self, sitecode: str, code: str) -> dict[str, Any] | None:
+        db = self.db
+        row = db.execute(
+            "SELECT first_seen, last_seen FROM visitors WHERE sitecode = ? AND code = ?",
+            (sitecode, code),
+        ).fetchone()
+        if row is None:
+            return None
+        key = (sitecode, code)
+        goals = db.execute(
+            "SELECT g.name, c.count FROM conversions c JOIN goals g ON g.id = c.goal_id"
+            " WHERE c.sitecode = ? AND c.visitor = ? ORDER BY c.last_at",
+            key,
+        ).fetchall()
+        views = db.execute(
+            "SELECT kind, name, count, last_at FROM views WHERE sitecode = ? AND visitor = ?"
+            " ORDER BY last_at",
+            key,
+        ).fetchall()
+        traits: dict[str, Any] = {}
+        groups: dict[str, dict[str, Any]] = {}
+        for scope, name, value in db.execute(
+            "SELECT scope, key, value FROM traits WHERE sitecode = ? AND visitor = ?", key
+        ):
+            target = traits if scope == "" else groups.setdefault(scope, {})
+            target[name] = orjson.loads(value)
+        audiences = db.execute(
+            "SELECT key, member FROM audiences WHERE sitecode = ? AND visitor = ? ORDER BY key",
+            key,
+        ).fetchall()
+        links = db.execute(
+            "SELECT kind, id FROM links WHERE sitecode = ? AND visitor = ? ORDER BY kind, id", key
+        ).fetchall()
+        return {
+            "code": code,
+            "sitecode": sitecode,
+            "first_seen": row[0],
+            "last_seen": row[1],
+            "goals": dict(goals),
+            "views": [
+                {"kind": kind, "name": name, "count": count, "last_at": last}
+                for kind, name, count, last in views
+            ],
+            "traits": traits,
+            "groups": groups,
+            "audiences": {name: bool(member) for name, member in audiences},
+            "linked_ids": [{"kind": kind, "id": ident} for kind, ident in links],
+        }
+
+    def events(self, limit: int, sitecode: str | None = None) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT seq, received_at, sitecode, message_id, type, name, visitor, outcome, goal,"
+            " body FROM events WHERE ?1 IS NULL OR sitecode = ?1 ORDER BY seq DESC LIMIT ?2",
+            (sitecode, limit),
+        )
+        return [
+            {
+                "seq": seq,
+                "received_at": received,
+                "sitecode": site,
+                "messageId": message_id,
+                "type": kind,
+                "name": name,
+                "visitor": visitor,
+                "outcome": outcome,
+                "goal": goal,
+                "body": orjson.loads(body),
+            }
+            for seq, received, site, message_id, kind, name, visitor, outcome, goal, body in rows
+        ]
+
+    def totals(self) -> dict[str, int]:
+        goals, visitors, events = self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM goals), (SELECT COUNT(*) FROM visitors),"
+            " (SELECT COUNT(*) FROM events)"
+        ).fetchone()
+        return {"goals": goals, "visitors": visitors, "events_kept": events}

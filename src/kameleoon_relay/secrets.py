@@ -1,0 +1,34 @@
+"""The one place secrets are masked before anything is shown, logged or stored for display."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+_SECRET_HEADERS = {"authorization", "proxy-authorization", "x-api-key"}
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers with credentials replaced: `Basic <key>` becomes `Basic ***`."""
+    masked: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            scheme, _, credential = value.partition(" ")
+            masked[name] = f"{scheme} {MASK}" if credential else MASK
+        else:
+            masked[name] = value
+    return masked
+
+
+def mask_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A request dict (`method`, `url`, `headers`, `json`) safe to show."""
+    shown = dict(request)
+    if isinstance(shown.get("headers"), Mapping):
+        shown["headers"] = mask_headers(shown["headers"])
+    return shown
+
+
+def mask_settings(settings: Mapping[str, Any], secret_keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: (MASK if key in secret_keys and value else value)
+            for key, value in settings.items()}

@@ -1,0 +1,110 @@
+"""The relay's ASGI app: ingest, admin API, metrics, health, and optionally the sandbox.
+
+One process runs it all: the lifespan opens the store and starts the delivery
+workers (asyncio tasks) beside the HTTP server, and on shutdown lets queued writes
+finish, stops the workers, then closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from kameleoon_relay.config import Config
+from kameleoon_relay.delivery import Dispatcher
+from kameleoon_relay.pipeline import Pipeline
+from kameleoon_relay.server import admin, ingest
+from kameleoon_relay.server.auth import AdminGuard
+from kameleoon_relay.server.committer import Committer
+from kameleoon_relay.server.openapi import openapi_document
+from kameleoon_relay.server.responses import JSONResponse
+from kameleoon_relay.server.state import RelayState
+from kameleoon_relay.store import open_store
+
+SANDBOX_PATH = "/sandbox"
+
+
+def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
+    """The relay for `config`; `sandbox` (the sandbox app) is mounted at /sandbox if given.
+
+    The pipeline is compiled here, before any port is bound, so that a bad
+    mapping fails `serve` at once.
+    """
+    pipeline = Pipeline(config)
+    openapi = openapi_document(ingest.ingest_paths())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if sandbox is not None:
+                # Mounted apps get no lifespan of their own from Starlette.
+                await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
+            store = open_store(config.database, dedupe_window=config.dedupe_window)
+            await store.open()
+            stack.push_async_callback(store.close)
+            dispatcher = Dispatcher(store, config)
+            stop = asyncio.Event()
+            workers = asyncio.create_task(dispatcher.run(stop), name="delivery")
+            stack.push_async_callback(_stop_workers, stop, workers)
+            committer = Committer(store, on_commit=dispatcher.wake)
+            committer.start()
+            stack.push_async_callback(committer.stop)
+            app.state.relay = RelayState(
+                config=config,
+                store=store,
+                pipeline=pipeline,
+                admin=AdminGuard(config.admin_token),
+                committer=committer,
+                on_stored=dispatcher.wake,
+            )
+            yield
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    routes: list[BaseRoute] = [
+        *ingest.routes(),
+        *admin.routes(),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+    ]
+    if sandbox is not None:
+        routes.append(Mount(SANDBOX_PATH, app=sandbox))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _stop_workers(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
+    stop.set()
+    await workers
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+async def index(request: Request) -> Response:
+    """Where things are, datasette-style: every page has a JSON twin."""
+    links = {
+        "ingest": "/v1/batch",
+        "openapi": "/openapi.json",
+        "stats": "/api/stats",
+        "deliveries": "/api/deliveries",
+        "metrics": "/metrics",
+        "health": "/health",
+    }
+    if any(isinstance(r, Mount) and r.path == SANDBOX_PATH for r in request.app.routes):
+        links["sandbox"] = f"{SANDBOX_PATH}/"
+    return JSONResponse({"name": "kameleoon-relay", "links": links})

@@ -1,0 +1,132 @@
+"""The Segment HTTP Tracking API: `/v1/track` ... `/v1/batch`, and analytics.js's short paths.
+
+A request is answered 200 only after all its events are durably stored; a request
+with any unusable event is refused whole (400), so that a 200 always means "all".
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kameleoon_relay.server.auth import basic_user
+from kameleoon_relay.server.body import (
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    PayloadError,
+    parse_object,
+    read_body,
+)
+from kameleoon_relay.server.cors import cors_headers, preflight
+from kameleoon_relay.server.metrics import INGEST_EVENTS, INGEST_REQUESTS
+from kameleoon_relay.server.responses import JSONResponse, error
+from kameleoon_relay.server.segment import (
+    BATCH_ENDPOINTS,
+    ENDPOINT_TYPES,
+    batch_events,
+    single_event,
+)
+from kameleoon_relay.server.state import RelayState, relay_of
+from kameleoon_relay.spec import SpecError, normalize_event
+from kameleoon_relay.store import IngestItem
+
+log = logging.getLogger("kameleoon_relay.ingest")
+
+
+def ingest_paths() -> dict[str, str]:
+    """Every ingest path and the endpoint it serves."""
+    paths = {f"/v1/{name}": name for name in (*ENDPOINT_TYPES, *BATCH_ENDPOINTS)}
+    paths["/b"] = "b"  # analytics.js's batching path when apiHost has no /v1
+    return paths
+
+
+def routes() -> list[Route]:
+    return [
+        Route(path, _endpoint(name), methods=["POST", "OPTIONS"], name=f"ingest:{path}")
+        for path, name in ingest_paths().items()
+    ]
+
+
+def _endpoint(name: str) -> Any:
+    kind = "batch" if name in BATCH_ENDPOINTS else ENDPOINT_TYPES[name]
+
+    async def endpoint(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return preflight(request)
+        response = await _ingest(request, name)
+        response.headers.update(cors_headers(request))
+        INGEST_REQUESTS.labels(kind, str(response.status_code)).inc()
+        return response
+
+    return endpoint
+
+
+async def _ingest(request: Request, name: str) -> Response:
+    relay = relay_of(request)
+    received_at = datetime.now(UTC)
+    is_batch = name in BATCH_ENDPOINTS
+    header_key = basic_user(request)
+    # A key in the header is checked before the body is read.
+    source = relay.source_for(header_key) if header_key else None
+    if header_key and source is None:
+        return error(401, "unknown write key")
+    try:
+        body = await read_body(request, MAX_BATCH_BYTES if is_batch else MAX_MESSAGE_BYTES)
+        payload = parse_object(body)
+        if source is None:
+            source = relay.source_for(_str_or_none(payload.get("writeKey")))
+            if source is None:
+                return error(401, "unknown or missing write key")
+        raw_events = batch_events(payload) if is_batch else single_event(payload, name)
+    except PayloadError as exc:
+        return error(exc.status, exc.message)
+    items, problems = _normalize(relay, raw_events, source, received_at, is_batch)
+    if problems:
+        INGEST_EVENTS.labels("rejected").inc(len(raw_events))
+        return error(400, "invalid event", problems=problems)
+    if items:
+        try:
+            await relay.committer.submit(items)
+        except Exception:
+            # Never echo the store's error: it may name the database URL.
+            log.exception("storing %d events failed", len(items))
+            return error(503, "events could not be stored; retry later")
+    return JSONResponse({"success": True})
+
+
+def _normalize(
+    relay: RelayState,
+    raw_events: list[dict[str, Any]],
+    source: str,
+    received_at: datetime,
+    is_batch: bool,
+) -> tuple[list[IngestItem], list[str]]:
+    items: list[IngestItem] = []
+    problems: list[str] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            event = normalize_event(raw, received_at)
+        except SpecError as exc:
+            prefix = f"batch[{index}]: " if is_batch else ""
+            problems.extend(prefix + problem for problem in exc.problems)
+            continue
+        planned = relay.pipeline.plan(event, source)
+        items.append(
+            IngestItem(
+                message_id=event["messageId"],
+                source=source,
+                event=event,
+                received_at=received_at.timestamp(),
+                planned=planned,
+            )
+        )
+    return items, problems
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,299 @@
+"""The OpenAPI 3.1 document served at `/openapi.json`: every endpoint the relay answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kameleoon_relay.server.body import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
+from kameleoon_relay.server.segment import BATCH_ENDPOINTS, ENDPOINT_TYPES
+from kameleoon_relay.store.models import REPLAYABLE_STATES, STATES
+
+Schema = dict[str, Any]
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_EVENT = {"$ref": "#/components/schemas/Event"}
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> Schema:
+    return _json(_ERROR, description)
+
+
+_ADMIN_ERRORS = {
+    "401": _error("admin_token is set and the bearer token is missing or wrong"),
+    "403": _error("no admin_token is set and the caller is not on loopback"),
+}
+
+
+def _ingest_operation(endpoint: str) -> Schema:
+    batch = endpoint in BATCH_ENDPOINTS
+    kind = "batch" if batch else ENDPOINT_TYPES[endpoint]
+    limit = MAX_BATCH_BYTES if batch else MAX_MESSAGE_BYTES
+    body = (
+        {"$ref": "#/components/schemas/Batch"}
+        if batch
+        else {"allOf": [_EVENT, {"properties": {"writeKey": {"type": "string"}}}]}
+    )
+    summary = (
+        f"Ingest a batch of up to {MAX_BATCH_EVENTS} events ({limit // 1024} KB)"
+        if batch
+        else f"Ingest one {kind} event ({limit // 1024} KB at most); the path sets its type"
+    )
+    return {
+        "tags": ["ingest"],
+        "summary": summary,
+        "operationId": f"ingest_{endpoint}",
+        "security": [{"writeKey": []}, {}],
+        "requestBody": {
+            "required": True,
+            "description": "JSON; analytics.js sends it as text/plain. gzip accepted.",
+            "content": {"application/json": {"schema": body}, "text/plain": {"schema": body}},
+        },
+        "responses": {
+            "200": _json(
+                {"type": "object", "properties": {"success": {"const": True}}},
+                "every event is durably stored",
+            ),
+            "400": _error("unparsable, oversized, or an event breaks the Segment Spec"),
+            "401": _error("unknown or missing write key"),
+            "503": _error("the store is unavailable; retry"),
+        },
+    }
+
+
+def _admin(summary: str, response: Schema, **extra: Any) -> Schema:
+    responses = {"200": _json(response, summary), **_ADMIN_ERRORS}
+    responses.update(extra.pop("responses", {}))
+    return {
+        "tags": ["admin"],
+        "summary": summary,
+        "security": [{"adminToken": []}],
+        "responses": responses,
+        **extra,
+    }
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def openapi_document(ingest_paths: dict[str, str]) -> Schema:
+    states = {
+        "type": "string",
+        "enum": list(STATES),
+    }
+    paths: Schema = {
+        path: {"post": _ingest_operation(endpoint)} for path, endpoint in ingest_paths.items()
+    }
+    paths["/api/stats"] = {
+        "get": _admin(
+            "Events received and deliveries by state, per destination and action",
+            {"type": "object"},
+            operationId="stats",
+        )
+    }
+    paths["/api/deliveries"] = {
+        "get": _admin(
+            "Delivery summaries, most recently updated first",
+            {
+                "type": "object",
+                "properties": {"deliveries": {"type": "array", "items": {"type": "object"}}},
+            },
+            operationId="list_deliveries",
+            parameters=[
+                _query("state", states, "only deliveries in this state"),
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                    "how many",
+                ),
+            ],
+            responses={"400": _error("bad state or limit")},
+        )
+    }
+    paths["/api/deliveries/{delivery_id}"] = {
+        "get": _admin(
+            "One delivery: its event, request (secrets masked), response and attempts",
+            {"type": "object"},
+            operationId="get_delivery",
+            parameters=[
+                {
+                    "name": "delivery_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            responses={"404": _error("no such delivery")},
+        )
+    }
+    paths["/api/preview"] = {
+        "post": _admin(
+            "The event tester: what each destination would receive for an event",
+            {
+                "type": "object",
+                "properties": {"messageId": {"type": "string"}, "deliveries": {"type": "array"}},
+            },
+            operationId="preview",
+            parameters=[_query("source", {"type": "string"}, "source name to test as")],
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                _EVENT,
+                                {
+                                    "type": "object",
+                                    "required": ["event"],
+                                    "properties": {"event": _EVENT, "source": {"type": "string"}},
+                                },
+                            ]
+                        }
+                    }
+                },
+            },
+            responses={"400": _error("the body is not a JSON object")},
+        )
+    }
+    paths["/api/replay"] = {
+        "post": _admin(
+            "Put dead or failed deliveries back on the queue",
+            {
+                "type": "object",
+                "properties": {"requeued": {"type": "integer"}, "dry_run": {"type": "boolean"}},
+            },
+            operationId="replay",
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "state": {
+                                    "type": "string",
+                                    "enum": list(REPLAYABLE_STATES),
+                                    "default": "dead",
+                                },
+                                "since": {
+                                    "oneOf": [
+                                        {"type": "string", "format": "date-time"},
+                                        {"type": "number"},
+                                    ],
+                                    "description": "events received at or after",
+                                },
+                                "destination": {"type": "string"},
+                                "dry_run": {"type": "boolean", "default": False},
+                            },
+                        }
+                    }
+                },
+            },
+            responses={"400": _error("bad state, since, destination or dry_run")},
+        )
+    }
+    paths["/metrics"] = {
+        "get": {
+            "tags": ["operations"],
+            "summary": "Prometheus metrics",
+            "responses": {
+                "200": {"description": "text exposition format", "content": {"text/plain": {}}}
+            },
+        }
+    }
+    paths["/health"] = {
+        "get": {
+            "tags": ["operations"],
+            "summary": "Liveness",
+            "responses": {"200": _json({"type": "object"}, "the relay is up")},
+        }
+    }
+    paths["/openapi.json"] = {
+        "get": {
+            "tags": ["operations"],
+            "summary": "This document",
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "kameleoon-relay",
+            "version": _version(),
+            "description": "Segment-compatible ingest (the HTTP Tracking API) and the "
+            "relay's admin API.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "writeKey": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "the source's write key as the user name",
+                },
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "admin_token; without one, loopback only",
+                },
+            },
+            "schemas": {
+                "Event": {
+                    "type": "object",
+                    "description": "A Segment Spec event",
+                    "properties": {
+                        "type": {"type": "string", "enum": sorted(set(ENDPOINT_TYPES.values()))},
+                        "messageId": {"type": "string"},
+                        "userId": {"type": "string"},
+                        "anonymousId": {"type": "string"},
+                        "event": {"type": "string"},
+                        "name": {"type": "string"},
+                        "properties": {"type": "object"},
+                        "traits": {"type": "object"},
+                        "context": {"type": "object"},
+                        "integrations": {"type": "object"},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "sentAt": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "Batch": {
+                    "type": "object",
+                    "required": ["batch"],
+                    "properties": {
+                        "batch": {"type": "array", "maxItems": MAX_BATCH_EVENTS, "items": _EVENT},
+                        "context": {"type": "object", "description": "fills each event's"},
+                        "integrations": {"type": "object", "description": "fills each event's"},
+                        "sentAt": {"type": "string", "format": "date-time"},
+                        "writeKey": {"type": "string"},
+                    },
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "success": {"const": False},
+                        "error": {"type": "string"},
+                        "problems": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kameleoon-relay")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,24 @@
+"""Running the relay app under uvicorn, with a graceful stop on SIGTERM."""
+
+from __future__ import annotations
+
+import uvicorn
+from starlette.applications import Starlette
+
+# On SIGTERM uvicorn stops accepting, lets in-flight requests finish (their
+# events are stored before they are answered), then runs the lifespan shutdown.
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def run(app: Starlette, host: str, port: int, log_level: str = "info") -> None:
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,  # one line per event batch drowns the useful lines
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()

@@ -1,0 +1,103 @@
+"""Validate a Segment Spec event and fill what Segment's ingest fills."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from kameleoon_relay.spec.errors import SpecError
+from kameleoon_relay.spec.jsvalues import as_js_value
+from kameleoon_relay.spec.timestamps import format_iso8601, parse_iso8601
+
+EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
+
+# Fields that must hold objects when present, per call type.
+_OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
+_ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
+_STRING_FIELDS = ("event", "name", "messageId", "category")
+_TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt")
+_REQUIRED_BY_TYPE = {"track": "event", "group": "groupId", "alias": "previousId"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def validate_event(event: Any) -> list[str]:
+    """Every Spec violation of `event`, each naming its field (empty when valid)."""
+    if not isinstance(event, dict):
+        return [f"event: must be a JSON object, got {_json_type(event)}"]
+    problems: list[str] = []
+    kind = event.get("type")
+    if kind not in EVENT_TYPES:
+        allowed = ", ".join(EVENT_TYPES)
+        problems.append(f"type: must be one of {allowed}, got {kind!r}")
+    for field in _OBJECT_FIELDS:
+        if field in event and event[field] is not None and not isinstance(event[field], dict):
+            problems.append(f"{field}: must be an object, got {_json_type(event[field])}")
+    for field in _ID_FIELDS:
+        value = event.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+            problems.append(f"{field}: must be a string, got {_json_type(value)}")
+    for field in _STRING_FIELDS:
+        value = event.get(field)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{field}: must be a string, got {_json_type(value)}")
+    for field in _TIME_FIELDS:
+        value = event.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append(f"{field}: must be an ISO-8601 date-time string, got {_json_type(value)}")
+            continue
+        try:
+            parse_iso8601(value)
+        except ValueError:
+            problems.append(f"{field}: {value!r} is not an ISO-8601 date-time")
+    required = _REQUIRED_BY_TYPE.get(kind) if isinstance(kind, str) else None
+    if required and event.get(required) in (None, ""):
+        problems.append(f"{required}: required for {kind} calls")
+    if _blank(event.get("userId")) and _blank(event.get("anonymousId")):
+        problems.append("userId or anonymousId: one of them is required")
+    return problems
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def normalize_event(raw: Any, received_at: datetime | None = None) -> dict[str, Any]:
+    """Validate, then fill messageId, receivedAt and the skew-corrected timestamp.
+
+    Segment corrects device clocks: timestamp = receivedAt - (sentAt - originalTimestamp),
+    keeping the device's own value as originalTimestamp.
+    """
+    problems = validate_event(raw)
+    if problems:
+        raise SpecError(problems)
+    event: dict[str, Any] = as_js_value(raw)
+    received = (received_at or datetime.now(UTC)).astimezone(UTC)
+    if not event.get("messageId"):
+        event["messageId"] = f"api-{uuid.uuid4()}"
+    event["receivedAt"] = format_iso8601(received)
+    original = event.get("timestamp") or event.get("originalTimestamp")
+    if original and event.get("sentAt"):
+        skew = parse_iso8601(event["sentAt"]) - parse_iso8601(original)
+        event["originalTimestamp"] = original
+        event["timestamp"] = format_iso8601(received - skew)
+    elif original:
+        event["timestamp"] = original
+    else:
+        event["timestamp"] = event["receivedAt"]
+    return event

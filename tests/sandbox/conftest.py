@@ -1,0 +1,73 @@
+"""Fixtures: a real sandbox subprocess on 127.0.0.1, and helpers to post events to it."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.helpers.processes import Server, running
+
+DEMO_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
+DEMO_SITECODE = "demosite01"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def post_event(
+    client: httpx.Client,
+    body: Any,
+    *,
+    api_key: str = DEMO_API_KEY,
+    sitecode: str = DEMO_SITECODE,
+    **kwargs: Any,
+) -> httpx.Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = {
+        "authorization": f"Basic {api_key}",
+        "x-segment-settings": sitecode,
+        "content-type": "application/json",
+    }
+    return client.post("/segmentio", content=content, headers=headers, **kwargs)
+
+
+def track(event: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": event,
+        "messageId": unique("m"),
+        "timestamp": "2024-05-01T12:00:00.000Z",
+        "properties": {},
+        "context": {},
+        **fields,
+    }
+
+
+@pytest.fixture(scope="module")
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    with running(["sandbox"], log, health_path="/api/stats") as server:
+        yield server
+
+
+@pytest.fixture
+def client(sandbox_server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sandbox_server.url, timeout=10) as http:
+        yield http
+
+
+def start_args(config: Path | None = None, db: Path | None = None) -> list[str]:
+    args = ["sandbox"]
+    if config is not None:
+        args += ["--config", str(config)]
+    if db is not None:
+        args += ["--db", str(db)]
+    return args

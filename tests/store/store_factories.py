@@ -1,0 +1,100 @@
+"""Builders for store inputs: ingest items whose planned deliveries look like the pipeline's."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from kameleoon_relay.store import IngestItem
+
+try:
+    from kameleoon_relay.pipeline import ActionError, HttpRequest, PlannedDelivery
+except ImportError:  # TEMPORARY until the pipeline lands
+    from dataclasses import asdict, dataclass
+
+    @dataclass(frozen=True)
+    class HttpRequest:  # type: ignore[no-redef]
+        method: str
+        url: str
+        headers: dict[str, str]
+        json: dict
+
+        def to_dict(self) -> dict[str, Any]:
+            return asdict(self)
+
+    @dataclass(frozen=True)
+    class ActionError:  # type: ignore[no-redef]
+        type: str
+        message: str
+
+    @dataclass(frozen=True)
+    class PlannedDelivery:  # type: ignore[no-redef]
+        destination: str
+        subscription: str
+        action: str
+        request: HttpRequest | None
+        error: ActionError | None
+
+
+API_KEY = base64.b64encode(b'{"client_id":"relay-test","client_secret":"s3cret-value"}').decode()
+SITECODE = "abcdefghij"
+
+
+def request_for(url: str, event: dict[str, Any], api_key: str = API_KEY) -> HttpRequest:
+    return HttpRequest(
+        method="POST",
+        url=url,
+        headers={"authorization": f"Basic {api_key}", "x-segment-settings": SITECODE},
+        json=event,
+    )
+
+
+def planned(
+    destination: str = "kameleoon",
+    url: str = "http://127.0.0.1:9/segmentio",
+    event: dict[str, Any] | None = None,
+    action: str = "logEvent",
+    subscription: str = "Track Calls",
+    error: str | None = None,
+    api_key: str = API_KEY,
+) -> PlannedDelivery:
+    if error is not None:
+        return PlannedDelivery(
+            destination, subscription, action, None, ActionError("PayloadValidationError", error)
+        )
+    return PlannedDelivery(
+        destination, subscription, action, request_for(url, event or {}, api_key), None
+    )
+
+
+def track(message_id: str, name: str = "Signed Up", visitor: str = "visitor-1") -> dict[str, Any]:
+    return {
+        "type": "track",
+        "event": name,
+        "messageId": message_id,
+        "anonymousId": visitor,
+        "properties": {"kameleoonVisitorCode": visitor},
+        "timestamp": "2024-01-01T00:00:00.000Z",
+    }
+
+
+def item(
+    message_id: str,
+    destinations: list[str] | tuple[str, ...] = ("kameleoon",),
+    url: str = "http://127.0.0.1:9/segmentio",
+    received_at: float | None = None,
+    source: str = "web",
+    error: str | None = None,
+    api_key: str = API_KEY,
+) -> IngestItem:
+    event = track(message_id)
+    return IngestItem(
+        message_id=message_id,
+        source=source,
+        event=event,
+        received_at=time.time() if received_at is None else received_at,
+        planned=[
+            planned(name, url, event, error=error, api_key=api_key) for name in destinations
+        ],
+    )
