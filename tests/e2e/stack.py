@@ -29,6 +29,7 @@ def write_config(
     *,
     admin_token: str | None = None,
     write_key: str = WRITE_KEY,
+    extra_destinations: tuple[dict[str, Any], ...] = (),
     **extra: Any,
 ) -> Path:
     """A relay config: one source, Kameleoon (Actions) presets aimed at the sandbox."""
@@ -40,7 +41,8 @@ def write_config(
                 "type": "kameleoon-actions",
                 "endpoint": f"{sandbox_url}/segmentio",
                 "settings": {"apiKey": SANDBOX_API_KEY, "sitecode": SANDBOX_SITECODE},
-            }
+            },
+            *extra_destinations,
         ],
         "database": f"sqlite:///{directory / 'relay.db'}",
         "delivery": {"backoff_base": 0.05, "backoff_max": 0.5},
@@ -56,7 +58,9 @@ def write_config(
 @contextlib.contextmanager
 def sandbox(directory: Path) -> Iterator[Server]:
     """`kameleoon-relay sandbox` with its state in a file under `directory`."""
-    with running(["sandbox", "--db", str(directory / "sandbox.db")], directory / "sandbox.log") as s:
+    with running(
+        ["sandbox", "--db", str(directory / "sandbox.db")], directory / "sandbox.log"
+    ) as s:
         yield s
 
 

@@ -51,8 +51,8 @@ def context(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def event(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(["track", "track", "page", "identify", "group", "screen", "alias"])
+def event(rng: random.Random, kind: str | None = None) -> dict[str, Any]:
+    kind = kind or rng.choice(["track", "track", "page", "identify", "group", "screen", "alias"])
     out: dict[str, Any] = {"type": kind}
     maybe = rng.random
     if maybe() < 0.8:
@@ -100,8 +100,13 @@ def mapping_value(rng: random.Random) -> Any:
 
 
 def custom_mapping(rng: random.Random, fields: list[str]) -> dict[str, Any]:
-    chosen = rng.sample(fields, rng.randint(1, len(fields)))
-    mapping = {field: mapping_value(rng) for field in chosen}
+    """Mostly the default shape with a few fields remapped, dropped or added."""
+    mapping: dict[str, Any] = {field: {"@path": f"$.{field}"} for field in fields}
+    for field in rng.sample(fields, rng.randint(1, 3)):
+        if rng.random() < 0.2:
+            del mapping[field]
+        else:
+            mapping[field] = mapping_value(rng)
     if rng.random() < 0.3:
         mapping["notAField"] = mapping_value(rng)
     return mapping

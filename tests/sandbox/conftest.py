@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.helpers.processes import Server, running
+from tests.helpers.processes import REPO, Server, free_port, running, wait_until_up
 
 DEMO_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 DEMO_SITECODE = "demosite01"
@@ -71,3 +75,37 @@ def start_args(config: Path | None = None, db: Path | None = None) -> list[str]:
     if db is not None:
         args += ["--db", str(db)]
     return args
+
+
+@contextlib.contextmanager
+def sandbox_client(
+    args: list[str], log: Path, timeout: float = 10, **kwargs: Any
+) -> Iterator[tuple[Server, httpx.Client]]:
+    """A sandbox process and a client for it, for tests that need their own process."""
+    with (
+        running(args, log, **kwargs) as server,
+        httpx.Client(base_url=server.url, timeout=timeout) as http,
+    ):
+        yield server, http
+
+
+@contextlib.contextmanager
+def mounted_sandbox(log: Path) -> Iterator[str]:
+    """Serve tests/sandbox/mounted_app.py (the sandbox under /sandbox); yield the parent URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "tests.sandbox.mounted_app:create", "--factory"]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ),
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url + "/sandbox/api/stats", proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)

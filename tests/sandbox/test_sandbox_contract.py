@@ -125,9 +125,10 @@ def test_classic_k_visitor_code_identifies_the_visitor(client: httpx.Client) -> 
 
 def test_visitor_falls_back_to_user_id_then_anonymous_id(client: httpx.Client) -> None:
     user, anonymous = unique("user"), unique("anon")
-    assert post_event(client, track("Signed Up", userId=user, anonymousId=anonymous)).json()[
-        "visitor"
-    ] == user
+    assert (
+        post_event(client, track("Signed Up", userId=user, anonymousId=anonymous)).json()["visitor"]
+        == user
+    )
     assert post_event(client, track("Signed Up", anonymousId=anonymous)).json()["visitor"] == (
         anonymous
     )

@@ -10,8 +10,15 @@ import httpx
 import orjson
 import pytest
 
-from tests.helpers.processes import Server, running
-from tests.sandbox.conftest import DEMO_API_KEY, DEMO_SITECODE, post_event, track, unique
+from tests.helpers.processes import Server
+from tests.sandbox.conftest import (
+    DEMO_API_KEY,
+    DEMO_SITECODE,
+    post_event,
+    sandbox_client,
+    track,
+    unique,
+)
 
 
 @pytest.fixture
@@ -34,7 +41,9 @@ def test_error_rate_answers_the_chosen_statuses(faulty: httpx.Client) -> None:
     set_faults(faulty, error_rate=1.0, error_statuses=[500, 503], seed=1)
     before = faulty.get("/api/stats").json()
     code = unique("vc")
-    response = post_event(faulty, track("Order Completed", properties={"kameleoonVisitorCode": code}))
+    response = post_event(
+        faulty, track("Order Completed", properties={"kameleoonVisitorCode": code})
+    )
     assert response.status_code in (500, 503)
     assert response.json()["error"] == "injected fault: error"
     seen = set(statuses(faulty, 30))
@@ -127,7 +136,10 @@ def test_faults_spare_the_api_and_the_page(faulty: httpx.Client) -> None:
     assert faulty.get("/").status_code == 200
     assert faulty.get("/api/goals").status_code == 200
     assert faulty.get("/api/events").status_code == 200
-    assert faulty.get("/segmentio/getapikey", params={"id": "demo", "secret": "demo"}).status_code == 503
+    assert (
+        faulty.get("/segmentio/getapikey", params={"id": "demo", "secret": "demo"}).status_code
+        == 503
+    )
 
 
 def test_faults_api_get_post_delete(faulty: httpx.Client) -> None:
@@ -163,32 +175,33 @@ def test_cli_flags_set_the_faults(tmp_path) -> None:
         "--rate-limit-rate", "0.1", "--retry-after", "2", "--latency-ms", "1",
         "--timeout-rate", "0", "--hang-seconds", "3", "--reset-rate", "0.1", "--seed", "42",
     ]  # fmt: skip
-    with running(["sandbox", *flags], tmp_path / "log", health_path="/api/faults") as server:
-        with httpx.Client(base_url=server.url, timeout=5) as http:
-            assert http.get("/api/faults").json() == {
-                "error_rate": 0.3,
-                "error_statuses": [503, 500],
-                "rate_limit_rate": 0.1,
-                "retry_after": 2,
-                "latency_ms": 1.0,
-                "timeout_rate": 0.0,
-                "hang_seconds": 3.0,
-                "reset_rate": 0.1,
-                "seed": 42,
-            }
-            outcomes = []
-            for _ in range(60):
-                try:
-                    response = post_event(http, track("Signed Up", userId="u"))
-                    outcomes.append(response.status_code)
-                    if response.status_code == 429:
-                        assert response.headers["retry-after"] == "2"
-                except (httpx.RemoteProtocolError, httpx.ReadError):
-                    outcomes.append("reset")
-            assert {200, 500, 503, 429, "reset"} <= set(outcomes)
-            stats = http.get("/api/stats").json()
-            assert stats["faults"]["reset"] == outcomes.count("reset")
-            assert stats["accepted"] == outcomes.count(200)
+    with sandbox_client(
+        ["sandbox", *flags], tmp_path / "log", health_path="/api/faults", timeout=5
+    ) as (_server, http):
+        assert http.get("/api/faults").json() == {
+            "error_rate": 0.3,
+            "error_statuses": [503, 500],
+            "rate_limit_rate": 0.1,
+            "retry_after": 2,
+            "latency_ms": 1.0,
+            "timeout_rate": 0.0,
+            "hang_seconds": 3.0,
+            "reset_rate": 0.1,
+            "seed": 42,
+        }
+        outcomes = []
+        for _ in range(60):
+            try:
+                response = post_event(http, track("Signed Up", userId="u"))
+                outcomes.append(response.status_code)
+                if response.status_code == 429:
+                    assert response.headers["retry-after"] == "2"
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                outcomes.append("reset")
+        assert {200, 500, 503, 429, "reset"} <= set(outcomes)
+        stats = http.get("/api/stats").json()
+        assert stats["faults"]["reset"] == outcomes.count("reset")
+        assert stats["accepted"] == outcomes.count(200)
 
 
 def test_cli_rejects_bad_fault_flags(tmp_path) -> None:

@@ -41,11 +41,13 @@ API_KEY = base64.b64encode(b'{"client_id":"relay-test","client_secret":"s3cret-v
 SITECODE = "abcdefghij"
 
 
-def request_for(url: str, event: dict[str, Any], api_key: str = API_KEY) -> HttpRequest:
+def request_for(
+    url: str, event: dict[str, Any], api_key: str = API_KEY, sitecode: str = SITECODE
+) -> HttpRequest:
     return HttpRequest(
         method="POST",
         url=url,
-        headers={"authorization": f"Basic {api_key}", "x-segment-settings": SITECODE},
+        headers={"authorization": f"Basic {api_key}", "x-segment-settings": sitecode},
         json=event,
     )
 
@@ -58,13 +60,14 @@ def planned(
     subscription: str = "Track Calls",
     error: str | None = None,
     api_key: str = API_KEY,
+    sitecode: str = SITECODE,
 ) -> PlannedDelivery:
     if error is not None:
         return PlannedDelivery(
             destination, subscription, action, None, ActionError("PayloadValidationError", error)
         )
     return PlannedDelivery(
-        destination, subscription, action, request_for(url, event or {}, api_key), None
+        destination, subscription, action, request_for(url, event or {}, api_key, sitecode), None
     )
 
 
@@ -87,14 +90,17 @@ def item(
     source: str = "web",
     error: str | None = None,
     api_key: str = API_KEY,
+    sitecode: str = SITECODE,
+    event: dict[str, Any] | None = None,
 ) -> IngestItem:
-    event = track(message_id)
+    event = event or track(message_id)
     return IngestItem(
         message_id=message_id,
         source=source,
         event=event,
         received_at=time.time() if received_at is None else received_at,
         planned=[
-            planned(name, url, event, error=error, api_key=api_key) for name in destinations
+            planned(name, url, event, error=error, api_key=api_key, sitecode=sitecode)
+            for name in destinations
         ],
     )

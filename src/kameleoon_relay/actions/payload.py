@@ -134,16 +134,18 @@ def _field_checker(spec: Field) -> Checker:
         raise ValueError(f"unsupported field type {spec.type!r}")
     label = spec.label
     type_problem = f"{label} must be {_article(json_type)} {json_type} but it was "
+    coercible = json_type != "object"
     fmt = _FORMATS.get(spec.format) if spec.format else None
     choices = spec.choices
 
     def check(value: Any) -> tuple[Any, str | None]:
-        # coerceTypes "array": a one-item array stands for its item.
-        if isinstance(value, list) and len(value) == 1:
-            value = value[0]
-        coerced = coerce(value)
+        # coerceTypes "array": a one-item array stands for its item, but only for
+        # the scalar types ajv can coerce to (a failure then names the item's type).
+        unwrap = coercible and isinstance(value, list) and len(value) == 1
+        candidate = value[0] if unwrap else value
+        coerced = coerce(candidate)
         if coerced is _MISSING:
-            return value, f"{type_problem}{_js_typeof_phrase(value)}."
+            return value, f"{type_problem}{_js_typeof_phrase(candidate)}."
         if fmt is not None and isinstance(coerced, str) and not fmt[1](coerced):
             return coerced, f"{label} must be a valid {fmt[0]} string but it was not."
         if choices is not None and coerced not in choices:

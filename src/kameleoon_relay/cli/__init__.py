@@ -13,3 +13,4 @@ def main() -> None:
 from kameleoon_relay.cli import engine  # noqa: E402, F401
 from kameleoon_relay.cli import sandbox  # noqa: E402, F401
 from kameleoon_relay.cli import serve  # noqa: E402, F401
+from kameleoon_relay.cli import replay  # noqa: E402, F401

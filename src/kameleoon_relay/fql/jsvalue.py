@@ -148,14 +148,17 @@ def _function_member(func: JSFunction, key: str) -> Any:
         return func.name
     if key == "length":
         return func.length
-    if key in ("caller", "arguments"):
-        raise FQLEvaluationError(f"'{key}' may not be read on a built-in function")
-    return _proto_member("Function", key)
+    if key == "prototype" and func.name in _PROTO_METHODS and func.length == 1:
+        return JSPrototype(func.name)  # a built-in constructor such as Object
+    return _prototype_member(JSPrototype("Function"), key)
 
 
 def _prototype_member(proto: JSPrototype, key: str) -> Any:
     if key == "__proto__":
         return None if proto.kind == "Object" else JSPrototype("Object")
+    if proto.kind == "Function" and key in ("caller", "arguments"):
+        # Function.prototype guards these with a throwing accessor.
+        raise FQLEvaluationError(f"'{key}' may not be read on a built-in function")
     if key == "length" and proto.kind in ("Array", "String", "Function"):
         return 0
     if key == "name" and proto.kind == "Function":

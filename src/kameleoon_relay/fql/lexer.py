@@ -6,7 +6,9 @@ what they say, so they are reproduced here:
   space, tab, newline, ``,``, ``]``, ``)`` or the end (``a!="x"`` is an error);
 - an identifier may hold any character escaped with ``\\`` and must be followed
   by a terminator or one of ``. ( = !``;
-- strings have no escapes: a string ends at the next matching quote;
+- strings have no escapes: a string ends at the next matching quote, and that
+  quote is consumed only when a terminator follows it, else it opens the next
+  string;
 - a number is a sign or digit followed by digits and dots (``-`` alone is one);
 - looking ahead for ``and``/``or``/``null`` at the very end of the text drops
   the characters it read (``an`` at the end lexes as ``a``).
@@ -180,7 +182,9 @@ class _Lexer:
         body = self.text[self.pos : end]
         if utf16_length(body) >= _MAX_LENGTH:
             raise self.error("unreasonable string length", start)
-        self.pos = end + 1
+        # The closing quote is consumed only when a terminator follows it;
+        # otherwise it stays and opens the next string (`"a"b"` is "a" then "b").
+        self.pos = end + 1 if _is_terminator(self.text[end + 1 : end + 2] or None) else end
         return quote + body + quote
 
 

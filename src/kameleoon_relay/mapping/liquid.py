@@ -21,7 +21,7 @@ from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
 from liquid.exceptions import LiquidError
 
 from .errors import MappingEvaluationError
-from .jsvalues import UNDEFINED, json_stringify, to_js_string, utf16_len
+from .jsvalues import UNDEFINED, json_stringify, to_js_string, truthy, utf16_len, utf16_units
 
 MAX_TEMPLATE_LENGTH = 1000
 DISABLED_TAGS = ("case", "for", "include", "layout", "render", "tablerow")
@@ -106,6 +106,77 @@ def _number(value: Any) -> float:
         return 0.0
 
 
+_STRING_FILTERS = (
+    "append",
+    "prepend",
+    "capitalize",
+    "downcase",
+    "upcase",
+    "escape",
+    "escape_once",
+    "lstrip",
+    "rstrip",
+    "strip",
+    "remove",
+    "remove_first",
+    "remove_last",
+    "replace",
+    "replace_first",
+    "replace_last",
+    "split",
+    "strip_html",
+    "strip_newlines",
+    "url_encode",
+    "url_decode",
+    "base64_encode",
+    "base64_decode",
+)
+
+
+def _on_strings(filter_: Callable[..., Any]) -> Callable[..., Any]:
+    """liquidjs string filters stringify their input and arguments the JavaScript way."""
+
+    def apply(value: Any, *args: Any, **kwargs: Any) -> Any:
+        return filter_(_js_output(value), *map(_js_output, args), **kwargs)
+
+    return apply
+
+
+def _truncate(value: Any, length: Any = 50, ellipsis: Any = "...") -> Any:
+    text, tail = _js_output(value), _js_output(ellipsis)
+    limit = int(_number(length))
+    if len(text) <= limit:
+        return value
+    return text[: max(limit - len(tail), 0)] + tail
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return utf16_len(value)
+    if isinstance(value, list):
+        return len(value)
+    return 0
+
+
+def _join(value: Any, separator: Any = None) -> str:
+    items = [] if value is None or not _is_json_like(value) else value
+    items = items if isinstance(items, list) else [items]
+    sep = " " if separator is None else _js_output(separator)
+    return sep.join("" if v is None else to_js_string(v) for v in items)
+
+
+def _element(index: int) -> Callable[[Any], Any]:
+    """liquidjs `first`/`last`: an element of anything with a length (strings too)."""
+
+    def pick(value: Any) -> Any:
+        items = utf16_units(value) if isinstance(value, str) else value
+        if not isinstance(items, list) or not truthy(value):
+            return ""
+        return items[index] if items else None
+
+    return pick
+
+
 def _json_filter(value: Any, *args: Any) -> str:
     encoded = json_stringify(value)
     return "" if encoded is UNDEFINED else encoded
@@ -119,6 +190,13 @@ def _environment() -> Environment:
     env.add_tag(_JsEcho)
     for name in DISABLED_FILTERS:
         env.add_filter(name, _disabled(name))
+    for name in _STRING_FILTERS:
+        env.add_filter(name, _on_strings(env.filters[name]))
+    env.add_filter("truncate", _truncate)
+    env.add_filter("size", _size)
+    env.add_filter("first", _element(0))
+    env.add_filter("last", _element(-1))
+    env.add_filter("join", _join)
     env.add_filter("divided_by", _divided_by)
     env.add_filter("json", _json_filter)
     env.add_filter("jsonify", _json_filter)
