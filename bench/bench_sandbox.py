@@ -95,7 +95,16 @@ def run_wrk(url: str, seconds: float, connections: int) -> tuple[float, int]:
         script.write(WRK_SCRIPT % {"key": API_KEY, "site": SITECODE})
     try:
         out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(seconds))}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -127,7 +136,9 @@ async def _httpx_load(url: str, seconds: float, connections: int) -> tuple[float
                     "timestamp": "2024-01-01T00:00:00Z",
                     "context": {"library": {"name": "bench"}},
                 }
-                response = await client.post("/segmentio", content=orjson.dumps(body), headers=HEADERS)
+                response = await client.post(
+                    "/segmentio", content=orjson.dumps(body), headers=HEADERS
+                )
                 statuses[response.status_code] += 1
 
         started = time.monotonic()
@@ -137,7 +148,9 @@ async def _httpx_load(url: str, seconds: float, connections: int) -> tuple[float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--url", help="an already running sandbox (default: start one)")
     parser.add_argument("--db", help="SQLite file for a started sandbox (default: memory)")
     parser.add_argument("--tool", choices=["auto", "wrk", "httpx"], default="auto")

@@ -25,13 +25,16 @@ REASON_BODY_CHARS = 200
 
 
 def build_request(client: httpx.AsyncClient, request: dict[str, Any]) -> httpx.Request:
+    """An httpx request from a stored one: `body` (the exact text the action built) is
+    sent verbatim; a bare `json` is serialised compactly, as JSON.stringify would."""
     headers = dict(request.get("headers") or {})
-    content = None
-    if request.get("json") is not None:
-        # Compact JSON, as JSON.stringify writes it.
+    content: bytes | None = None
+    if request.get("body") is not None:
+        content = request["body"].encode()
+    elif request.get("json") is not None:
         content = orjson.dumps(request["json"])
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["content-type"] = "application/json"
+    if content is not None and not any(name.lower() == "content-type" for name in headers):
+        headers["content-type"] = "application/json"
     return client.build_request(
         request.get("method", "POST"), request["url"], headers=headers, content=content
     )

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 import httpx
 
+from kameleoon_relay import __version__
 
-def _version() -> str:
-    try:
-        return version("kameleoon-relay")
-    except PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = f"kameleoon-relay/{_version()}"
+USER_AGENT = f"kameleoon-relay/{__version__}"
 
 
 def http_client(

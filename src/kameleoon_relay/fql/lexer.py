@@ -166,9 +166,9 @@ class _Lexer:
             digits += self.next() or ""
             if upcoming == ".":
                 if _is_terminator(self.peek()):
-                    raise self.error("unexpected terminator after decimal point")
+                    raise self.error("unexpected terminator after decimal point", self.pos - 1)
                 if decimal:
-                    raise self.error("multiple decimal points in one number")
+                    raise self.error("multiple decimal points in one number", self.pos - 1)
                 decimal = True
             if len(digits) >= _MAX_LENGTH:
                 raise self.error("unreasonable number length")

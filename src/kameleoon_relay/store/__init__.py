@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from kameleoon_relay.store.base import ProgressCallback, Store
-from kameleoon_relay.store.masking import mask_headers, mask_request, scrub, secrets_in
+from kameleoon_relay.store.masking import scrub, secrets_in
 from kameleoon_relay.store.models import (
     REPLAYABLE_STATES,
     STATES,
@@ -31,8 +31,6 @@ __all__ = [
     "ProgressCallback",
     "SQLiteStore",
     "Store",
-    "mask_headers",
-    "mask_request",
     "open_store",
     "scrub",
     "secrets_in",

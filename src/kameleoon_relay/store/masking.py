@@ -1,34 +1,19 @@
-"""The one place where secrets in stored requests are masked before anyone sees them."""
+"""Scrubbing secrets out of free text we did not write (a destination's echoed answer).
+
+Masking of request headers lives in `kameleoon_relay.secrets`, the one place for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization"})
-MASK = "***"
+from kameleoon_relay.secrets import MASK
 
-
-def mask_header_value(value: str) -> str:
-    """`Basic abc==` -> `Basic ***`: keep the scheme, which says how to debug, drop the secret."""
-    scheme, sep, _ = value.partition(" ")
-    return f"{scheme} {MASK}" if sep else MASK
-
-
-def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        name: mask_header_value(value) if name.lower() in SECRET_HEADERS else value
-        for name, value in headers.items()
-    }
-
-
-def mask_request(request: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a stored request dict (`method`, `url`, `headers`, `json`) safe to show."""
-    return {**request, "headers": mask_headers(request.get("headers") or {})}
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key"})
 
 
 def secrets_in(headers: Mapping[str, str]) -> list[str]:
-    """The secret parts of a request's headers, to scrub from text we did not write."""
+    """The credential parts of a request's headers (`Basic <key>` -> `<key>`)."""
     found = []
     for name, value in headers.items():
         if name.lower() in SECRET_HEADERS:
@@ -39,7 +24,7 @@ def secrets_in(headers: Mapping[str, str]) -> list[str]:
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    """Remove known secrets from free text (an echoed response body, an error message)."""
+    """`text` with every known secret replaced by the mask."""
     for secret in secrets:
         text = text.replace(secret, MASK)
     return text

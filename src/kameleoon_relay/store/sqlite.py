@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 
+from kameleoon_relay.secrets import mask_request
 from kameleoon_relay.store._thread import SQLiteThread
 from kameleoon_relay.store.base import ProgressCallback, Store
-from kameleoon_relay.store.masking import mask_request, scrub, secrets_in
+from kameleoon_relay.store.masking import scrub, secrets_in
 from kameleoon_relay.store.models import (
     REPLAYABLE_STATES,
     STATES,
@@ -154,7 +155,7 @@ class SQLiteStore(Store):
             return None
         row = rows[0]
         row["event"] = orjson.loads(row["event"])
-        row["request"] = mask_request(orjson.loads(row["request"])) if row["request"] else None
+        row["request"] = _shown_request(row["request"]) if row["request"] else None
         return row
 
     async def replay(
@@ -260,9 +261,25 @@ def _delivery_row(event_id: int, item: IngestItem, planned: Any) -> tuple:
 
 
 def _request_dict(request: Any) -> dict[str, Any]:
-    if hasattr(request, "to_dict"):
-        return request.to_dict()
-    return dataclasses.asdict(request)
+    """What is stored to send later: method, url, headers and the exact body text (the
+    action's bytes, so a re-serialisation can never change what Kameleoon receives)."""
+    stored = request.to_dict() if hasattr(request, "to_dict") else dataclasses.asdict(request)
+    body = getattr(request, "body", b"")
+    if body:
+        stored.pop("json", None)
+        stored["body"] = body.decode()
+    return stored
+
+
+def _shown_request(raw: bytes) -> dict[str, Any]:
+    """A stored request for display: secrets masked, the body as JSON when it is JSON."""
+    request = orjson.loads(raw)
+    if "body" in request:
+        try:
+            request["json"] = orjson.loads(request.pop("body"))
+        except orjson.JSONDecodeError:
+            request["json"] = None
+    return mask_request(request)
 
 
 def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
