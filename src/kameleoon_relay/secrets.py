@@ -30,5 +30,6 @@ def mask_request(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def mask_settings(settings: Mapping[str, Any], secret_keys: tuple[str, ...]) -> dict[str, Any]:
-    return {key: (MASK if key in secret_keys and value else value)
-            for key, value in settings.items()}
+    return {
+        key: (MASK if key in secret_keys and value else value) for key, value in settings.items()
+    }

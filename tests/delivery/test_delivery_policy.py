@@ -76,7 +76,11 @@ def test_backoff_grows_exponentially_on_average() -> None:
 def test_retry_is_scheduled_by_backoff_within_the_window() -> None:
     policy = RetryPolicy(window=3600, base=10, cap=100)
     decision = policy.decide(
-        Verdict.RETRY, attempts=3, window_start=0, now=100, reason="HTTP 503",
+        Verdict.RETRY,
+        attempts=3,
+        window_start=0,
+        now=100,
+        reason="HTTP 503",
         rng=random.Random(1),
     )
     assert decision.state == "pending" and decision.error == "HTTP 503"

@@ -178,9 +178,7 @@ async def test_connection_resets_are_retried(sandbox_url: str, tmp_path: Path) -
     assert after["accepted"] - before["accepted"] == 40
 
 
-async def test_a_tiny_window_dead_letters_with_the_reason(
-    sandbox_url: str, tmp_path: Path
-) -> None:
+async def test_a_tiny_window_dead_letters_with_the_reason(sandbox_url: str, tmp_path: Path) -> None:
     await set_faults(sandbox_url, error_rate=1.0, error_statuses=[502])
     options = DeliveryOptions(
         retry_window=0.5, concurrency=4, timeout=2, backoff_base=0.05, backoff_max=0.1

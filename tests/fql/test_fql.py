@@ -101,7 +101,7 @@ def test_case_table_is_the_reference_answer() -> None:
         ('type = "track" and (event = "x"', 19, "unclosed '('"),
         ('((type = "a"))', 1, "unclosed '('"),
         ("type", 4, "unexpected end"),
-        ('contains(event', 14, "missing a 2nd argument"),
+        ("contains(event", 14, "missing a 2nd argument"),
         ("foo = 1", 0, "unexpected token 'foo'"),
         ("()", 0, "unexpected token '('"),
         ("properties.total = 1.2.3", 22, "multiple decimal points"),
@@ -120,7 +120,7 @@ def test_syntax_errors_name_their_position(trigger: str, position: int, fragment
 
 
 def test_syntax_errors_agree_with_the_reference() -> None:
-    triggers = ["", "type", "a!=b", "((type = \"a\"))", "()", "foo = 1", 'type = "a', "type ~ 1"]
+    triggers = ["", "type", "a!=b", '((type = "a"))', "()", "foo = 1", 'type = "a', "type ~ 1"]
     results = run_oracle("fql_oracle.js", [{"trigger": t, "event": TRACK} for t in triggers])
     assert [r["parsed"] for r in results] == [False] * len(triggers)
     for trigger in triggers:

@@ -7,12 +7,12 @@ seeded random events, all in one Node call; every answer must agree.
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from typing import Any
 
-from tests.helpers.oracle import run_oracle
-
 from kameleoon_relay.fql import FQLEvaluationError, FQLSyntaxError, compile_trigger
+from tests.helpers.oracle import run_oracle
 
 SEED = 20240611
 TRIGGERS = 1600
@@ -36,13 +36,17 @@ STRANGE_FIELDS = [
 ]  # fmt: skip
 OPS = ["=", "=", "=", "!=", "!=", "<", "<=", ">", ">="]
 ODD_OPS = ["contains", "exists", "is_true", "not_contains", "==", "and", "(", '"x"', "5", "\\="]
-NUMBERS = ["0", "5", "-2", "1.5", "-0.5", "007", "+3", "-", "+", "1.", "2.5", "100000", "1e5"]
+NUMBERS = ["0", "5", "5", "-2", "1.5", "-0.5", "007", "+3", "2.5", "100000", "7", "3", "1e5"]
+ODD_NUMBERS = ["-", "+", "1.", "1.2.3", "-.5", "5.x"]
 CONJUNCTIONS = ["and", "and", "or", "or", "AND", "OR"]
 MUTATION_CHARS = "()!=<>.,[]\\'\"a-_ 5\r&*\t\nx"
 
 
 def _path(rng: random.Random) -> str:
-    keys = [rng.choice(KEYS if rng.random() < 0.9 else ODD_KEYS) for _ in range(rng.choice([1, 1, 1, 2, 2, 3]))]
+    keys = [
+        rng.choice(KEYS if rng.random() < 0.9 else ODD_KEYS)
+        for _ in range(rng.choice([1, 1, 1, 2, 2, 3]))
+    ]
     return rng.choice(ROOTS) + "." + ".".join(keys)
 
 
@@ -69,7 +73,7 @@ def _value(rng: random.Random) -> str:
     if roll < 0.45:
         return _string(rng)
     if roll < 0.7:
-        return rng.choice(NUMBERS)
+        return rng.choice(NUMBERS if rng.random() < 0.95 else ODD_NUMBERS)
     if roll < 0.8:
         return "null"
     if roll < 0.92:
@@ -80,7 +84,7 @@ def _value(rng: random.Random) -> str:
 def _condition(rng: random.Random) -> str:
     field = _field(rng)
     op = rng.choice(OPS) if rng.random() < 0.95 else rng.choice(ODD_OPS)
-    space = rng.choice([" ", " ", " ", "", "\t", "\n", "  "])
+    space = rng.choice([" "] * 12 + ["", "\t", "\n", "  "])
     return f"{field}{space}{op}{space}{_value(rng)}"
 
 
@@ -105,7 +109,7 @@ def _term(rng: random.Random, depth: int) -> str:
         return _condition(rng)
     if roll < 0.85:
         return _function(rng)
-    if depth > 1 and rng.random() < 0.7:
+    if depth > 0 and rng.random() < 0.85:
         return _condition(rng)
     inner = _expression(rng, depth + 1, max_terms=3)
     return rng.choice(["(", "(", "!("]) + inner + rng.choice([")", ")", ")", ""])
@@ -145,7 +149,7 @@ def _json_value(rng: random.Random, depth: int = 0) -> Any:
     if roll < 0.35:
         return rng.choice(STRINGS)
     if roll < 0.6:
-        return rng.choice([0, 5, -2, 1.5, -0.5, 7, 3, 100000, 2.5, 1e21, 1e300, 2**64, 0.1])
+        return rng.choice([0, 5, 5, -2, 1.5, -0.5, 7, 3, 100000, 2.5, 1e21, 1e300, 2**64, 0.1])
     if roll < 0.72:
         return rng.choice([True, False])
     if roll < 0.8:
@@ -156,7 +160,7 @@ def _json_value(rng: random.Random, depth: int = 0) -> Any:
 
 
 def _json_object(rng: random.Random, depth: int = 0) -> dict[str, Any]:
-    keys = rng.sample(KEYS[:18] + ["a.b", "arr[0]", "Order Id"], rng.randint(0, 6))
+    keys = rng.sample([*KEYS[:18], "a.b", "arr[0]", "Order Id"], rng.randint(0, 6))
     return {key: _json_value(rng, depth) for key in keys}
 
 
@@ -180,6 +184,46 @@ def random_event(rng: random.Random) -> dict[str, Any]:
     return event
 
 
+_MENTION = re.compile(
+    r"(type|event|name|userId|properties|traits|context)((?:\.[\w-]+)*)\s*"
+    r"(?:[=<>!]+\s*|, )(\"[^\"]*\"|-?[\d.]+|true|false|null)"
+)
+
+
+def _literal(rng: random.Random, text: str) -> Any:
+    if text.startswith('"'):
+        return text.strip('"*')
+    if text in ("true", "false", "null"):
+        return {"true": True, "false": False, "null": None}[text]
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and rng.random() < 0.5 else number
+
+
+def steer(rng: random.Random, trigger: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Give fields the trigger mentions the values it compares with, so it often matches."""
+    for found in _MENTION.finditer(trigger):
+        if rng.random() < 0.3:
+            continue
+        root, path, value = found.group(1), found.group(2), _literal(rng, found.group(3))
+        keys = [key for key in path.split(".") if key]
+        if not keys or root in TOP_FIELDS:
+            event[root] = value
+            continue
+        target = event.get(root)
+        if not isinstance(target, dict):
+            target = event[root] = {}
+        for key in keys[:-1]:
+            target = target.setdefault(key, {}) if isinstance(target.get(key), dict) else None
+            if target is None:
+                break
+        if target is not None:
+            target[keys[-1]] = value
+    return event
+
+
 def _ours(trigger: str, event: dict[str, Any]) -> tuple[bool, bool | None]:
     try:
         predicate = compile_trigger(trigger)
@@ -197,7 +241,8 @@ def test_matches_reference_on_random_triggers_and_events() -> None:
     for _ in range(TRIGGERS):
         trigger = random_trigger(rng)
         cases.extend(
-            {"trigger": trigger, "event": random_event(rng)} for _ in range(EVENTS_PER_TRIGGER)
+            {"trigger": trigger, "event": steer(rng, trigger, random_event(rng))}
+            for _ in range(EVENTS_PER_TRIGGER)
         )
     assert len(cases) >= 5000
     expected = run_oracle("fql_oracle.js", cases)
@@ -206,13 +251,50 @@ def test_matches_reference_on_random_triggers_and_events() -> None:
     mismatches = []
     for case, ref in zip(cases, expected, strict=True):
         parsed, match = _ours(case["trigger"], case["event"])
-        outcomes["parsed" if parsed else "rejected"] += 1
-        outcomes[f"match={match}"] += 1
+        outcomes["rejected" if not parsed else "throws" if match is None else str(match)] += 1
         if (parsed, match) != (ref["parsed"], ref["match"]):
             mismatches.append((case["trigger"], case["event"], (parsed, match), ref))
     assert not mismatches, f"{len(mismatches)} disagreements, first: {mismatches[:5]}"
     # The cases must exercise every outcome, or agreement proves little.
     assert outcomes["rejected"] > 0.05 * len(cases), outcomes
-    assert outcomes["match=True"] > 0.1 * len(cases), outcomes
-    assert outcomes["match=False"] > 0.2 * len(cases), outcomes
-    assert outcomes["match=None"] > 0, outcomes
+    assert outcomes["True"] > 0.15 * len(cases), outcomes
+    assert outcomes["False"] > 0.3 * len(cases), outcomes
+    assert outcomes["throws"] > 0, outcomes
+
+
+SOUP_WORDS = [
+    "type", "event", "name", "userId", "properties.a", "properties.s", "traits.n", "context.b",
+    "properties", "contains", "match", "=", "!=", "<", ">=", '"track"', '"a*"', '"*c"', "'x'",
+    "5", "-1.5", "null", "true", "false", "(", ")", "and", "or", "AND", ",", "!", "\\=", "[",
+    "]", ".", "constructor", "foo", "an", "n", "-", '"', "eos",
+]  # fmt: skip
+SOUP_CHARS = "andortypesvcx.()[],!=<>\"'\\_-+015 \t\n*&😀"
+
+
+def random_soup(rng: random.Random) -> str:
+    """Token soup or character soup: stresses the lexer and the token walk."""
+    if rng.random() < 0.8:
+        words = rng.choices(SOUP_WORDS, k=rng.randint(1, 12))
+        return "".join(word + rng.choice([" "] * 8 + [""]) for word in words)
+    return "".join(rng.choices(SOUP_CHARS, k=rng.randint(1, 24)))
+
+
+def test_matches_reference_on_token_and_character_soup() -> None:
+    rng = random.Random(SEED + 1)
+    cases = []
+    for _ in range(2500):
+        trigger = random_soup(rng)
+        cases.append({"trigger": trigger, "event": steer(rng, trigger, random_event(rng))})
+    expected = run_oracle("fql_oracle.js", cases)
+
+    outcomes: Counter[str] = Counter()
+    mismatches = []
+    for case, ref in zip(cases, expected, strict=True):
+        parsed, match = _ours(case["trigger"], case["event"])
+        outcomes["rejected" if not parsed else "throws" if match is None else str(match)] += 1
+        if (parsed, match) != (ref["parsed"], ref["match"]):
+            mismatches.append((case["trigger"], case["event"], (parsed, match), ref))
+    assert not mismatches, f"{len(mismatches)} disagreements, first: {mismatches[:5]}"
+    assert outcomes["rejected"] > 0.2 * len(cases), outcomes
+    assert outcomes["True"] > 0, outcomes
+    assert outcomes["False"] > 0.1 * len(cases), outcomes

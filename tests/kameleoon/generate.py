@@ -6,20 +6,53 @@ import random
 from typing import Any
 
 WORDS = ["Order Completed", "Signed Up", "Product Viewed", "home", "Checkout", "ä ü 🎉", "", " "]
-KEYS = ["revenue", "currency", "plan", "email", "kameleoonVisitorCode", "k_visitorCode",
-        "2", "10", "name", "nested", "list", "a.b"]
+KEYS = [
+    "revenue",
+    "currency",
+    "plan",
+    "email",
+    "kameleoonVisitorCode",
+    "k_visitorCode",
+    "2",
+    "10",
+    "name",
+    "nested",
+    "list",
+    "a.b",
+]
 TIMESTAMPS = [
-    "2024-05-01T12:00:00.000Z", "2024-05-01T12:00:00Z", "2024-05-01T12:00:00+02:00",
-    "2024-05-01 12:00:00Z", "2024-02-30T12:00:00Z", "2024-05-01T12:00:00", "2024-05-01",
-    "yesterday", "2024-05-01t23:59:60z", "2023-02-29T00:00:00Z", "2024-02-29T00:00:00.123456-0130",
+    "2024-05-01T12:00:00.000Z",
+    "2024-05-01T12:00:00Z",
+    "2024-05-01T12:00:00+02:00",
+    "2024-05-01 12:00:00Z",
+    "2024-02-30T12:00:00Z",
+    "2024-05-01T12:00:00",
+    "2024-05-01",
+    "yesterday",
+    "2024-05-01t23:59:60z",
+    "2023-02-29T00:00:00Z",
+    "2024-02-29T00:00:00.123456-0130",
 ]
 
 
 def scalar(rng: random.Random) -> Any:
-    return rng.choice([
-        rng.choice(WORDS), rng.randint(-1000, 10**6), rng.random() * 1000, 0, 1.5, 10.0, -0.0,
-        True, False, None, 2**60, 1e-7, 12345678901234567890,
-    ])
+    return rng.choice(
+        [
+            rng.choice(WORDS),
+            rng.randint(-1000, 10**6),
+            rng.random() * 1000,
+            0,
+            1.5,
+            10.0,
+            -0.0,
+            True,
+            False,
+            None,
+            2**60,
+            1e-7,
+            12345678901234567890,
+        ]
+    )
 
 
 def value(rng: random.Random, depth: int = 0) -> Any:
@@ -42,8 +75,13 @@ def context(rng: random.Random) -> dict[str, Any]:
     return {
         "ip": "203.0.113.7",
         "library": {"name": "analytics.js", "version": "next-1.70.0"},
-        "page": {"path": "/cart", "url": "https://shop.example/cart", "title": "Cart",
-                 "referrer": "", "search": "?q=1"},
+        "page": {
+            "path": "/cart",
+            "url": "https://shop.example/cart",
+            "title": "Cart",
+            "referrer": "",
+            "search": "?q=1",
+        },
         "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
         "locale": "en-US",
         "campaign": {"name": "black-friday", "source": "newsletter"},
@@ -79,10 +117,25 @@ def event(rng: random.Random, kind: str | None = None) -> dict[str, Any]:
     return {key: out[key] for key in keys}
 
 
-PATHS = ["$.userId", "$.anonymousId", "$.event", "$.name", "$.type", "$.properties",
-         "$.traits", "$.context", "$.timestamp", "$.messageId", "$.groupId",
-         "$.properties.revenue", "$.properties.kameleoonVisitorCode", "$.context.page",
-         "$.traits.kameleoonVisitorCode", "$.missing", "$.context.ip"]
+PATHS = [
+    "$.userId",
+    "$.anonymousId",
+    "$.event",
+    "$.name",
+    "$.type",
+    "$.properties",
+    "$.traits",
+    "$.context",
+    "$.timestamp",
+    "$.messageId",
+    "$.groupId",
+    "$.properties.revenue",
+    "$.properties.kameleoonVisitorCode",
+    "$.context.page",
+    "$.traits.kameleoonVisitorCode",
+    "$.missing",
+    "$.context.ip",
+]
 
 
 def mapping_value(rng: random.Random) -> Any:
@@ -92,8 +145,13 @@ def mapping_value(rng: random.Random) -> Any:
     if roll < 0.6:
         return {"@template": rng.choice(["{{userId}}", "{{properties.revenue}} {{event}}", "x"])}
     if roll < 0.75:
-        return {"@if": {"exists": {"@path": rng.choice(PATHS)},
-                        "then": {"@path": rng.choice(PATHS)}, "else": scalar(rng)}}
+        return {
+            "@if": {
+                "exists": {"@path": rng.choice(PATHS)},
+                "then": {"@path": rng.choice(PATHS)},
+                "else": scalar(rng),
+            }
+        }
     if roll < 0.85:
         return {"revenue": {"@path": "$.properties.revenue"}, "plan": scalar(rng)}
     return scalar(rng)

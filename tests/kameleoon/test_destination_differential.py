@@ -31,23 +31,36 @@ ACTION_EVENT_TYPE = {"logEvent": "track", "page": "page", "group": "group", "ide
 
 
 def _settings(rng: random.Random) -> dict[str, str]:
-    return {"apiKey": rng.choice(["abc", "eyJpZCI6ImRlbW8ifQ==", "a+b/c="]),
-            "sitecode": rng.choice(["1q2w3e4r5t", "demosite01"])}
+    return {
+        "apiKey": rng.choice(["abc", "eyJpZCI6ImRlbW8ifQ==", "a+b/c="]),
+        "sitecode": rng.choice(["1q2w3e4r5t", "demosite01"]),
+    }
 
 
 def _ours(case: dict[str, Any]) -> dict[str, Any]:
-    subscription = SubscriptionConfig("case", "type = \"track\"", case["action"],
-                                      as_js_value(case["mapping"]) if case["mapping"] else None)
-    destination = DestinationConfig("d", "kameleoon-actions", case["settings"], ENDPOINT,
-                                    (subscription,))
+    subscription = SubscriptionConfig(
+        "case",
+        'type = "track"',
+        case["action"],
+        as_js_value(case["mapping"]) if case["mapping"] else None,
+    )
+    destination = DestinationConfig(
+        "d", "kameleoon-actions", case["settings"], ENDPOINT, (subscription,)
+    )
     build = request_builder(KAMELEOON_ACTIONS, subscription, destination)
     try:
         request = build(as_js_value(case["event"]))
     except PayloadValidationError as error:
         return {"error": {"name": "AggregateAjvError", "message": str(error)}}
     headers = {k: v for k, v in request.headers.items() if k != "user-agent"}
-    return {"request": {"method": request.method, "path": request.url[len(ENDPOINT):],
-                        "headers": headers, "body": request.body.decode()}}
+    return {
+        "request": {
+            "method": request.method,
+            "path": request.url[len(ENDPOINT) :],
+            "headers": headers,
+            "body": request.body.decode(),
+        }
+    }
 
 
 def _cases(seed: int, count: int) -> list[dict[str, Any]]:
@@ -58,8 +71,14 @@ def _cases(seed: int, count: int) -> list[dict[str, Any]]:
         fields = list(KAMELEOON_ACTIONS.actions[action].fields)
         mapping = None if rng.random() < 0.6 else generate.custom_mapping(rng, fields)
         kind = ACTION_EVENT_TYPE[action] if rng.random() < 0.8 else None
-        cases.append({"action": action, "mapping": mapping, "event": generate.event(rng, kind),
-                      "settings": _settings(rng)})
+        cases.append(
+            {
+                "action": action,
+                "mapping": mapping,
+                "event": generate.event(rng, kind),
+                "settings": _settings(rng),
+            }
+        )
     return cases
 
 

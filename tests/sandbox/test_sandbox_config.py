@@ -146,6 +146,17 @@ def test_mounted_under_a_prefix(tmp_path) -> None:
             assert http.get("/api/visitors/mounted").json()["goals"] == {"Signed Up": 1}
             http.post("/api/faults", json={"error_rate": 1})
             assert post_event(http, track("Signed Up", userId="m2")).status_code == 503
+            http.post("/api/faults", json={"reset_rate": 1})
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                post_event(http, track("Signed Up", userId="m3"))
             http.delete("/api/faults")
-            assert '<base href="/sandbox/">' in http.get("/").text
+            assert http.get("/api/stats").json()["faults"] == {
+                "error": 1,
+                "rate_limit": 0,
+                "timeout": 0,
+                "reset": 1,
+            }
+            page = http.get("/")
+            assert '<base href="/sandbox/">' in page.text
+            assert page.headers["x-parent"] == "1"
         assert httpx.get(url + "/").text == "parent"

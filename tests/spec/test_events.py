@@ -44,8 +44,13 @@ def test_non_object_event_is_rejected() -> None:
 
 def test_fills_message_id_received_at_and_corrects_clock_skew() -> None:
     event = normalize_event(
-        {"type": "track", "event": "E", "userId": "u",
-         "timestamp": "2024-05-01T11:00:00.000Z", "sentAt": "2024-05-01T11:00:05.000Z"},
+        {
+            "type": "track",
+            "event": "E",
+            "userId": "u",
+            "timestamp": "2024-05-01T11:00:00.000Z",
+            "sentAt": "2024-05-01T11:00:05.000Z",
+        },
         RECEIVED,
     )
     assert event["messageId"].startswith("api-")
@@ -58,8 +63,10 @@ def test_fills_message_id_received_at_and_corrects_clock_skew() -> None:
 def test_timestamp_defaults_to_received_at_and_keeps_given_values() -> None:
     bare = normalize_event({"type": "page", "anonymousId": "a"}, RECEIVED)
     assert bare["timestamp"] == bare["receivedAt"] == "2024-05-01T12:00:10.000Z"
-    kept = normalize_event({"type": "page", "anonymousId": "a", "messageId": "m",
-                            "timestamp": "2024-01-01T00:00:00Z"}, RECEIVED)
+    kept = normalize_event(
+        {"type": "page", "anonymousId": "a", "messageId": "m", "timestamp": "2024-01-01T00:00:00Z"},
+        RECEIVED,
+    )
     assert kept["messageId"] == "m" and kept["timestamp"] == "2024-01-01T00:00:00Z"
 
 
@@ -72,8 +79,16 @@ def test_js_value_shape_matches_javascript_serialisation() -> None:
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [(1.5, "1.5"), (1e21, "1e+21"), (1e-7, "1e-7"), (0.000001, "0.000001"), (100.0, "100"),
-     (123456789012345680000.0, "123456789012345680000"), (-2.5e-9, "-2.5e-9"), (True, "true")],
+    [
+        (1.5, "1.5"),
+        (1e21, "1e+21"),
+        (1e-7, "1e-7"),
+        (0.000001, "0.000001"),
+        (100.0, "100"),
+        (123456789012345680000.0, "123456789012345680000"),
+        (-2.5e-9, "-2.5e-9"),
+        (True, "true"),
+    ],
 )
 def test_js_number_strings(number: float, text: str) -> None:
     assert js_number_str(number) == text

@@ -6,36 +6,11 @@ import base64
 import time
 from typing import Any
 
+import orjson
+
+from kameleoon_relay.actions import ActionError, HttpRequest
+from kameleoon_relay.pipeline import PlannedDelivery
 from kameleoon_relay.store import IngestItem
-
-try:
-    from kameleoon_relay.pipeline import ActionError, HttpRequest, PlannedDelivery
-except ImportError:  # TEMPORARY until the pipeline lands
-    from dataclasses import asdict, dataclass
-
-    @dataclass(frozen=True)
-    class HttpRequest:  # type: ignore[no-redef]
-        method: str
-        url: str
-        headers: dict[str, str]
-        json: dict
-
-        def to_dict(self) -> dict[str, Any]:
-            return asdict(self)
-
-    @dataclass(frozen=True)
-    class ActionError:  # type: ignore[no-redef]
-        type: str
-        message: str
-
-    @dataclass(frozen=True)
-    class PlannedDelivery:  # type: ignore[no-redef]
-        destination: str
-        subscription: str
-        action: str
-        request: HttpRequest | None
-        error: ActionError | None
-
 
 API_KEY = base64.b64encode(b'{"client_id":"relay-test","client_secret":"s3cret-value"}').decode()
 SITECODE = "abcdefghij"
@@ -49,6 +24,7 @@ def request_for(
         url=url,
         headers={"authorization": f"Basic {api_key}", "x-segment-settings": sitecode},
         json=event,
+        body=orjson.dumps(event),  # as the Kameleoon actions build it
     )
 
 

@@ -98,7 +98,11 @@ async def test_retry_then_deliver_updates_state_attempts_and_samples(db_url: str
     await store.record_attempt(
         record.id,
         AttemptOutcome(
-            "pending", now, status=503, error="HTTP 503", response_sample="busy",
+            "pending",
+            now,
+            status=503,
+            error="HTTP 503",
+            response_sample="busy",
             next_attempt_at=now + 30,
         ),
     )
@@ -129,7 +133,10 @@ async def test_get_delivery_masks_the_api_key(db_url: str) -> None:
     await store.record_attempt(
         record.id,
         AttemptOutcome(
-            "failed", now, status=401, error=f"HTTP 401: bad key {API_KEY}",
+            "failed",
+            now,
+            status=401,
+            error=f"HTTP 401: bad key {API_KEY}",
             response_sample=f"bad key {API_KEY}",
         ),
     )
@@ -161,9 +168,7 @@ async def test_list_deliveries_filters_by_state_and_destination(db_url: str) -> 
 
 async def test_events_without_planned_deliveries_are_still_counted(db_url: str) -> None:
     store = await opened(db_url)
-    result = await store.ingest(
-        [IngestItem("m1", "web", track("m1"), time.time(), planned=[])]
-    )
+    result = await store.ingest([IngestItem("m1", "web", track("m1"), time.time(), planned=[])])
     assert result.accepted == 1
     stats = await store.stats()
     assert stats["events"]["received"] == 1 and stats["destinations"] == {}
@@ -184,7 +189,9 @@ async def test_a_failing_job_does_not_undo_the_others_in_its_batch(db_url: str) 
     store = await opened(db_url)
     bad = IngestItem("m-bad", "web", {"not": {1, 2}}, time.time(), [planned()])  # sets: no JSON
     results = await asyncio.gather(
-        store.ingest([item("m1")]), store.ingest([bad]), store.ingest([item("m2")]),
+        store.ingest([item("m1")]),
+        store.ingest([bad]),
+        store.ingest([item("m2")]),
         return_exceptions=True,
     )
     assert isinstance(results[1], TypeError)
@@ -196,3 +203,23 @@ async def test_using_a_closed_store_is_a_clear_error(db_url: str) -> None:
     store = open_store(db_url)
     with pytest.raises(RuntimeError, match="not open"):
         await store.stats()
+
+
+async def test_the_actions_exact_body_is_kept_for_sending(db_url: str) -> None:
+    from kameleoon_relay.actions import HttpRequest
+    from kameleoon_relay.delivery import build_request, http_client
+    from kameleoon_relay.pipeline import PlannedDelivery
+
+    exact = b'{"type":"track","n":1.0}'  # not what re-serialising {"n": 1.0} would give
+    request = HttpRequest("POST", "http://x/", {"authorization": "Basic k3y-k3y"}, {}, exact)
+    store = await opened(db_url)
+    now = time.time()
+    planned_entry = PlannedDelivery("kameleoon", "Track Calls", "logEvent", request)
+    await store.ingest([IngestItem("m1", "web", track("m1"), now, [planned_entry])])
+    [record] = await store.claim("kameleoon", 1, now)
+    async with http_client() as client:
+        assert build_request(client, record.request).content == exact
+    detail = await store.get_delivery(record.id)
+    assert detail is not None and detail["request"]["json"] == {"type": "track", "n": 1.0}
+    assert detail["request"]["headers"]["authorization"] == "Basic ***"
+    await store.close()

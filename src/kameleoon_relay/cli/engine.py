@@ -10,7 +10,9 @@ from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
 from kameleoon_relay.config import Config, ConfigError, load_config
 
-EventsArg = Annotated[str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")]
+EventsArg = Annotated[
+    str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")
+]
 ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file (YAML or JSON).")]
 
 
@@ -39,15 +41,20 @@ def preview(
             event = normalize_event(raw)
         except SpecError as error:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            write_json_line({"messageId": message_id, "deliveries": [],
-                             "error": {"type": "SpecError", "message": str(error)}})
+            write_json_line(
+                {
+                    "messageId": message_id,
+                    "deliveries": [],
+                    "error": {"type": "SpecError", "message": str(error)},
+                }
+            )
             continue
         write_json_line(pipeline.preview(event, source, reveal_secrets))
 
 
 @app.command("fql")
 def fql_command(
-    trigger: Annotated[str, typer.Argument(help='An FQL trigger, e.g. \'type = "track"\'.')],
+    trigger: Annotated[str, typer.Argument(help="An FQL trigger, e.g. 'type = \"track\"'.")],
     events: EventsArg = "-",
 ) -> None:
     """Evaluate a trigger: print true or false per event."""
@@ -102,8 +109,10 @@ def check_config(config_file: Annotated[str, typer.Argument(help="Config file.")
         for subscription in destination.subscriptions:
             flag = "" if subscription.enabled else " [disabled]"
             mapping = "default mapping" if subscription.mapping is None else "custom mapping"
-            typer.echo(f"    * {subscription.name}{flag}: {subscription.trigger} -> "
-                       f"{subscription.action} ({mapping})")
+            typer.echo(
+                f"    * {subscription.name}{flag}: {subscription.trigger} -> "
+                f"{subscription.action} ({mapping})"
+            )
 
 
 def _filter_lines(filters: tuple[dict[str, Any], ...]) -> list[str]:
@@ -136,8 +145,9 @@ def check_auth(
             continue
         try:
             request = test(target.settings, target.endpoint)
-            response = httpx.request(request.method, request.url, headers=request.headers,
-                                     timeout=timeout)
+            response = httpx.request(
+                request.method, request.url, headers=request.headers, timeout=timeout
+            )
         except AuthenticationError as error:
             typer.echo(f"{target.name}: invalid settings: {error}")
             failures += 1

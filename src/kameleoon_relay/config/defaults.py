@@ -27,8 +27,9 @@ def _write_key(state_dir: Path) -> str:
     return key
 
 
-def default_config(state_dir: Path, env: Mapping[str, str] | None = None,
-                   host: str = "127.0.0.1", port: int = 8080) -> Config:
+def default_config(
+    state_dir: Path, env: Mapping[str, str] | None = None, host: str = "127.0.0.1", port: int = 8080
+) -> Config:
     """SQLite under `state_dir`, one source, the Kameleoon (Actions) presets.
 
     The target is the sandbox mounted at /sandbox, unless KAMELEOON_API_KEY and
@@ -42,7 +43,8 @@ def default_config(state_dir: Path, env: Mapping[str, str] | None = None,
     destination = {
         "name": "kameleoon",
         "type": "kameleoon-actions",
-        "settings": {"apiKey": api_key, "sitecode": sitecode} if live
+        "settings": {"apiKey": api_key, "sitecode": sitecode}
+        if live
         else {"apiKey": SANDBOX_API_KEY, "sitecode": SANDBOX_SITECODE},
     }
     if not live:

@@ -29,8 +29,15 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 _TOP_KEYS = {"sources", "destinations", "database", "admin_token", "dedupe_window", "delivery"}
 _DESTINATION_KEYS = {
-    "name", "type", "sources", "endpoint", "settings", "subscriptions", "filters",
-    "identity_linking", "enabled",
+    "name",
+    "type",
+    "sources",
+    "endpoint",
+    "settings",
+    "subscriptions",
+    "filters",
+    "identity_linking",
+    "enabled",
 }
 _SUBSCRIPTION_KEYS = {"name", "trigger", "action", "mapping", "enabled"}
 _DELIVERY_KEYS = {"retry_window", "concurrency", "timeout", "backoff_base", "backoff_max"}
@@ -44,11 +51,34 @@ class _Problems:
         self.items.append(f"{path}: {message}")
 
 
+_PLACEHOLDER = "__kameleoon_relay_env_{}__"
+
+
+def _shield_env_refs(text: str) -> str:
+    """Swap `${...}` for plain tokens before YAML parsing.
+
+    `{apiKey: ${KEY}}` is not valid flow YAML, and a secret full of YAML syntax
+    must not change the document's shape, so values go in after parsing.
+    """
+    return _ENV_REF.sub(lambda match: _PLACEHOLDER.format(match.group(0).encode().hex()), text)
+
+
+_SHIELDED = re.compile(r"__kameleoon_relay_env_([0-9a-f]+)__")
+
+
+def _unshield(value: str) -> str:
+    return _SHIELDED.sub(lambda match: bytes.fromhex(match.group(1)).decode(), value)
+
+
 def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: _Problems) -> Any:
     """Replace `${VAR}` / `${VAR:-default}` in every string, after YAML parsing."""
+    if isinstance(value, str) and "__kameleoon_relay_env_" in value:
+        value = _unshield(value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems)
-                for k, v in value.items()}
+        return {
+            k: _interpolate(v, f"{path}.{k}" if path else str(k), env, problems)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_interpolate(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
@@ -83,12 +113,15 @@ def parse_duration(value: Any) -> float:
 def _unknown_keys(data: dict[str, Any], allowed: set[str], path: str, problems: _Problems) -> None:
     for key in data:
         if key not in allowed:
-            problems.add(f"{path}.{key}" if path else str(key),
-                         f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+            problems.add(
+                f"{path}.{key}" if path else str(key),
+                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+            )
 
 
-def _string(data: dict[str, Any], key: str, path: str, problems: _Problems,
-            required: bool = True) -> str | None:
+def _string(
+    data: dict[str, Any], key: str, path: str, problems: _Problems, required: bool = True
+) -> str | None:
     value = data.get(key)
     if value is None:
         if required:
@@ -126,8 +159,9 @@ def _sources(raw: Any, problems: _Problems) -> tuple[SourceConfig, ...]:
     return tuple(sources)
 
 
-def _subscriptions(raw: Any, path: str, kind: str, problems: _Problems
-                   ) -> tuple[SubscriptionConfig, ...]:
+def _subscriptions(
+    raw: Any, path: str, kind: str, problems: _Problems
+) -> tuple[SubscriptionConfig, ...]:
     definition = DESTINATION_TYPES[kind]
     if raw is None:
         return tuple(
@@ -138,8 +172,11 @@ def _subscriptions(raw: Any, path: str, kind: str, problems: _Problems
         problems.add(path, "must be a list of subscriptions")
         return ()
     if len(raw) > definition.max_subscriptions:
-        problems.add(path, f"{len(raw)} subscriptions, but a {definition.name} destination "
-                     f"allows at most {definition.max_subscriptions}")
+        problems.add(
+            path,
+            f"{len(raw)} subscriptions, but a {definition.name} destination "
+            f"allows at most {definition.max_subscriptions}",
+        )
     subscriptions: list[SubscriptionConfig] = []
     for index, item in enumerate(raw):
         item_path = f"{path}[{index}]"
@@ -151,8 +188,10 @@ def _subscriptions(raw: Any, path: str, kind: str, problems: _Problems
         trigger = _string(item, "trigger", item_path, problems)
         action = _string(item, "action", item_path, problems)
         if action and action not in definition.actions:
-            problems.add(f"{item_path}.action", f"unknown action {action!r} (expected one of: "
-                         f"{', '.join(definition.actions)})")
+            problems.add(
+                f"{item_path}.action",
+                f"unknown action {action!r} (expected one of: {', '.join(definition.actions)})",
+            )
         mapping = item.get("mapping")
         if mapping is not None and not isinstance(mapping, dict):
             problems.add(f"{item_path}.mapping", "must be a mapping object or null")
@@ -169,8 +208,9 @@ def _subscriptions(raw: Any, path: str, kind: str, problems: _Problems
     return tuple(subscriptions)
 
 
-def _destinations(raw: Any, source_names: set[str], problems: _Problems
-                  ) -> tuple[DestinationConfig, ...]:
+def _destinations(
+    raw: Any, source_names: set[str], problems: _Problems
+) -> tuple[DestinationConfig, ...]:
     if not isinstance(raw, list):
         problems.add("destinations", "must be a list")
         return ()
@@ -184,8 +224,11 @@ def _destinations(raw: Any, source_names: set[str], problems: _Problems
         name = _string(item, "name", path, problems)
         kind = _string(item, "type", path, problems)
         if kind and kind not in DESTINATION_TYPES:
-            problems.add(f"{path}.type", f"unknown destination type {kind!r} "
-                         f"(expected one of: {', '.join(DESTINATION_TYPES)})")
+            problems.add(
+                f"{path}.type",
+                f"unknown destination type {kind!r} "
+                f"(expected one of: {', '.join(DESTINATION_TYPES)})",
+            )
             continue
         if not kind:
             continue
@@ -199,8 +242,10 @@ def _destinations(raw: Any, source_names: set[str], problems: _Problems
                 problems.add(f"{path}.settings.{key}", f"required ({spec.label})")
         for key in settings:
             if key not in definition.settings:
-                problems.add(f"{path}.settings.{key}", "unknown setting (expected one of: "
-                             f"{', '.join(definition.settings)})")
+                problems.add(
+                    f"{path}.settings.{key}",
+                    f"unknown setting (expected one of: {', '.join(definition.settings)})",
+                )
         endpoint = item.get("endpoint", definition.default_endpoint)
         if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
             problems.add(f"{path}.endpoint", "must be an http:// or https:// URL")
@@ -223,15 +268,23 @@ def _destinations(raw: Any, source_names: set[str], problems: _Problems
             problems.add(f"{path}.identity_linking", "must be true or false")
             linking = None
         enabled = item.get("enabled", True)
-        subscriptions = _subscriptions(item.get("subscriptions"), f"{path}.subscriptions",
-                                       kind, problems)
+        subscriptions = _subscriptions(
+            item.get("subscriptions"), f"{path}.subscriptions", kind, problems
+        )
         if name:
-            destinations.append(DestinationConfig(
-                name=name, type=kind, settings=dict(settings), endpoint=endpoint.rstrip("/"),
-                subscriptions=subscriptions,
-                sources=tuple(sources) if sources is not None else None,
-                filters=tuple(filters), identity_linking=linking, enabled=enabled is not False,
-            ))
+            destinations.append(
+                DestinationConfig(
+                    name=name,
+                    type=kind,
+                    settings=dict(settings),
+                    endpoint=endpoint.rstrip("/"),
+                    subscriptions=subscriptions,
+                    sources=tuple(sources) if sources is not None else None,
+                    filters=tuple(filters),
+                    identity_linking=linking,
+                    enabled=enabled is not False,
+                )
+            )
     names = [d.name for d in destinations]
     for name in {n for n in names if names.count(n) > 1}:
         problems.add("destinations", f"duplicate destination name {name!r}")
@@ -261,8 +314,9 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
     return DeliverySettings(**values)
 
 
-def parse_config(data: Any, env: Mapping[str, str] | None = None,
-                 path: Path | None = None) -> Config:
+def parse_config(
+    data: Any, env: Mapping[str, str] | None = None, path: Path | None = None
+) -> Config:
     """Validate an already-parsed config document; raise ConfigError listing every problem."""
     problems = _Problems()
     if not isinstance(data, dict):
@@ -270,8 +324,7 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None,
     data = _interpolate(data, "", os.environ if env is None else env, problems)
     _unknown_keys(data, _TOP_KEYS, "", problems)
     sources = _sources(data.get("sources"), problems)
-    destinations = _destinations(data.get("destinations", []),
-                                 {s.name for s in sources}, problems)
+    destinations = _destinations(data.get("destinations", []), {s.name for s in sources}, problems)
     database = data.get("database", DEFAULT_DATABASE)
     if not isinstance(database, str) or "://" not in database:
         problems.add("database", "must be a URL such as sqlite:///path/relay.db")
@@ -287,8 +340,9 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None,
         except ValueError as error:
             problems.add("dedupe_window", str(error))
     delivery = _delivery(data.get("delivery"), problems)
-    config = Config(sources, destinations, database, admin_token or None, dedupe_window,
-                    delivery, path)
+    config = Config(
+        sources, destinations, database, admin_token or None, dedupe_window, delivery, path
+    )
     if not problems.items:
         # Triggers and mappings are checked by compiling them, as the relay will.
         from kameleoon_relay.pipeline.compile import compile_problems
@@ -307,7 +361,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except OSError as error:
         raise ConfigError([f"{file}: cannot read ({error.strerror or error})"]) from None
     try:
-        data = orjson.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        shielded = _shield_env_refs(text)
+        data = orjson.loads(shielded) if file.suffix == ".json" else yaml.safe_load(shielded)
     except (yaml.YAMLError, orjson.JSONDecodeError) as error:
         where = getattr(error, "problem_mark", None)
         place = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

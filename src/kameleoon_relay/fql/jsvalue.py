@@ -63,6 +63,8 @@ _OBJECT_METHODS: Final = _methods(
     "toLocaleString:0",
     "Object",
 )
+# Every name a plain object inherits, e.g. what `{}[name]` finds.
+OBJECT_MEMBERS: Final = frozenset(_OBJECT_METHODS) | {"__proto__"}
 _PROTO_METHODS: Final[dict[str, dict[str, tuple[str, int]]]] = {
     "Object": _OBJECT_METHODS,
     "Array": _methods(
@@ -148,6 +150,8 @@ def _function_member(func: JSFunction, key: str) -> Any:
         return func.name
     if key == "length":
         return func.length
+    if key == "__proto__":
+        return JSPrototype("Function")
     if key == "prototype" and func.name in _PROTO_METHODS and func.length == 1:
         return JSPrototype(func.name)  # a built-in constructor such as Object
     return _prototype_member(JSPrototype("Function"), key)

@@ -102,8 +102,10 @@ class _Lexer:
             if char in _WHITESPACE:
                 continue
             following = self.peek()
-            if char == "!" and following is not None and (
-                following in _LETTERS or following == "("
+            if (
+                char == "!"
+                and following is not None
+                and (following in _LETTERS or following == "(")
             ):
                 tokens.append(Token("operator", "!", start))
             elif char in _LETTERS or char in "!=<>\\_":

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from kameleoon_relay.fql.errors import FQLSyntaxError
-from kameleoon_relay.fql.jsvalue import UNDEFINED, to_number, to_string
+from kameleoon_relay.fql.jsvalue import OBJECT_MEMBERS, to_number, to_string
 from kameleoon_relay.fql.lexer import Token, tokenize
 
 Value = str | float | bool | None
@@ -59,10 +59,7 @@ _TOP_LEVEL: Final = ("type", "event", "name", "userId")
 _NESTED: Final = ("properties", "traits", "context")
 # Names JavaScript finds on any object (Object.prototype): the reference's field
 # table lookup sees them, takes an operator and a value, and adds no condition.
-_INHERITED: Final = frozenset(
-    "constructor __proto__ __defineGetter__ __defineSetter__ hasOwnProperty __lookupGetter__ "
-    "__lookupSetter__ isPrototypeOf propertyIsEnumerable toString valueOf toLocaleString".split()
-)
+_INHERITED: Final = OBJECT_MEMBERS
 _NESTED_PREFIX: Final = re.compile(r"^(properties|traits|context)")
 
 
@@ -243,4 +240,4 @@ def parse(text: str) -> Group:
     return node if isinstance(node, Group) else Group("and", (node,))
 
 
-__all__ = ["UNDEFINED", "Condition", "Empty", "Group", "Node", "parse"]
+__all__ = ["Condition", "Empty", "Group", "Node", "parse"]

@@ -72,7 +72,9 @@ PAGE = Action(
         "anonymousId": ANONYMOUS_ID,
         "userId": USER_ID,
         "type": TYPE,
-        "properties": Field("Properties", "Page properties", "object", default=path("$.properties")),
+        "properties": Field(
+            "Properties", "Page properties", "object", default=path("$.properties")
+        ),
         "kameleoonVisitorCode": visitor_code(path("$.properties.kameleoonVisitorCode")),
         "name": Field("Page Name", "The name of the page", "string", default=path("$.name")),
         "context": CONTEXT,

@@ -17,9 +17,7 @@ def first_of(primary: str, fallback: str) -> dict[str, Any]:
 
 
 ANONYMOUS_ID = Field("Anonymous ID", "Anonymous id", "string", default=path("$.anonymousId"))
-USER_ID = Field(
-    "User ID", "The ID associated with the user", "string", default=path("$.userId")
-)
+USER_ID = Field("User ID", "The ID associated with the user", "string", default=path("$.userId"))
 TYPE = Field("Type", "The type of the event", "string", required=True, default=path("$.type"))
 TIMESTAMP = Field(
     "Timestamp",
@@ -48,6 +46,9 @@ def visitor_code(default: Any) -> Field:
 
 def message_id(required: bool) -> Field:
     return Field(
-        "MessageId", "The Segment messageId", "string", required=required,
+        "MessageId",
+        "The Segment messageId",
+        "string",
+        required=required,
         default=path("$.messageId"),
     )

@@ -69,8 +69,7 @@ def remove_undefined(value: Any, *, nulls_in_arrays: bool = False) -> Any:
     if isinstance(value, list):
         if nulls_in_arrays:
             return [
-                None if v is UNDEFINED else remove_undefined(v, nulls_in_arrays=True)
-                for v in value
+                None if v is UNDEFINED else remove_undefined(v, nulls_in_arrays=True) for v in value
             ]
         return [remove_undefined(v) for v in value]
     return value

@@ -309,9 +309,7 @@ def assign(target: dict[str, Any], source: Any) -> None:
 
 def _transform(opts: Any) -> Resolver:
     if not isinstance(opts, dict):
-        return core.failing(
-            '@transform requires an object with an "apply" key and a "mapping" key'
-        )
+        return core.failing('@transform requires an object with an "apply" key and a "mapping" key')
     mapping = _option(opts, "mapping")
     if not truthy(mapping):
         return core.failing('@transform requires a "mapping" key')

@@ -153,7 +153,9 @@ def loosely_equals_empty(value: Any) -> bool:
 
 
 def _is_index_key(key: str) -> bool:
-    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    return (
+        key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    )
 
 
 def js_key_order(obj: dict[str, Any]) -> list[str]:

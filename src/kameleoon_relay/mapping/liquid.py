@@ -3,10 +3,12 @@
 The reference disables the tags `case`, `for`, `include`, `layout`, `render`,
 `tablerow` and a list of filters (below), caps templates at 1000 characters,
 passes unknown filters through, and prints values the JavaScript way. We do the
-same with python-liquid. Known differences: liquidjs-only filters (`json` is
-provided; `where_exp`, `slugify`, `to_integer` and the like are not) and
-python-liquid's own filter semantics for float arithmetic and string formatting
-of numbers inside filters; liquidjs's 500 ms render limit has no python-liquid
+same with python-liquid, and give output, string filters, `size`, `first`,
+`last`, `join`, `truncate` and `divided_by` liquidjs's semantics. Known
+differences: liquidjs-only filters (`json`/`jsonify` are provided; `slugify`,
+`to_integer`, `push`, `where` on objects and the like are not), python-liquid's
+own semantics for the remaining filters (float arithmetic, dates), and error
+wording; liquidjs's 500 ms render limit has no python-liquid
 counterpart (without loops, render time is bounded by the template length).
 """
 

@@ -59,23 +59,33 @@ class Pipeline:
                 try:
                     request = subscription.build_request(event)
                 except PayloadValidationError as error:
-                    planned.append(PlannedDelivery(
-                        name, subscription.name, subscription.action,
-                        error=ActionError(error.error_type, str(error)),
-                    ))
+                    planned.append(
+                        PlannedDelivery(
+                            name,
+                            subscription.name,
+                            subscription.action,
+                            error=ActionError(error.error_type, str(error)),
+                        )
+                    )
                     continue
                 except (ValueError, TypeError) as error:
-                    planned.append(PlannedDelivery(
-                        name, subscription.name, subscription.action,
-                        error=ActionError("MappingError", str(error)),
-                    ))
+                    planned.append(
+                        PlannedDelivery(
+                            name,
+                            subscription.name,
+                            subscription.action,
+                            error=ActionError("MappingError", str(error)),
+                        )
+                    )
                     continue
-                planned.append(PlannedDelivery(name, subscription.name, subscription.action,
-                                               request=request))
+                planned.append(
+                    PlannedDelivery(name, subscription.name, subscription.action, request=request)
+                )
         return planned
 
-    def preview(self, event: dict[str, Any], source: str | None = None,
-                reveal_secrets: bool = False) -> dict[str, Any]:
+    def preview(
+        self, event: dict[str, Any], source: str | None = None, reveal_secrets: bool = False
+    ) -> dict[str, Any]:
         """The event tester: what each destination would receive for `event`."""
         return {
             "messageId": event.get("messageId"),
@@ -83,8 +93,9 @@ class Pipeline:
         }
 
 
-def send_event(pipeline: Pipeline, event: dict[str, Any], source: str | None = None,
-               timeout: float = 10.0) -> list[dict[str, Any]]:
+def send_event(
+    pipeline: Pipeline, event: dict[str, Any], source: str | None = None, timeout: float = 10.0
+) -> list[dict[str, Any]]:
     """Plan `event` and send each request now (blocking, no queue, no retries).
 
     For embedding and scripts; the relay itself queues and retries. Returns one
@@ -99,8 +110,9 @@ def send_event(pipeline: Pipeline, event: dict[str, Any], source: str | None = N
             if entry.request is not None:
                 request = entry.request
                 try:
-                    response = client.request(request.method, request.url,
-                                              headers=request.headers, content=request.body)
+                    response = client.request(
+                        request.method, request.url, headers=request.headers, content=request.body
+                    )
                     shown["status"] = response.status_code
                     shown["response"] = response.text[:2000]
                 except httpx.HTTPError as error:

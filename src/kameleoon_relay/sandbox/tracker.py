@@ -73,15 +73,9 @@ class Tracker:
             return self._link(sitecode, body, code, message_id, raw)
         visitor = self._resolve(sitecode, body, code)
 
-        now = time.time()
-        store = self.store
-        if message_id is not None and not store.first_seen(sitecode, message_id):
-            store.count("duplicates")
-            store.log_event(
-                (now, sitecode, message_id, kind, name, visitor, "duplicate", None, raw)
-            )
+        now, store = time.time(), self.store
+        if self._is_duplicate(sitecode, message_id, kind, name, visitor, raw, now):
             return Outcome("duplicate", visitor)
-
         store.touch_visitor(sitecode, visitor, now)
         if kind in VIEW_KINDS:
             view_name = name or _text(properties.get("path")) or _text(properties.get("url"))
@@ -96,6 +90,24 @@ class Tracker:
             (now, sitecode, message_id, kind, name, visitor, outcome.outcome, outcome.goal, raw)
         )
         return outcome
+
+    def _is_duplicate(
+        self,
+        sitecode: str,
+        message_id: str | None,
+        kind: str,
+        name: str | None,
+        visitor: str,
+        raw: bytes,
+        now: float,
+    ) -> bool:
+        """Record the messageId; a repeat is counted and logged, and changes nothing else."""
+        if message_id is None or self.store.first_seen(sitecode, message_id):
+            return False
+        self.store.count("duplicates")
+        row = (now, sitecode, message_id, kind, name, visitor, "duplicate", None, raw)
+        self.store.log_event(row)
+        return True
 
     def _resolve(self, sitecode: str, body: dict[str, Any], code: str | None) -> str:
         if code:
@@ -122,10 +134,7 @@ class Tracker:
         if not code:
             raise EventRejected(f"`{IDENTIFIER_EVENT}` needs properties.k_visitorCode")
         store, now = self.store, time.time()
-        if message_id is not None and not store.first_seen(sitecode, message_id):
-            store.count("duplicates")
-            row = (now, sitecode, message_id, "track", IDENTIFIER_EVENT, code, "duplicate")
-            store.log_event((*row, None, raw))
+        if self._is_duplicate(sitecode, message_id, "track", IDENTIFIER_EVENT, code, raw, now):
             return Outcome("duplicate", code)
         for ident_kind in ("userId", "anonymousId"):
             if ident := _text(body.get(ident_kind)):

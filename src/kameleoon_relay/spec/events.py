@@ -48,7 +48,9 @@ def validate_event(event: Any) -> list[str]:
             problems.append(f"{field}: must be an object, got {_json_type(event[field])}")
     for field in _ID_FIELDS:
         value = event.get(field)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, str | int | float)
+        ):
             problems.append(f"{field}: must be a string, got {_json_type(value)}")
     for field in _STRING_FIELDS:
         value = event.get(field)
@@ -59,7 +61,9 @@ def validate_event(event: Any) -> list[str]:
         if value is None:
             continue
         if not isinstance(value, str):
-            problems.append(f"{field}: must be an ISO-8601 date-time string, got {_json_type(value)}")
+            problems.append(
+                f"{field}: must be an ISO-8601 date-time string, got {_json_type(value)}"
+            )
             continue
         try:
             parse_iso8601(value)

@@ -276,9 +276,10 @@ def _shown_request(raw: bytes) -> dict[str, Any]:
     request = orjson.loads(raw)
     if "body" in request:
         try:
-            request["json"] = orjson.loads(request.pop("body"))
+            request["json"] = orjson.loads(request["body"])
+            del request["body"]
         except orjson.JSONDecodeError:
-            request["json"] = None
+            pass  # shown as the text it is
     return mask_request(request)
 
 

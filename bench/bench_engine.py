@@ -1,0 +1,115 @@
+"""Per-event work of the Track Calls path, ours against the reference, side by side.
+
+Measures, in one run on this machine: our compiled pipeline (the four preset
+triggers, the logEvent mapping, payload validation and the request body bytes)
+on a realistic track event with a full `context`; the same through Segment's
+own packages in Node (bench_reference.js, fetch replaced by an in-memory 200);
+and a do-nothing loop in each language as the baseline.
+
+    .venv/bin/python bench/bench_engine.py [--iterations 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import orjson
+
+from kameleoon_relay.config import parse_config
+from kameleoon_relay.pipeline import Pipeline
+from kameleoon_relay.spec import as_js_value
+
+HERE = Path(__file__).resolve().parent
+EVENT_FILE = HERE / "realistic_event.json"
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def ours(iterations: int) -> tuple[float, float]:
+    config = parse_config(
+        {
+            "sources": [{"name": "web", "write_key": "k"}],
+            "destinations": [
+                {
+                    "name": "kameleoon",
+                    "type": "kameleoon-actions",
+                    "settings": {"apiKey": "ZGVtbw==", "sitecode": "demosite01"},
+                }
+            ],
+        }
+    )
+    pipeline = Pipeline(config)
+    event = as_js_value(orjson.loads(EVENT_FILE.read_bytes()))
+    plan = pipeline.plan
+    assert plan(event, "web")[0].request is not None
+    for _ in range(min(iterations, 2000)):
+        plan(event, "web")
+    start = time.perf_counter()
+    for _ in range(iterations):
+        plan(event, "web")
+    elapsed = time.perf_counter() - start
+
+    def nothing(event: dict, source: str) -> None:
+        return None
+
+    start = time.perf_counter()
+    for _ in range(iterations):
+        nothing(event, "web")
+    return elapsed, time.perf_counter() - start
+
+
+def reference(iterations: int) -> tuple[float, float]:
+    output = subprocess.run(
+        ["node", str(HERE / "bench_reference.js"), str(EVENT_FILE), str(iterations)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result = json.loads(output)
+    assert result["bodies"] == iterations, result
+    return result["seconds"], result["baselineSeconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(machine())
+    print(
+        f"{'round':>5} {'ours ev/s':>12} {'reference ev/s':>15} {'ratio':>7} "
+        f"{'py no-op ev/s':>15} {'node no-op ev/s':>16}"
+    )
+    ratios = []
+    for round_number in range(1, args.rounds + 1):
+        ours_s, ours_base = ours(args.iterations)
+        ref_s, ref_base = reference(args.iterations)
+        ratio = ref_s / ours_s
+        ratios.append(ratio)
+        n = args.iterations
+        print(
+            f"{round_number:>5} {n / ours_s:>12,.0f} {n / ref_s:>15,.0f} {ratio:>6.2f}x "
+            f"{n / ours_base:>15,.0f} {n / ref_base:>16,.0f}"
+        )
+    ratios.sort()
+    print(f"median ratio (ours / reference events per second): {ratios[len(ratios) // 2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
