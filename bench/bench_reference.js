@@ -37,10 +37,33 @@ async function main() {
     for (let i = 0; i < n; i++) await fn()
     return Number(process.hrtime.bigint() - start) / 1e9
   }
+  // The same work without actions-core's request machinery: trigger, transform,
+  // empty-value removal, schema validation and the body, called directly.
+  const removeEmptyValues = require(path.join(modules, '@segment/actions-core/dist/cjs/remove-empty-values.js')).removeEmptyValues
+  const action = definition.actions.logEvent
+  const schema = core.fieldsToJsonSchema(action.fields)
+  const track = presets[0]
+  let coreBodies = 0
+  function coreOnly() {
+    for (const preset of presets) {
+      if (!validate(preset.ast, event)) continue
+      let payload = core.transform(track.mapping, event)
+      payload = removeEmptyValues(payload, schema, true)
+      core.validateSchema(payload, schema, { schemaKey: 'bench:logEvent' })
+      const { kameleoonVisitorCode, ...rest } = payload
+      const body = JSON.stringify({ ...rest, properties: { ...(payload.properties || {}), kameleoonVisitorCode } })
+      coreBodies += body.length > 0 ? 1 : 0
+    }
+  }
   await run(Math.min(2000, iterations), once) // warm up the JIT
+  for (let i = 0; i < 2000; i++) coreOnly()
   bodies = 0
+  coreBodies = 0
   const seconds = await run(iterations, once)
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < iterations; i++) coreOnly()
+  const coreSeconds = Number(process.hrtime.bigint() - start) / 1e9
   const baseline = await run(iterations, async () => {})
-  process.stdout.write(JSON.stringify({ iterations, seconds, baselineSeconds: baseline, bodies }))
+  process.stdout.write(JSON.stringify({ iterations, seconds, coreSeconds, baselineSeconds: baseline, bodies, coreBodies }))
 }
 main().catch((e) => { console.error(e); process.exit(1) })

@@ -12,7 +12,7 @@ import pytest
 
 from kameleoon_relay.sandbox import DEFAULT_CONFIG, SandboxConfigError
 from kameleoon_relay.sandbox.config import parse_config
-from tests.sandbox.conftest import (
+from tests.sandbox.support import (
     DEMO_API_KEY,
     mounted_sandbox,
     post_event,

@@ -7,7 +7,7 @@ import base64
 import httpx
 import pytest
 
-from tests.sandbox.conftest import DEMO_SITECODE, post_event, track, unique
+from tests.sandbox.support import DEMO_SITECODE, post_event, track, unique
 
 
 def visitor(client: httpx.Client, code: str) -> dict:

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests.helpers.processes import Server
-from tests.sandbox.conftest import (
+from tests.sandbox.support import (
     DEMO_API_KEY,
     DEMO_SITECODE,
     post_event,

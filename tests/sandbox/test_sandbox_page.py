@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from tests.sandbox.conftest import mounted_sandbox, post_event, sandbox_client, track, unique
+from tests.sandbox.support import mounted_sandbox, post_event, sandbox_client, track, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

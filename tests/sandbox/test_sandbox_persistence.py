@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.sandbox.conftest import post_event, sandbox_client, start_args, track, unique
+from tests.sandbox.support import post_event, sandbox_client, start_args, track, unique
 
 
 def snapshot(http: httpx.Client, code: str) -> tuple:

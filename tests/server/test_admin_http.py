@@ -106,6 +106,21 @@ def test_preview_shows_the_request_with_the_api_key_masked(stack: Stack) -> None
         assert SANDBOX_API_KEY not in answer.text
     bad = httpx.post(f"{stack.relay.url}/api/preview", content=b"nope", headers=ADMIN)
     assert bad.status_code == 400
+    invalid = httpx.post(
+        f"{stack.relay.url}/api/preview", json={"type": "track", "userId": "u"}, headers=ADMIN
+    )
+    assert invalid.status_code == 400
+    assert invalid.json()["problems"] == ["event: required for track calls"]
+
+
+def test_preview_fills_what_ingest_fills(stack: Stack) -> None:
+    event = {"type": "track", "event": "Bare", "userId": "u-bare"}
+    answer = httpx.post(f"{stack.relay.url}/api/preview", json=event, headers=ADMIN).json()
+    assert answer["messageId"].startswith("api-")
+    [kameleoon] = [d for d in answer["deliveries"] if d["destination"] == "kameleoon"]
+    assert "error" not in kameleoon
+    sent = kameleoon["request"]["json"]
+    assert sent["messageId"] == answer["messageId"] and sent["timestamp"]
 
 
 def test_replay_requeues_failed_deliveries_and_dry_run_changes_nothing(stack: Stack) -> None:

@@ -58,13 +58,31 @@ def test_serve_with_no_config_runs_the_readme_curl_into_the_sandbox(tmp_path: Pa
 
 def test_serve_targets_kameleoon_when_credentials_are_set(tmp_path: Path) -> None:
     secret = "eyJpZCI6InJlYWwiLCJzZWNyZXQiOiJ0b3Atc2VjcmV0In0="
-    env = {**CLEAN_ENV, "KAMELEOON_API_KEY": secret, "KAMELEOON_SITECODE": "realsite01"}
+    env = {
+        **CLEAN_ENV,
+        "KAMELEOON_API_KEY": secret,
+        "KAMELEOON_SITECODE": "realsite01",
+        "KAMELEOON_RELAY_ADMIN_TOKEN": "from-the-env",
+    }
     with running(["serve"], tmp_path / "serve.log", cwd=tmp_path, env=env) as server:
         log = server.log()
         assert "-> https://integrations.kameleoon.com/segmentio" in log
         assert "sandbox page" not in log
         assert httpx.get(f"{server.url}/sandbox/").status_code == 404
         assert secret not in log
+        # The token from the environment guards the admin API, even on loopback.
+        assert httpx.get(f"{server.url}/api/stats").status_code == 401
+        token = {"Authorization": "Bearer from-the-env"}
+        preview = httpx.post(
+            f"{server.url}/api/preview",
+            json={"type": "track", "event": "E", "userId": "u"},
+            headers=token,
+        )
+        assert preview.status_code == 200
+        assert preview.json()["deliveries"][0]["request"]["url"].startswith(
+            "https://integrations.kameleoon.com/segmentio"
+        )
+        assert secret not in preview.text
 
 
 def _non_loopback_address() -> str:

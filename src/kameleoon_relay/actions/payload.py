@@ -138,7 +138,12 @@ def _field_checker(spec: Field) -> Checker:
     fmt = _FORMATS.get(spec.format) if spec.format else None
     choices = spec.choices
 
+    native = {"string": str, "object": dict}.get(json_type)
+    plain = fmt is None and choices is None
+
     def check(value: Any) -> tuple[Any, str | None]:
+        if plain and type(value) is native:
+            return value, None
         # coerceTypes "array": a one-item array stands for its item, but only for
         # the scalar types ajv can coerce to (a failure then names the item's type).
         unwrap = coercible and isinstance(value, list) and len(value) == 1
@@ -172,25 +177,21 @@ def compile_payload_validator(
 
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
         cleaned: dict[str, Any] = {}
+        field_problems: dict[str, str] = {}
         for key, value in payload.items():
             # removeEmptyValues, then ajv's removeAdditional for unknown keys.
-            if key not in checkers or (value is None and key in drops_null):
+            check = checkers.get(key)
+            if check is None or value == "" or (value is None and key in drops_null):
                 continue
-            if isinstance(value, str) and not value:
-                continue
+            value, problem = check(value)
             cleaned[key] = value
-        problems = [
-            f"The root value is missing the required field '{key}'."
-            for key in required
-            if key not in cleaned
-        ]
-        for key, check in checkers.items():
-            if key in cleaned:
-                value, problem = check(cleaned[key])
-                cleaned[key] = value
-                if problem:
-                    problems.append(problem)
-        if problems:
+            if problem:
+                field_problems[key] = problem
+        missing = [key for key in required if key not in cleaned]
+        if missing or field_problems:
+            # ajv's order: required fields first, then fields in declaration order.
+            problems = [f"The root value is missing the required field '{key}'." for key in missing]
+            problems += [field_problems[key] for key in checkers if key in field_problems]
             raise PayloadValidationError(problems)
         return cleaned
 

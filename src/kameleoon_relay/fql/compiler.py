@@ -47,67 +47,51 @@ def _fail(message: str) -> bool:
     raise FQLEvaluationError(message)
 
 
-def _exists(actual: Any) -> bool:
-    return actual is not UNDEFINED and actual is not None
+def _number(value: Any) -> float:
+    # Only called for ints too large to compare exactly the way a double does.
+    number = as_number(value)
+    assert number is not None
+    return number
 
 
-def _absent(actual: Any) -> bool:
-    return actual is UNDEFINED or actual is None
+def _units(value: str) -> str:
+    """``value`` with each UTF-16 unit as one character (surrogate pairs split)."""
+    return "".join(utf16_units(value))
 
 
-def _never(actual: Any) -> bool:
-    return False
-
-
-def _number_op(compare: Callable[[float, float], bool]) -> Callable[[Any, float], bool]:
-    def check(actual: Any, expected: float) -> bool:
-        number = as_number(actual)
-        return number is not None and compare(number, expected)
-
-    return check
-
-
-def _string_op(
-    compare: Callable[[str, str], bool], negate: bool
-) -> Callable[[Any, str, bool], bool]:
-    def check(actual: Any, expected: str, by_units: bool) -> bool:
-        if type(actual) is not str:
-            return False
-        if by_units:  # the needle splits a surrogate pair: compare UTF-16 units
-            actual = "".join(utf16_units(actual))
-        return compare(actual, expected) is not negate
-
-    return check
-
-
+# Integers within +/-2**53 are exact doubles, so Python compares them as JS does.
+_EXACT: Final = 2**53
 _NUMBER_OPS: Final = {
-    "number_equals": _number_op(lambda a, b: a == b),
-    "number_not_equals": _number_op(lambda a, b: a != b),
-    "<": _number_op(lambda a, b: a < b),
-    "<=": _number_op(lambda a, b: a <= b),
-    ">": _number_op(lambda a, b: a > b),
-    ">=": _number_op(lambda a, b: a >= b),
+    "number_equals": "==",
+    "number_not_equals": "!=",
+    "<": "<",
+    "<=": "<=",
+    ">": ">",
+    ">=": ">=",
 }
+# operator -> (template over the string v and needle c, negated)
 _STRING_OPS: Final = {
-    "contains": _string_op(lambda a, b: b in a, False),
-    "not_contains": _string_op(lambda a, b: b in a, True),
-    "starts_with": _string_op(str.startswith, False),
-    "not_starts_with": _string_op(str.startswith, True),
-    "ends_with": _string_op(str.endswith, False),
-    "not_ends_with": _string_op(str.endswith, True),
+    "contains": "{c} in {v}",
+    "not_contains": "{c} not in {v}",
+    "starts_with": "{v}.startswith({c})",
+    "not_starts_with": "not {v}.startswith({c})",
+    "ends_with": "{v}.endswith({c})",
+    "not_ends_with": "not {v}.endswith({c})",
 }
 
 
 class _Generator:
+    """Writes the predicate's source; constants and helpers go into its namespace."""
+
     def __init__(self) -> None:
         self.names = itertools.count()
+        self.defs: list[str] = []
         self.namespace: dict[str, Any] = {
             "U": UNDEFINED,
             "_walk": _walk,
             "_fail": _fail,
-            "_exists": _exists,
-            "_absent": _absent,
-            "_never": _never,
+            "_number": _number,
+            "_units": _units,
         }
 
     def const(self, value: Any) -> str:
@@ -123,50 +107,64 @@ class _Generator:
             return f"_fail({self.const(f'empty group at position {node.position}')})"
         return self.condition(node)
 
+    def accessor(self, source: str, keys: tuple[str, ...]) -> str:
+        """A function reading the path: plain dict steps inline, the rest via ``_walk``."""
+        name = f"path{next(self.names)}"
+        lines = [f"def {name}(e):", f"    v = e.get({source!r}, U)"]
+        for index, key in enumerate(keys):
+            rest = self.const(keys[index:])
+            lines.append(f"    if type(v) is not dict or (w := v.get({key!r}, U)) is U:")
+            lines.append(f"        return _walk(v, {rest})")
+            lines.append("    v = w")
+        lines.append("    return v")
+        self.defs.append("\n".join(lines))
+        return f"{name}(e)"
+
     def actual(self, cond: Condition) -> str:
-        root = f"e.get({cond.source!r}, U)"
         if cond.path is None:
-            return root
+            return f"e.get({cond.source!r}, U)"
         if not cond.path:
-            return "U"
+            return "U"  # the reference's get() answers undefined for an empty path
         keys = tuple(_PATH_KEY.findall(cond.path))
         if not keys:
             message = f"cannot read the path {cond.path!r} (the reference throws)"
             return f"_fail({self.const(message)})"
-        return f"_walk({root}, {self.const(keys)})"
+        return self.accessor(cond.source, keys)
 
     def condition(self, cond: Condition) -> str:
         actual = self.actual(cond)
         op = cond.operator
-        if op == "=":
-            return f"({actual} == {self.const(to_string(cond.value))})"
-        if op == "!=":
-            return f"({actual} != {self.const(to_string(cond.value))})"
+        if op in ("=", "!="):
+            return f"({actual} {'==' if op == '=' else '!='} {self.const(to_string(cond.value))})"
         if op in _NUMBER_OPS:
-            check = self.const(_NUMBER_OPS[op])
-            return f"{check}({actual}, {self.const(to_number(cond.value))})"
+            cmp, bound = _NUMBER_OPS[op], self.const(to_number(cond.value))
+            exact = f"-{_EXACT} <= v <= {_EXACT}"
+            return (
+                f"((type(v := {actual}) is float and v {cmp} {bound}) or "
+                f"(type(v) is int and (v {cmp} {bound} if {exact} else _number(v) {cmp} {bound})))"
+            )
         if op in _STRING_OPS:
             needle = to_string(cond.value)
-            units = "".join(utf16_units(needle))
-            by_units = units != needle or any("\ud800" <= ch <= "\udfff" for ch in needle)
-            check = self.const(_STRING_OPS[op])
-            return f"{check}({actual}, {self.const(units if by_units else needle)}, {by_units})"
+            units = _units(needle)
+            if units == needle and not any("\ud800" <= ch <= "\udfff" for ch in needle):
+                test = _STRING_OPS[op].format(v="v", c=self.const(needle))
+            else:  # the needle splits a surrogate pair: compare UTF-16 units
+                test = _STRING_OPS[op].format(v="_units(v)", c=self.const(units))
+            return f"(type(v := {actual}) is str and {test})"
         if op == "exists":
-            return f"_exists({actual})"
+            return f"((v := {actual}) is not U and v is not None)"
         if op == "not_exists":
-            return f"_absent({actual})"
-        if op == "is_true":
-            return f"({actual} is True)"
-        if op == "is_false":
-            return f"({actual} is False)"
-        return f"_never({actual})"  # any other operator token never matches
+            return f"((v := {actual}) is U or v is None)"
+        if op in ("is_true", "is_false"):
+            return f"({actual} is {op == 'is_true'})"
+        return f"({actual} is U and False)"  # other operator tokens never match
 
 
 def compile_ast(tree: Group) -> Predicate:
     """Build the predicate for a parsed trigger."""
     generator = _Generator()
     body = generator.node(tree)
-    source = f"def predicate(e):\n    return {body}\n"
+    source = "\n\n".join([*generator.defs, f"def predicate(e):\n    return {body}\n"])
     exec(compile(source, "<fql trigger>", "exec"), generator.namespace)
     predicate: Predicate = generator.namespace["predicate"]
     return predicate

@@ -21,6 +21,22 @@ Resolver = Callable[[Any], Any]
 ROOT_MAPPING_KEY = "__segment_internal_directive"
 
 
+# A "clean" resolver never puts undefined inside what it returns (at most the
+# whole result is undefined), so its output needs no remove_undefined walk:
+# @path values come straight from the JSON event. This keeps the per-event
+# cost independent of how big `properties` or `context` are.
+_CLEAN_DIRECTIVES = frozenset({"@path", "@template"})
+
+
+def mark_clean(resolver: Resolver) -> Resolver:
+    resolver.clean = True  # type: ignore[attr-defined]
+    return resolver
+
+
+def is_clean(resolver: Resolver | None) -> bool:
+    return resolver is None or getattr(resolver, "clean", False)
+
+
 def constant(value: Any) -> Resolver:
     return lambda payload: value
 
@@ -44,7 +60,7 @@ def compile_node(node: Any) -> Resolver:
     """The reference's `resolve`, specialised to one mapping node."""
     if not _has_directive(node):
         # Directive-free values resolve to themselves; nothing downstream mutates them.
-        return constant(node)
+        return mark_clean(constant(node))
     if isinstance(node, list):
         items = [compile_node(v) for v in node]
         return lambda payload: [f(payload) for f in items]
@@ -53,9 +69,34 @@ def compile_node(node: Any) -> Resolver:
         build = DIRECTIVES.get(name)
         if build is None:
             return failing(f"{name} is not a valid directive, got undefined")
-        return build(node[name])
+        built = build(node[name])
+        return mark_clean(built) if name in _CLEAN_DIRECTIVES else built
     fields = [(k, compile_node(v)) for k, v in node.items()]
+    # Undefined entries stay: @merge tells "absent" from "resolved to undefined".
     return lambda payload: {k: f(payload) for k, f in fields}
+
+
+def _compile_root(processed: Any) -> tuple[Resolver, bool]:
+    """The root resolver, and whether its output is already free of undefined.
+
+    A root object whose fields are all clean drops undefined entries as it builds
+    itself, which is all remove_undefined would have done.
+    """
+    if isinstance(processed, dict) and not is_directive(processed) and _has_directive(processed):
+        fields = [(k, compile_node(v)) for k, v in processed.items()]
+        if all(is_clean(resolve) for _, resolve in fields):
+
+            def clean_root(payload: Any) -> dict[str, Any]:
+                out = {}
+                for key, resolve in fields:
+                    value = resolve(payload)
+                    if value is not UNDEFINED:
+                        out[key] = value
+                return out
+
+            return clean_root, True
+    resolve = compile_node(processed)
+    return resolve, is_clean(resolve)
 
 
 def remove_undefined(value: Any, *, nulls_in_arrays: bool = False) -> Any:
@@ -143,7 +184,15 @@ def compile_transform(mapping: Any, *, final: bool = False) -> Resolver:
 
         return invalid
 
-    resolve = compile_node(processed)
+    resolve, clean = _compile_root(processed)
+
+    if clean:
+
+        def run_clean(payload: Any) -> Any:
+            _check_payload(payload)
+            return resolve(payload)
+
+        return run_clean
 
     def run(payload: Any) -> Any:
         _check_payload(payload)

@@ -25,7 +25,7 @@ from .jsvalues import (
     utf16_units,
 )
 from .liquid import compile_liquid
-from .paths import get, get_keys, split_path, strip_root
+from .paths import compile_keys, get, get_keys, split_path, strip_root
 from .replace import check_lengths, replace_literal
 from .templates import render
 
@@ -61,6 +61,8 @@ def _if(opts: Any) -> Resolver:
             return else_f(payload)
         return UNDEFINED
 
+    if core.is_clean(then_f) and core.is_clean(else_f):
+        core.mark_clean(resolve)
     return resolve
 
 
@@ -187,8 +189,7 @@ def _string_directive(name: str, value: Any, use: Callable[[str, Any], Any]) -> 
 
 def _path(value: Any) -> Resolver:
     if isinstance(value, str):
-        keys = split_path(strip_root(value))
-        return lambda payload: get_keys(payload, keys)
+        return compile_keys(split_path(strip_root(value)))
     return _string_directive("@path", value, lambda path, payload: get(payload, strip_root(path)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 from .jsvalues import UNDEFINED, truthy, utf16_len, utf16_units
@@ -61,6 +62,33 @@ def get_keys(value: Any, keys: tuple[str, ...] | None) -> Any:
             return value
         value = member(value, key)
     return value
+
+
+def compile_keys(keys: tuple[str, ...] | None) -> Callable[[Any], Any]:
+    """`get_keys` specialised to one path; objects (the common case) take a fast lane."""
+    if keys is None:
+        return lambda value: value
+    if len(keys) == 1:
+        (only,) = keys
+
+        def get_one(value: Any) -> Any:
+            if type(value) is dict:
+                return value.get(only, UNDEFINED)
+            return get_keys(value, keys)
+
+        return get_one
+    if len(keys) == 2:
+        first, second = keys
+
+        def get_two(value: Any) -> Any:
+            if type(value) is dict:
+                inner = value.get(first, UNDEFINED)
+                if type(inner) is dict:
+                    return inner.get(second, UNDEFINED)
+            return get_keys(value, keys)
+
+        return get_two
+    return lambda value: get_keys(value, keys)
 
 
 def get(value: Any, path: str) -> Any:

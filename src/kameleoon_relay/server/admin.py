@@ -20,6 +20,7 @@ from starlette.routing import Route
 from kameleoon_relay.server.body import PayloadError, parse_object, read_body
 from kameleoon_relay.server.responses import JSONResponse, error
 from kameleoon_relay.server.state import relay_of
+from kameleoon_relay.spec import SpecError, normalize_event
 from kameleoon_relay.store.models import REPLAYABLE_STATES, STATES
 
 DELIVERY_STATES = STATES  # what the delivery log can filter on
@@ -83,9 +84,14 @@ async def preview(request: Request) -> Response:
         body = parse_object(await read_body(request, MAX_ADMIN_BODY))
     except PayloadError as exc:
         return error(exc.status, exc.message)
-    event, source = body, request.query_params.get("source")
+    raw, source = body, request.query_params.get("source")
     if isinstance(body.get("event"), dict):
-        event, source = body["event"], body.get("source", source)
+        raw, source = body["event"], body.get("source", source)
+    try:
+        # As ingest would store it: messageId, receivedAt and timestamp filled.
+        event = normalize_event(raw, datetime.now(UTC))
+    except SpecError as exc:
+        return error(400, "invalid event", problems=exc.problems)
     answer = relay_of(request).pipeline.preview(event, source, reveal_secrets=False)
     return JSONResponse(jsonable(answer))
 

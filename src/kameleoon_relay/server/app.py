@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -29,6 +30,8 @@ from kameleoon_relay.server.state import RelayState
 from kameleoon_relay.store import open_store
 
 SANDBOX_PATH = "/sandbox"
+
+log = logging.getLogger("kameleoon_relay.server")
 
 
 def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
@@ -52,6 +55,7 @@ def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
             dispatcher = Dispatcher(store, config)
             stop = asyncio.Event()
             workers = asyncio.create_task(dispatcher.run(stop), name="delivery")
+            workers.add_done_callback(_report_crash)
             stack.push_async_callback(_stop_workers, stop, workers)
             committer = Committer(store, on_commit=dispatcher.wake)
             committer.start()
@@ -80,6 +84,12 @@ def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
     if sandbox is not None:
         routes.append(Mount(SANDBOX_PATH, app=sandbox))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    # Without this a crashed dispatcher would stop delivery silently while ingest goes on.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("delivery workers stopped", exc_info=task.exception())
 
 
 async def _stop_workers(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
