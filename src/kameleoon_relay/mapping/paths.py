@@ -9,8 +9,8 @@ reproduced: they are functions, which JSON cannot carry anyway.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from .jsvalues import UNDEFINED, truthy, utf16_len, utf16_units
