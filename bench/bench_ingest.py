@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.stack import WRITE_KEY, relay, sandbox, write_config
 
+# A short timeout, so that with --ingest-only the relay stops quickly at the end.
+BENCH_DELIVERY = {"backoff_base": 0.05, "backoff_max": 0.5, "timeout": 2}
+
 
 def machine() -> dict[str, Any]:
     model = "unknown"
@@ -111,14 +114,28 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="parallel connections")
     parser.add_argument("--seconds", type=float, default=10, help="how long to post")
     parser.add_argument("--warmup", type=float, default=2, help="seconds posted before measuring")
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="slow the sandbox down (60 s a request) so delivery takes no CPU from ingest",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        with sandbox(directory) as box, relay(write_config(directory, box.url), directory) as r:
+        slow = ["--latency-ms", "60000"] if args.ingest_only else []
+        with (
+            sandbox(directory, *slow) as box,
+            relay(write_config(directory, box.url, delivery=BENCH_DELIVERY), directory) as r,
+        ):
             asyncio.run(load(r.url, args.batch, args.concurrency, args.warmup))
             result = asyncio.run(load(r.url, args.batch, args.concurrency, args.seconds))
             stats = httpx.get(f"{r.url}/api/stats").json()
-    report = {"machine": machine(), "result": result, "relay_stats": stats["events"]}
+    report = {
+        "machine": machine(),
+        "delivery": "starved (--ingest-only)" if args.ingest_only else "running",
+        "result": result,
+        "relay_stats": stats["events"],
+    }
     print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
 
 

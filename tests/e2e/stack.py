@@ -46,7 +46,7 @@ def write_config(
         ],
         "database": f"sqlite:///{directory / 'relay.db'}",
         "delivery": {"backoff_base": 0.05, "backoff_max": 0.5},
-        **extra,
+        **extra,  # may replace any of the above
     }
     if admin_token:
         document["admin_token"] = admin_token
@@ -56,11 +56,10 @@ def write_config(
 
 
 @contextlib.contextmanager
-def sandbox(directory: Path) -> Iterator[Server]:
+def sandbox(directory: Path, *options: str) -> Iterator[Server]:
     """`kameleoon-relay sandbox` with its state in a file under `directory`."""
-    with running(
-        ["sandbox", "--db", str(directory / "sandbox.db")], directory / "sandbox.log"
-    ) as s:
+    args = ["sandbox", "--db", str(directory / "sandbox.db"), *options]
+    with running(args, directory / "sandbox.log") as s:
         yield s
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kameleoon_relay.actions.request import HttpRequest
@@ -79,7 +79,14 @@ class Destination:
     default_endpoint: str
     max_subscriptions: int = 50
     test_authentication: Callable[[Mapping[str, Any], str], HttpRequest | None] | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
+    # Link ids to visitor codes ("Kameleoon identifier") unless the config says otherwise.
+    identity_linking_default: bool = False
+    # Call types the destination accepts at all; others are skipped as filtered.
+    handles_only: tuple[str, ...] | None = None
+    # Whether a config may list its own subscriptions (the classic one has none).
+    configurable_subscriptions: bool = True
+    # Where a linked visitor code is put into an event that carries none.
+    linked_code_key: str = "kameleoonVisitorCode"
 
     def preset_subscriptions(self) -> list[Preset]:
         """Presets derive their mappings from the actions' field defaults."""

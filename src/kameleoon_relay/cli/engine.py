@@ -33,9 +33,11 @@ def preview(
 ) -> None:
     """The event tester: print what Kameleoon would receive, one JSON line per event."""
     from kameleoon_relay.pipeline import Pipeline
+    from kameleoon_relay.pipeline.identity import IdentityMap
     from kameleoon_relay.spec import SpecError, normalize_event
 
     pipeline = Pipeline(_load(config))
+    identities = IdentityMap()  # links made by earlier events of this preview
     for raw in read_events(events):
         try:
             event = normalize_event(raw)
@@ -49,7 +51,7 @@ def preview(
                 }
             )
             continue
-        write_json_line(pipeline.preview(event, source, reveal_secrets))
+        write_json_line(pipeline.preview(event, source, reveal_secrets, identities))
 
 
 @app.command("fql")

@@ -163,6 +163,10 @@ def _subscriptions(
     raw: Any, path: str, kind: str, problems: _Problems
 ) -> tuple[SubscriptionConfig, ...]:
     definition = DESTINATION_TYPES[kind]
+    if raw is not None and not definition.configurable_subscriptions:
+        problems.add(path, f"a {kind} destination has fixed subscriptions (Page, Screen and "
+                     "Track); remove this key, or use kameleoon-actions for your own mappings")
+        raw = None
     if raw is None:
         return tuple(
             SubscriptionConfig(preset.name, preset.subscribe, preset.action, None, True)

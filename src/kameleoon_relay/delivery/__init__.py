@@ -5,7 +5,7 @@
 """
 
 from kameleoon_relay.delivery.attempt import attempt, build_request
-from kameleoon_relay.delivery.client import USER_AGENT, http_client
+from kameleoon_relay.delivery.client import USER_AGENT, ClientPool, http_client
 from kameleoon_relay.delivery.dispatcher import DeliveryOptions, DestinationWorker, Dispatcher
 from kameleoon_relay.delivery.policy import (
     RETRYABLE_STATUSES,
@@ -20,6 +20,7 @@ from kameleoon_relay.delivery.policy import (
 __all__ = [
     "RETRYABLE_STATUSES",
     "USER_AGENT",
+    "ClientPool",
     "Decision",
     "DeliveryOptions",
     "DestinationWorker",

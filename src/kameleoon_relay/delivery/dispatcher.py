@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kameleoon_relay.delivery.attempt import attempt
-from kameleoon_relay.delivery.client import http_client
+from kameleoon_relay.delivery.client import ClientPool
 from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY
 from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
 from kameleoon_relay.store.base import Store
@@ -137,9 +137,10 @@ class DestinationWorker:
         self.policy = options.policy
         self.poll_interval = poll_interval
         self.rng = rng
-        self._inflight: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()  # until their outcome is recorded
         self._signal = asyncio.Event()
         self._saturated = False
+        self._clients: ClientPool | None = None
         # Refill in batches: one claim per few finished requests, not one per request.
         self._refill_at = max(1, options.concurrency // 4)
 
@@ -147,14 +148,15 @@ class DestinationWorker:
         self._signal.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        client = http_client(timeout=self.options.timeout, max_connections=self.options.concurrency)
+        # One client (one keep-alive connection) per slot: the free list is the limit.
+        clients = self._clients = ClientPool(self.options.concurrency, self.options.timeout)
         try:
             while not stop.is_set():
                 self._signal.clear()  # before claiming: a wake during the claim is kept
-                free = self.options.concurrency - len(self._inflight)
+                free = clients.available
                 claimed = await self._claim(free) if free > 0 else []
                 for record in claimed:
-                    self._start(client, record)
+                    self._start(clients.take(), record)
                 self._saturated = free == 0 or len(claimed) == free
                 # Saturated: more work is likely waiting, so wait for slots, not the clock.
                 timeout = None if self._saturated else self.poll_interval
@@ -162,9 +164,9 @@ class DestinationWorker:
                     await asyncio.wait_for(self._signal.wait(), timeout)
         finally:
             # Graceful stop: requests already sent finish and their outcome is recorded.
-            if self._inflight:
-                await asyncio.gather(*self._inflight, return_exceptions=True)
-            await client.aclose()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await clients.aclose()
 
     async def _claim(self, limit: int) -> list[DeliveryRecord]:
         try:
@@ -175,24 +177,28 @@ class DestinationWorker:
 
     def _start(self, client: Any, record: DeliveryRecord) -> None:
         task = asyncio.create_task(self._deliver(client, record))
-        self._inflight.add(task)
-        IN_FLIGHT.labels(self.destination).inc()
-        task.add_done_callback(self._finished)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    def _finished(self, task: asyncio.Task) -> None:
-        self._inflight.discard(task)
-        IN_FLIGHT.labels(self.destination).dec()
-        free = self.options.concurrency - len(self._inflight)
-        if self._saturated and (free >= self._refill_at or not self._inflight):
+    def _release(self, client: Any) -> None:
+        """The request is answered: its slot may serve the next one while we record."""
+        assert self._clients is not None
+        self._clients.give_back(client)
+        free = self._clients.available
+        if self._saturated and (free >= self._refill_at or free == self.options.concurrency):
             self._signal.set()
 
     async def _deliver(self, client: Any, record: DeliveryRecord) -> None:
+        IN_FLIGHT.labels(self.destination).inc()
         try:
             outcome = await attempt(client, record, self.policy, self.options.timeout, self.rng)
         except Exception as exc:
             # A bug, not a network problem: keep the delivery, retry it later.
             log.exception("delivery %s to %s crashed", record.id, self.destination)
             outcome = _crashed(record, exc, self.policy, self.rng)
+        finally:
+            IN_FLIGHT.labels(self.destination).dec()
+            self._release(client)
         ATTEMPTS.labels(record.destination, record.action, OUTCOME_LABELS[outcome.state]).inc()
         if outcome.latency is not None:
             LATENCY.labels(record.destination, record.action).observe(outcome.latency)

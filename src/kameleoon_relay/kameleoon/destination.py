@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.actions import Destination, HttpRequest, SettingsField
+from kameleoon_relay.actions import Destination, HttpRequest
 from kameleoon_relay.kameleoon.actions import GROUP, IDENTIFY, LOG_EVENT, PAGE
+from kameleoon_relay.kameleoon.settings import KAMELEOON_SETTINGS
 from kameleoon_relay.kameleoon.request import USER_AGENT
 
 DEFAULT_ENDPOINT = "https://integrations.kameleoon.com/segmentio"
@@ -59,23 +60,7 @@ KAMELEOON_ACTIONS = Destination(
     name="Kameleoon (Actions)",
     slug="actions-kameleoon",
     description="Send Segment events to Kameleoon",
-    settings={
-        "apiKey": SettingsField(
-            "API Key",
-            "Kameleoon API key. You can generate one using the link in the help doc "
-            "(https://help.kameleoon.com/setting-up-segment/).",
-            "password",
-            required=True,
-            secret=True,
-        ),
-        "sitecode": SettingsField(
-            "Sitecode",
-            "Kameleoon project sitecode. You can find this project dashboard "
-            "(https://help.kameleoon.com/question/how-do-i-find-my-site-id/).",
-            "string",
-            required=True,
-        ),
-    },
+    settings=KAMELEOON_SETTINGS,
     actions={action.slug: action for action in (LOG_EVENT, IDENTIFY, GROUP, PAGE)},
     presets=(
         ("Track Calls", 'type = "track"', "logEvent"),

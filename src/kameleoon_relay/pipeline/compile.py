@@ -12,6 +12,7 @@ from kameleoon_relay.config.model import Config, DestinationConfig, Subscription
 from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
 from kameleoon_relay.mapping import MappingError, compile_mapping
+from kameleoon_relay.pipeline.filters import CompiledFilters, FilterConfigError, compile_filters
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class CompiledDestination:
     config: DestinationConfig
     definition: Destination
     subscriptions: tuple[CompiledSubscription, ...]
+    filters: CompiledFilters
+    identity_linking: bool
 
 
 def request_builder(
@@ -61,13 +64,21 @@ def compile_destination(destination: DestinationConfig) -> CompiledDestination:
         for subscription in destination.subscriptions
         if subscription.enabled
     )
-    return CompiledDestination(destination, definition, compiled)
+    linking = destination.identity_linking
+    if linking is None:
+        linking = definition.identity_linking_default
+    filters = compile_filters(destination.filters)
+    return CompiledDestination(destination, definition, compiled, filters, linking)
 
 
 def compile_problems(config: Config) -> list[str]:
     """Every trigger and mapping that does not compile, named by its key path."""
     problems: list[str] = []
     for d_index, destination in enumerate(config.destinations):
+        try:
+            compile_filters(destination.filters, f"destinations[{d_index}].filters")
+        except FilterConfigError as error:
+            problems.extend(error.problems)
         for s_index, subscription in enumerate(destination.subscriptions):
             path = f"destinations[{d_index}].subscriptions[{s_index}]"
             try:

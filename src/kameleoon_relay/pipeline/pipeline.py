@@ -1,37 +1,50 @@
-"""Route an event through every destination its source feeds."""
+"""Route an event through every destination its source feeds.
+
+Per destination: the call types it handles, its filters (Sample, Drop, Drop
+Properties, Allow Properties), visitor-code linking, then each subscription's
+trigger, mapping, payload validation and request.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kameleoon_relay.actions import ActionError, HttpRequest, PayloadValidationError
 from kameleoon_relay.config.model import Config
 from kameleoon_relay.pipeline.compile import CompiledDestination, compile_destination
+from kameleoon_relay.pipeline.filters import Dropped
+from kameleoon_relay.pipeline.identity import IdentityMap, carried_code, identifier_code, with_code
 from kameleoon_relay.secrets import mask_request
 
 
 @dataclass(frozen=True)
 class PlannedDelivery:
-    """One matching subscription's outcome: a request to send, or why there is none."""
+    """One outcome for a destination: a request to send, why there is none
+    (`error`), or the filter that removed the event (`filtered`, no subscription)."""
 
     destination: str
-    subscription: str
-    action: str
+    subscription: str | None
+    action: str | None
     request: HttpRequest | None = None
     error: ActionError | None = None
+    filtered: Dropped | None = None
+    removed_fields: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self, reveal_secrets: bool = False) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "destination": self.destination,
-            "subscription": self.subscription,
-            "action": self.action,
-        }
+        entry: dict[str, Any] = {"destination": self.destination}
+        if self.subscription is not None:
+            entry["subscription"] = self.subscription
+            entry["action"] = self.action
         if self.request is not None:
             shown = self.request.to_dict()
             entry["request"] = shown if reveal_secrets else mask_request(shown)
         if self.error is not None:
             entry["error"] = self.error.to_dict()
+        if self.filtered is not None:
+            entry["filtered"] = self.filtered.to_dict()
+        if self.removed_fields:
+            entry["removed_fields"] = self.removed_fields
         return entry
 
 
@@ -45,52 +58,107 @@ class Pipeline:
             for destination in config.destinations
             if destination.enabled
         )
+        self.links_identities = any(d.identity_linking for d in self.destinations)
 
-    def plan(self, event: dict[str, Any], source: str | None = None) -> list[PlannedDelivery]:
-        """One entry per enabled subscription whose trigger matches, in config order."""
+    def plan(
+        self,
+        event: dict[str, Any],
+        source: str | None = None,
+        identities: IdentityMap | None = None,
+    ) -> list[PlannedDelivery]:
+        """One entry per matching subscription (or filtered destination), in config order.
+
+        With `identities`, identifier events add links to it (read them back
+        with `identities.take_pending()`) and linked codes fill events lacking one.
+        """
+        feeding = [d for d in self.destinations if d.config.feeds_from(source)]
+        if identities is not None and any(d.identity_linking for d in feeding):
+            code = identifier_code(event)
+            if code:
+                identities.link(event, code)
         planned: list[PlannedDelivery] = []
-        for destination in self.destinations:
-            if not destination.config.feeds_from(source):
+        for destination in feeding:
+            planned.extend(self._plan_destination(destination, event, identities))
+        return planned
+
+    def _plan_destination(
+        self,
+        destination: CompiledDestination,
+        event: dict[str, Any],
+        identities: IdentityMap | None,
+    ) -> list[PlannedDelivery]:
+        name = destination.config.name
+        handles = destination.definition.handles_only
+        if handles is not None and event.get("type") not in handles:
+            reason = (
+                f"{destination.config.type} sends only {', '.join(handles)} calls, "
+                f"not {event.get('type')}"
+            )
+            return [PlannedDelivery(name, None, None, filtered=Dropped("call type", reason))]
+        removed: dict[str, list[str]] = {}
+        if destination.filters:
+            result = destination.filters.apply(event)
+            if result.event is None:
+                return [PlannedDelivery(name, None, None, filtered=result.dropped)]
+            event, removed = result.event, result.removed
+        if destination.identity_linking and identities is not None and not carried_code(event):
+            code = identities.lookup(event)
+            if code:
+                event = _with_linked_code(event, code, destination.definition.linked_code_key)
+        planned = []
+        for subscription in destination.subscriptions:
+            if not subscription.matches(event):
                 continue
-            name = destination.config.name
-            for subscription in destination.subscriptions:
-                if not subscription.matches(event):
-                    continue
-                try:
-                    request = subscription.build_request(event)
-                except PayloadValidationError as error:
-                    planned.append(
-                        PlannedDelivery(
-                            name,
-                            subscription.name,
-                            subscription.action,
-                            error=ActionError(error.error_type, str(error)),
-                        )
-                    )
-                    continue
-                except (ValueError, TypeError) as error:
-                    planned.append(
-                        PlannedDelivery(
-                            name,
-                            subscription.name,
-                            subscription.action,
-                            error=ActionError("MappingError", str(error)),
-                        )
-                    )
-                    continue
+            try:
+                request = subscription.build_request(event)
+            except PayloadValidationError as error:
+                failure = ActionError(error.error_type, str(error))
+            except (ValueError, TypeError) as error:
+                failure = ActionError("MappingError", str(error))
+            else:
                 planned.append(
-                    PlannedDelivery(name, subscription.name, subscription.action, request=request)
+                    PlannedDelivery(
+                        name,
+                        subscription.name,
+                        subscription.action,
+                        request=request,
+                        removed_fields=removed,
+                    )
                 )
+                continue
+            planned.append(
+                PlannedDelivery(
+                    name,
+                    subscription.name,
+                    subscription.action,
+                    error=failure,
+                    removed_fields=removed,
+                )
+            )
         return planned
 
     def preview(
-        self, event: dict[str, Any], source: str | None = None, reveal_secrets: bool = False
+        self,
+        event: dict[str, Any],
+        source: str | None = None,
+        reveal_secrets: bool = False,
+        identities: IdentityMap | None = None,
     ) -> dict[str, Any]:
         """The event tester: what each destination would receive for `event`."""
+        planned = self.plan(event, source, identities)
         return {
             "messageId": event.get("messageId"),
-            "deliveries": [entry.to_dict(reveal_secrets) for entry in self.plan(event, source)],
+            "deliveries": [entry.to_dict(reveal_secrets) for entry in planned],
         }
+
+
+def _with_linked_code(event: dict[str, Any], code: str, key: str) -> dict[str, Any]:
+    """Put the code where the destination's default mappings look for it."""
+    kind = event.get("type")
+    uses_traits = kind in ("identify", "group") or (
+        key == "kameleoonVisitorCode" and "properties" not in event and "traits" in event
+    )
+    return with_code(event, code, "traits" if uses_traits else "properties", key)
 
 
 def send_event(
