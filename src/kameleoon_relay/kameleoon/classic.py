@@ -15,9 +15,9 @@ from typing import Any
 
 from kameleoon_relay.actions import Action, Destination, Field
 from kameleoon_relay.kameleoon.destination import test_authentication_request
-from kameleoon_relay.kameleoon.settings import KAMELEOON_SETTINGS
 from kameleoon_relay.kameleoon.fields import ANONYMOUS_ID, CONTEXT, TIMESTAMP, USER_ID, path
 from kameleoon_relay.kameleoon.request import post_event
+from kameleoon_relay.kameleoon.settings import KAMELEOON_SETTINGS
 
 CLASSIC_CALL_TYPES = ("track", "page", "screen")
 
