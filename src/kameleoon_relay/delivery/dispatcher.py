@@ -85,7 +85,6 @@ class Dispatcher:
 
     def wake(self) -> None:
         """New work was stored: claim it now instead of at the next poll."""
-        self._signal.set()
         for worker in self._workers.values():
             worker.wake()
 
@@ -96,17 +95,22 @@ class Dispatcher:
                 self._ensure_worker(name, stop)
             while not stop.is_set():
                 self._signal.clear()
-                # Destinations removed from the config may still have queued work.
+                # Destinations removed from the config may still have queued work; they
+                # are found within `discover_interval` (wake() only concerns workers).
                 for name in await self.store.pending_destinations():
                     self._ensure_worker(name, stop)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signal.wait(), self.discover_interval)
         finally:
+            if not stop.is_set():  # cancelled, not stopped: the workers would never end
+                for task in self._tasks:
+                    task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             stop_watch.cancel()
 
     async def _relay_stop(self, stop: asyncio.Event) -> None:
         await stop.wait()
+        self._signal.set()
         self.wake()
 
     def _ensure_worker(self, name: str, stop: asyncio.Event) -> None:
@@ -164,6 +168,10 @@ class DestinationWorker:
                     await asyncio.wait_for(self._signal.wait(), timeout)
         finally:
             # Graceful stop: requests already sent finish and their outcome is recorded.
+            # Cancelled instead: cut them short; their rows stay in_flight until recovery.
+            if not stop.is_set():
+                for task in self._tasks:
+                    task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await clients.aclose()
