@@ -84,6 +84,10 @@ class IdentityMap:
         self.conflicts += replaced
         return replaced
 
+    def copy(self) -> IdentityMap:
+        """An independent map with the same links (for previews that must not link)."""
+        return IdentityMap(self._codes, self.conflicts)
+
     def take_pending(self) -> list[tuple[str, str]]:
         """Links made since the last call, for the store to persist with their event."""
         pending, self._pending = self._pending, []

@@ -92,7 +92,9 @@ async def preview(request: Request) -> Response:
         event = normalize_event(raw, datetime.now(UTC))
     except SpecError as exc:
         return error(400, "invalid event", problems=exc.problems)
-    answer = relay_of(request).pipeline.preview(event, source, reveal_secrets=False)
+    relay = relay_of(request)
+    answer = relay.pipeline.preview(event, source, reveal_secrets=False,
+                                    identities=relay.identities.copy())
     return JSONResponse(jsonable(answer))
 
 

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from kameleoon_relay.config import Config
 from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.pipeline import Pipeline
+from kameleoon_relay.pipeline.identity import IdentityMap
 from kameleoon_relay.server import admin, ingest
 from kameleoon_relay.server.auth import AdminGuard
 from kameleoon_relay.server.committer import Committer
@@ -60,6 +61,7 @@ def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
             committer = Committer(store, on_commit=dispatcher.wake)
             committer.start()
             stack.push_async_callback(committer.stop)
+            links, conflicts = await store.load_identities()
             app.state.relay = RelayState(
                 config=config,
                 store=store,
@@ -67,6 +69,7 @@ def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
                 admin=AdminGuard(config.admin_token),
                 committer=committer,
                 on_stored=dispatcher.wake,
+                identities=IdentityMap(links, conflicts),
             )
             yield
 

@@ -115,7 +115,9 @@ def _normalize(
             prefix = f"batch[{index}]: " if is_batch else ""
             problems.extend(prefix + problem for problem in exc.problems)
             continue
-        planned = relay.pipeline.plan(event, source)
+        identities = relay.identities
+        conflicts_before = identities.conflicts
+        planned = relay.pipeline.plan(event, source, identities)
         items.append(
             IngestItem(
                 message_id=event["messageId"],
@@ -123,6 +125,8 @@ def _normalize(
                 event=event,
                 received_at=received_at.timestamp(),
                 planned=planned,
+                links=identities.take_pending(),
+                link_conflicts=identities.conflicts - conflicts_before,
             )
         )
     return items, problems

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from kameleoon_relay.config import Config
 from kameleoon_relay.pipeline import Pipeline
+from kameleoon_relay.pipeline.identity import IdentityMap
 from kameleoon_relay.server.auth import AdminGuard
 from kameleoon_relay.server.committer import Committer
 from kameleoon_relay.store import Store
@@ -22,6 +23,7 @@ class RelayState:
     admin: AdminGuard
     committer: Committer
     on_stored: Callable[[], None]  # wakes the delivery workers
+    identities: IdentityMap  # visitor-code links, loaded from the store at start
 
     def source_for(self, write_key: str | None) -> str | None:
         """The name of the source `write_key` belongs to, or None."""

@@ -55,6 +55,10 @@ class Store(abc.ABC):
         destination and per destination and action."""
 
     @abc.abstractmethod
+    @abc.abstractmethod
+    async def load_identities(self) -> tuple[dict[str, str], int]:
+        """The visitor-code links (id -> code) and how many links were replaced so far."""
+
     async def pending_destinations(self) -> list[str]:
         """Destinations that have pending (or retrying) deliveries."""
 

@@ -24,6 +24,9 @@ class IngestItem:
     event: dict[str, Any]
     received_at: float
     planned: list[PlannedDelivery] = field(default_factory=list)
+    # Visitor-code links made while planning this event, stored with it.
+    links: list[tuple[str, str]] = field(default_factory=list)
+    link_conflicts: int = 0
 
 
 @dataclass(frozen=True)

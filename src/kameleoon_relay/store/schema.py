@@ -51,6 +51,22 @@ CREATE TABLE IF NOT EXISTS delivery_counts (
     PRIMARY KEY (destination, action, state)
 ) WITHOUT ROWID;
 
+-- Visitor-code links ("Kameleoon identifier"): id is "userId:<v>" or "anonymousId:<v>".
+CREATE TABLE IF NOT EXISTS identity_links (
+    id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+
+-- Events a destination's filters (or its call types) kept from it, by filter and reason.
+CREATE TABLE IF NOT EXISTS filter_counts (
+    destination TEXT NOT NULL,
+    filter TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (destination, filter, reason)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL

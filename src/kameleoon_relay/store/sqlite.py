@@ -119,6 +119,9 @@ class SQLiteStore(Store):
     async def stats(self) -> dict[str, Any]:
         return await self._run(_stats)
 
+    async def load_identities(self) -> tuple[dict[str, str], int]:
+        return await self._run(_identities)
+
     async def pending_destinations(self) -> list[str]:
         rows = await self._run(
             lambda conn: conn.execute(
@@ -219,11 +222,40 @@ def _ingest(conn: sqlite3.Connection, items: list[IngestItem], window: float) ->
             "INSERT INTO events (message_id, source, received_at, body) VALUES (?, ?, ?, ?)",
             (item.message_id, item.source, item.received_at, orjson.dumps(item.event)),
         ).lastrowid
-        conn.executemany(_INSERT_DELIVERY, [_delivery_row(event_id, item, p) for p in item.planned])
+        sent = [p for p in item.planned if p.filtered is None]
+        conn.executemany(_INSERT_DELIVERY, [_delivery_row(event_id, item, p) for p in sent])
+        _count_filtered(conn, [p for p in item.planned if p.filtered is not None])
+        if item.links:
+            conn.executemany(
+                "INSERT INTO identity_links (id, code, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
+                " updated_at = excluded.updated_at",
+                [(key, code, item.received_at) for key, code in item.links],
+            )
+            _bump(conn, "identity_conflicts", item.link_conflicts)
         accepted += 1
     _bump(conn, "events_received", accepted)
     _bump(conn, "events_duplicate", duplicates)
     return IngestResult(accepted, duplicates)
+
+
+_REASON_LIMIT = 300
+
+
+def _count_filtered(conn: sqlite3.Connection, filtered: list[Any]) -> None:
+    for planned in filtered:
+        conn.execute(
+            "INSERT INTO filter_counts (destination, filter, reason, n) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (destination, filter, reason) DO UPDATE SET n = n + 1",
+            (planned.destination, planned.filtered.filter,
+             planned.filtered.reason[:_REASON_LIMIT]),
+        )
+
+
+def _identities(conn: sqlite3.Connection) -> tuple[dict[str, str], int]:
+    links = dict(conn.execute("SELECT id, code FROM identity_links").fetchall())
+    row = conn.execute("SELECT value FROM counters WHERE name = 'identity_conflicts'").fetchone()
+    return links, row[0] if row else 0
 
 
 def _seen_recently(conn: sqlite3.Connection, item: IngestItem, window: float) -> bool:
@@ -382,13 +414,25 @@ def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
         entry["actions"].setdefault(action, zero())[state] = n
         entry["total"][state] += n
         totals[state] += n
+    filtered_total = 0
+    for destination, name, reason, n in conn.execute(
+        "SELECT destination, filter, reason, n FROM filter_counts ORDER BY destination, filter"
+    ):
+        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
+        per_filter = entry.setdefault("filtered", {}).setdefault(name, {"events": 0, "reasons": {}})
+        per_filter["events"] += n
+        per_filter["reasons"][reason] = n
+        filtered_total += n
+    links = conn.execute("SELECT COUNT(*) FROM identity_links").fetchone()[0]
     return {
         "events": {
             "received": counters.get("events_received", 0),
             "duplicates": counters.get("events_duplicate", 0),
+            "filtered": filtered_total,
         },
         "deliveries": totals,
         "destinations": destinations,
+        "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
     }
 
 
