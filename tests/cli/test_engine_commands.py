@@ -133,3 +133,48 @@ def test_every_command_has_help() -> None:
     for command in ["preview", "fql", "map", "check-config", "check-auth"]:
         result = run(command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
+
+
+MIGRATION = """
+sources:
+  - {name: web, write_key: wk}
+destinations:
+  - name: classic
+    type: kameleoon-classic
+    endpoint: http://127.0.0.1:9/segmentio
+    settings: {apiKey: k, sitecode: 1q2w3e4r5t}
+    filters:
+      - drop: 'event = "Debug"'
+  - name: actions
+    type: kameleoon-actions
+    endpoint: http://127.0.0.1:9/segmentio
+    settings: {apiKey: k, sitecode: 1q2w3e4r5t}
+    filters:
+      - drop_properties: {fields: [properties.email]}
+"""
+
+
+def test_preview_shows_classic_and_actions_bodies_and_filter_effects(tmp_path: Path) -> None:
+    config = tmp_path / "migration.yaml"
+    config.write_text(MIGRATION)
+    events = [
+        {**TRACK, "properties": {"k_visitorCode": "vc9", "email": "a@b.c"}},
+        {**TRACK, "event": "Debug", "messageId": "m2"},
+    ]
+    result = run("preview", "--config", str(config), stdin=json.dumps(events))
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    classic, actions = first["deliveries"]
+    assert classic["destination"] == "classic" and classic["action"] == "track"
+    assert classic["request"]["json"]["properties"] == {
+        "k_visitorCode": "vc9",
+        "email": "a@b.c",
+        "kameleoonVisitorCode": "vc9",
+    }
+    assert actions["request"]["json"]["properties"] == {"k_visitorCode": "vc9"}
+    assert actions["removed_fields"] == {"drop_properties[0]": ["properties.email"]}
+    dropped = second["deliveries"][0]
+    assert dropped == {
+        "destination": "classic",
+        "filtered": {"filter": "drop[0]", "reason": 'matched event = "Debug"'},
+    }

@@ -164,8 +164,11 @@ def _subscriptions(
 ) -> tuple[SubscriptionConfig, ...]:
     definition = DESTINATION_TYPES[kind]
     if raw is not None and not definition.configurable_subscriptions:
-        problems.add(path, f"a {kind} destination has fixed subscriptions (Page, Screen and "
-                     "Track); remove this key, or use kameleoon-actions for your own mappings")
+        problems.add(
+            path,
+            f"a {kind} destination has fixed subscriptions (Page, Screen and "
+            "Track); remove this key, or use kameleoon-actions for your own mappings",
+        )
         raw = None
     if raw is None:
         return tuple(

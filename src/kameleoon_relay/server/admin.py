@@ -93,8 +93,9 @@ async def preview(request: Request) -> Response:
     except SpecError as exc:
         return error(400, "invalid event", problems=exc.problems)
     relay = relay_of(request)
-    answer = relay.pipeline.preview(event, source, reveal_secrets=False,
-                                    identities=relay.identities.copy())
+    answer = relay.pipeline.preview(
+        event, source, reveal_secrets=False, identities=relay.identities.copy()
+    )
     return JSONResponse(jsonable(answer))
 
 

@@ -59,6 +59,7 @@ class Store(abc.ABC):
     async def load_identities(self) -> tuple[dict[str, str], int]:
         """The visitor-code links (id -> code) and how many links were replaced so far."""
 
+    @abc.abstractmethod
     async def pending_destinations(self) -> list[str]:
         """Destinations that have pending (or retrying) deliveries."""
 

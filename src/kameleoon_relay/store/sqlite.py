@@ -247,8 +247,7 @@ def _count_filtered(conn: sqlite3.Connection, filtered: list[Any]) -> None:
         conn.execute(
             "INSERT INTO filter_counts (destination, filter, reason, n) VALUES (?, ?, ?, 1)"
             " ON CONFLICT (destination, filter, reason) DO UPDATE SET n = n + 1",
-            (planned.destination, planned.filtered.filter,
-             planned.filtered.reason[:_REASON_LIMIT]),
+            (planned.destination, planned.filtered.filter, planned.filtered.reason[:_REASON_LIMIT]),
         )
 
 
