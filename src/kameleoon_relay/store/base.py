@@ -55,7 +55,6 @@ class Store(abc.ABC):
         destination and per destination and action."""
 
     @abc.abstractmethod
-    @abc.abstractmethod
     async def load_identities(self) -> tuple[dict[str, str], int]:
         """The visitor-code links (id -> code) and how many links were replaced so far."""
 
