@@ -11,16 +11,7 @@ from playwright.sync_api import sync_playwright
 from tests.e2e.conftest import Stack
 from tests.e2e.stack import WRITE_KEY, goals, npm_install, visitor, wait_for
 from tests.e2e.static_site import static_site
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def calls_js(code: str, name: str) -> str:

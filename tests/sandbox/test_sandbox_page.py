@@ -9,17 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.sandbox.support import mounted_sandbox, post_event, sandbox_client, track, unique
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +18,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     # Fail, never skip: CI installs Debian's chromium (scripts/test).
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium"
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -16,6 +16,10 @@ from kameleoon_relay.kameleoon.fields import (
 )
 from kameleoon_relay.kameleoon.request import post_event
 
+# Identify and Group send the user's traits as `properties`.
+TRAITS = Field("User Traits", "Traits to send with the event", "object", default=path("$.traits"))
+TRAITS_VISITOR_CODE = visitor_code(path("$.traits.kameleoonVisitorCode"))
+
 LOG_EVENT = Action(
     slug="logEvent",
     title="Log Event",
@@ -53,10 +57,8 @@ IDENTIFY = Action(
         "anonymousId": ANONYMOUS_ID,
         "userId": USER_ID,
         "type": TYPE,
-        "properties": Field(
-            "User Traits", "Traits to send with the event", "object", default=path("$.traits")
-        ),
-        "kameleoonVisitorCode": visitor_code(path("$.traits.kameleoonVisitorCode")),
+        "properties": TRAITS,
+        "kameleoonVisitorCode": TRAITS_VISITOR_CODE,
         "timestamp": TIMESTAMP,
         "messageId": message_id(required=True),
     },
@@ -96,10 +98,8 @@ GROUP = Action(
         "groupId": Field(
             "Group ID", "The group id", "string", required=True, default=path("$.groupId")
         ),
-        "properties": Field(
-            "User Traits", "Traits to send with the event", "object", default=path("$.traits")
-        ),
-        "kameleoonVisitorCode": visitor_code(path("$.traits.kameleoonVisitorCode")),
+        "properties": TRAITS,
+        "kameleoonVisitorCode": TRAITS_VISITOR_CODE,
         "timestamp": TIMESTAMP,
         "messageId": message_id(required=True),
     },

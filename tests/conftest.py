@@ -1,4 +1,4 @@
-"""Run `async def` tests with asyncio.run (no plugin needed); a fresh SQLite file per test."""
+"""Shared test set-up: `async def` tests run with asyncio.run (no plugin needed)."""
 
 from __future__ import annotations
 
