@@ -15,6 +15,8 @@ from kameleoon_relay.fql.parser import parse
 
 def compile_trigger(text: str) -> Predicate:
     """Compile ``text`` once into a fast ``event -> bool`` predicate."""
+    if not isinstance(text, str):  # Segment refuses a non-string subscription too
+        raise TypeError(f"a trigger must be a string, not {type(text).__name__}")
     return compile_ast(parse(text))
 
 

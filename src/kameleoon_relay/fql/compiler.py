@@ -69,7 +69,7 @@ _NUMBER_OPS: Final = {
     ">": ">",
     ">=": ">=",
 }
-# operator -> (template over the string v and needle c, negated)
+# operator -> a test over the string v and the needle c
 _STRING_OPS: Final = {
     "contains": "{c} in {v}",
     "not_contains": "{c} not in {v}",

@@ -137,7 +137,7 @@ class _Lexer:
         return "ident", self.identifier(first)
 
     def identifier(self, first: str) -> str:
-        word = ""
+        chars: list[str] = []
         char: str | None = first
         while True:
             if char == "\\":
@@ -149,8 +149,8 @@ class _Lexer:
                     # JavaScript escapes only the first UTF-16 unit; the second
                     # one then cannot end the identifier.
                     raise self.error("expected termination character after identifier")
-            word += char
-            if utf16_length(word) >= _MAX_LENGTH:
+            chars.append(char)
+            if len(chars) >= _MAX_LENGTH:  # escaped astral characters fail above
                 raise self.error("unreasonable identifier length")
             if self.peek() not in _IDENT_CHARS:
                 break
@@ -158,24 +158,24 @@ class _Lexer:
         following = self.peek()
         if following is not None and following not in _AFTER_IDENT:
             raise self.error(f"unexpected character {following!r} after identifier")
-        return word
+        return "".join(chars)
 
     def number(self) -> str:
-        digits = ""
+        start = self.pos
         decimal = False
         upcoming = self.peek()
         while upcoming is not None and (upcoming in _DIGITS or upcoming == "."):
-            digits += self.next() or ""
+            self.pos += 1
             if upcoming == ".":
                 if _is_terminator(self.peek()):
                     raise self.error("unexpected terminator after decimal point", self.pos - 1)
                 if decimal:
                     raise self.error("multiple decimal points in one number", self.pos - 1)
                 decimal = True
-            if len(digits) >= _MAX_LENGTH:
+            if self.pos - start >= _MAX_LENGTH:
                 raise self.error("unreasonable number length")
             upcoming = self.peek()
-        return digits
+        return self.text[start : self.pos]
 
     def string(self, quote: str, start: int) -> str:
         end = self.text.find(quote, self.pos)
