@@ -213,3 +213,16 @@ def test_both_destinations_side_by_side_for_migration() -> None:
     assert all(
         d["request"]["headers"]["authorization"] == "Basic ***" for d in preview["deliveries"]
     )
+
+
+def test_a_trigger_the_reference_throws_on_is_an_error_not_a_skip() -> None:
+    plan = pipeline(
+        actions(
+            subscriptions=[
+                {"name": "odd", "trigger": 'type = "track" and ()', "action": "logEvent"},
+            ]
+        )
+    )
+    (entry,) = plan.plan(event(type="track", event="Buy"))
+    assert entry.request is None and entry.error.type == "TriggerError"
+    assert plan.plan(event(type="page", name="Home")) == []  # `and` short-circuits first

@@ -60,14 +60,19 @@ def fql_command(
     events: EventsArg = "-",
 ) -> None:
     """Evaluate a trigger: print true or false per event."""
-    from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
+    from kameleoon_relay.fql import FQLEvaluationError, FQLSyntaxError, compile_trigger
 
     try:
         matches = compile_trigger(trigger)
     except FQLSyntaxError as error:
         fail(f"invalid trigger: {error}")
-    for event in read_events(events):
-        typer.echo("true" if isinstance(event, dict) and matches(event) else "false")
+    for number, event in enumerate(read_events(events), start=1):
+        try:
+            typer.echo("true" if isinstance(event, dict) and matches(event) else "false")
+        except FQLEvaluationError as error:
+            # Segment fails such a call rather than skipping it: say so, per event.
+            typer.echo("error")
+            typer.echo(f"error: event {number}: {error}", err=True)
 
 
 @app.command("map")

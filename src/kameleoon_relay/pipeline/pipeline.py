@@ -12,6 +12,7 @@ from typing import Any
 
 from kameleoon_relay.actions import ActionError, HttpRequest, PayloadValidationError
 from kameleoon_relay.config.model import Config
+from kameleoon_relay.fql import FQLEvaluationError
 from kameleoon_relay.pipeline.compile import CompiledDestination, compile_destination
 from kameleoon_relay.pipeline.filters import Dropped
 from kameleoon_relay.pipeline.identity import IdentityMap, carried_code, identifier_code, with_code
@@ -107,7 +108,19 @@ class Pipeline:
                 event = _with_linked_code(event, code, destination.definition.linked_code_key)
         planned = []
         for subscription in destination.subscriptions:
-            if not subscription.matches(event):
+            try:
+                if not subscription.matches(event):
+                    continue
+            except FQLEvaluationError as error:
+                # Where Segment's validate throws, it fails the call for this subscription.
+                planned.append(
+                    PlannedDelivery(
+                        name,
+                        subscription.name,
+                        subscription.action,
+                        error=ActionError("TriggerError", str(error)),
+                    )
+                )
                 continue
             try:
                 request = subscription.build_request(event)
