@@ -119,6 +119,10 @@ async def test_retry_then_deliver_updates_state_attempts_and_samples(db_url: str
     assert (detail["state"], detail["attempts"], detail["last_status"]) == ("delivered", 2, 200)
     assert detail["last_error"] is None and detail["response_sample"] == "{}"
     assert detail["event"]["messageId"] == "m1"
+    assert [(a["outcome"], a["status"], a["error"]) for a in detail["history"]] == [
+        ("retry", 503, "HTTP 503"),
+        ("delivered", 200, None),
+    ]
     stats = await store.stats()
     assert stats["deliveries"]["delivered"] == 1 and stats["deliveries"]["retrying"] == 0
     await store.close()

@@ -51,6 +51,17 @@ CREATE TABLE IF NOT EXISTS delivery_counts (
     PRIMARY KEY (destination, action, state)
 ) WITHOUT ROWID;
 
+-- Every attempt of a delivery, for GET /api/deliveries/{id}.
+CREATE TABLE IF NOT EXISTS attempts (
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+    attempted_at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    latency REAL
+);
+CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id, attempted_at);
+
 -- Visitor-code links ("Kameleoon identifier"): id is "userId:<v>" or "anonymousId:<v>".
 CREATE TABLE IF NOT EXISTS identity_links (
     id TEXT PRIMARY KEY,

@@ -159,6 +159,14 @@ class SQLiteStore(Store):
         row = rows[0]
         row["event"] = orjson.loads(row["event"])
         row["request"] = _shown_request(row["request"]) if row["request"] else None
+        row["history"] = await self._run(
+            lambda conn: _fetch_dicts(
+                conn,
+                "SELECT attempted_at, outcome, status, error, latency FROM attempts"
+                " WHERE delivery_id = ? ORDER BY attempted_at",
+                [delivery_id],
+            )
+        )
         return row
 
     async def replay(
@@ -356,6 +364,15 @@ def _claim(
     return records
 
 
+# What an attempt did, named by the state it led to ("pending" means: retry later).
+_ATTEMPT_OUTCOME = {
+    "delivered": "delivered",
+    "pending": "retry",
+    "failed": "failed",
+    "dead": "dead",
+}
+
+
 def _record(conn: sqlite3.Connection, delivery_id: int, outcome: AttemptOutcome) -> None:
     error, sample = outcome.error, outcome.response_sample
     if error or sample:
@@ -364,7 +381,7 @@ def _record(conn: sqlite3.Connection, delivery_id: int, outcome: AttemptOutcome)
         secrets = secrets_in(orjson.loads(row[0]).get("headers") or {}) if row and row[0] else []
         error = scrub(error, secrets) if error else error
         sample = scrub(sample, secrets) if sample else sample
-    conn.execute(
+    updated = conn.execute(
         """
         UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,
             last_error = ?, response_sample = ?, last_attempt_at = ?, last_latency = ?,
@@ -382,7 +399,20 @@ def _record(conn: sqlite3.Connection, delivery_id: int, outcome: AttemptOutcome)
             outcome.attempted_at,
             delivery_id,
         ),
-    )
+    ).rowcount
+    if updated:
+        conn.execute(
+            "INSERT INTO attempts (delivery_id, attempted_at, outcome, status, error, latency)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                delivery_id,
+                outcome.attempted_at,
+                _ATTEMPT_OUTCOME[outcome.state],
+                outcome.status,
+                error,
+                outcome.latency,
+            ),
+        )
 
 
 def _requeue(conn: sqlite3.Connection, ids: list[int], state: str, now: float) -> int:
