@@ -15,7 +15,7 @@ from typing import Any
 
 from kameleoon_relay.actions.definitions import Field
 from kameleoon_relay.actions.errors import PayloadValidationError
-from kameleoon_relay.spec.jsvalues import js_number_str
+from kameleoon_relay.js import number_to_string
 
 _MISSING = object()
 
@@ -81,7 +81,7 @@ def _coerce_to_string(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return js_number_str(value)
+        return number_to_string(value)
     if value is None:
         return ""
     return _MISSING

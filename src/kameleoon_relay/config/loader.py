@@ -20,8 +20,8 @@ from kameleoon_relay.config.model import (
     SourceConfig,
     SubscriptionConfig,
 )
+from kameleoon_relay.js import as_js_value
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
-from kameleoon_relay.spec.jsvalues import as_js_value
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")

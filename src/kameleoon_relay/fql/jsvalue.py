@@ -14,21 +14,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kameleoon_relay.fql.errors import FQLEvaluationError
+from kameleoon_relay.js import UNDEFINED, number_to_string, truthy, utf16_length, utf16_units
+from kameleoon_relay.js import to_js_string as to_string
 
-
-class _Undefined:
-    """JavaScript ``undefined``: a missing field (``None`` stands for ``null``)."""
-
-    __slots__ = ()
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-UNDEFINED: Final = _Undefined()
+__all__ = ["UNDEFINED", "number_to_string", "to_string", "truthy", "utf16_length", "utf16_units"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,18 +96,6 @@ def _is_array_index(key: str, size: int) -> bool:
     return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < size
 
 
-def utf16_units(text: str) -> list[str]:
-    """The UTF-16 code units of ``text`` (what JavaScript indexes and counts)."""
-    if text.isascii() or max(text) <= "\uffff":
-        return list(text)
-    raw = text.encode("utf-16-le", "surrogatepass")
-    return [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
-
-
-def utf16_length(text: str) -> int:
-    return len(text) + sum(1 for ch in text if ch > "\uffff")
-
-
 def member(value: Any, key: str) -> Any:
     """``value[key]`` for a truthy JavaScript value (the reference's path step)."""
     kind = type(value)
@@ -170,16 +147,6 @@ def _prototype_member(proto: JSPrototype, key: str) -> Any:
     return _proto_member(proto.kind, key)
 
 
-def truthy(value: Any) -> bool:
-    """JavaScript truthiness: ``{}`` and ``[]`` are true, ``NaN`` is false."""
-    kind = type(value)
-    if kind is dict or kind is list:
-        return True
-    if kind is float:
-        return value == value and value != 0.0
-    return bool(value)
-
-
 def as_number(value: Any) -> float | None:
     """The value as a float when ``typeof value === 'number'``, else None."""
     kind = type(value)
@@ -226,44 +193,3 @@ def to_number(value: Any) -> float:
         except OverflowError:
             return math.inf
     return float(text) if _DECIMAL.fullmatch(text) else math.nan
-
-
-def number_to_string(number: float) -> str:
-    """JavaScript ``String(number)``: shortest round-trip digits, JS exponent rules."""
-    if number != number:
-        return "NaN"
-    if number == 0:
-        return "0"
-    if math.isinf(number):
-        return "Infinity" if number > 0 else "-Infinity"
-    sign = "-" if number < 0 else ""
-    mantissa, _, exp = repr(abs(number)).partition("e")
-    whole, _, frac = mantissa.partition(".")
-    digits = whole + frac
-    point = len(whole) + int(exp or 0)
-    stripped = digits.lstrip("0")
-    point -= len(digits) - len(stripped)
-    digits = stripped.rstrip("0")
-    size = len(digits)
-    if size <= point <= 21:
-        return sign + digits + "0" * (point - size)
-    if 0 < point <= 21:
-        return sign + digits[:point] + "." + digits[point:]
-    if -6 < point <= 0:
-        return sign + "0." + "0" * -point + digits
-    exponent = point - 1
-    tail = f"e{'+' if exponent >= 0 else '-'}{abs(exponent)}"
-    return sign + digits[0] + ("." + digits[1:] if size > 1 else "") + tail
-
-
-def to_string(value: Any) -> str:
-    """JavaScript ``String(value)`` for the values a parsed trigger holds."""
-    if isinstance(value, str):
-        return value
-    if value is True or value is False:
-        return "true" if value else "false"
-    if value is UNDEFINED:
-        return "undefined"
-    if value is None:
-        return "null"
-    return number_to_string(float(value))

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import json
 import math
-from decimal import Decimal
 from typing import Any
 
+from kameleoon_relay.js import (
+    UNDEFINED,
+    js_key_order,
+    number_to_string,
+    to_js_string,
+    truthy,
+    utf16_units,
+)
+from kameleoon_relay.js import utf16_length as utf16_len
 
-class _Undefined:
-    """JavaScript's `undefined`: a missing value, distinct from null (None)."""
+__all__ = [
+    "UNDEFINED",
+    "js_key_order",
+    "number_to_string",
+    "to_js_string",
+    "truthy",
+    "utf16_len",
+    "utf16_units",
+]
 
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "UNDEFINED"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNDEFINED: Any = _Undefined()
 
 # ECMAScript WhiteSpace and LineTerminator code points (what String.prototype.trim removes).
 JS_WHITESPACE = (
@@ -60,83 +65,8 @@ def type_of(value: Any) -> str:
     return "object" if kind in ("null", "array") else kind
 
 
-def truthy(value: Any) -> bool:
-    """JavaScript truthiness: containers are truthy even when empty."""
-    if value is UNDEFINED or value is None or value is False:
-        return False
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        return bool(value) and value == value  # NaN is falsy
-    return True
-
-
-def utf16_len(text: str) -> int:
-    """String length as JavaScript counts it (UTF-16 code units)."""
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def utf16_units(text: str) -> list[str]:
-    """The string split into UTF-16 code units (astral chars become two surrogates)."""
-    if all(ord(ch) < 0x10000 for ch in text):
-        return list(text)
-    raw = text.encode("utf-16-le", "surrogatepass")
-    return [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
-
-
 def js_trim(text: str) -> str:
     return text.strip(JS_WHITESPACE)
-
-
-def number_to_string(number: int | float) -> str:
-    """Number.prototype.toString(): shortest round-trip digits, JS exponent rules."""
-    if isinstance(number, int):
-        if -_MAX_SAFE <= number <= _MAX_SAFE:
-            return str(number)
-        number = float(number)
-    if math.isnan(number):
-        return "NaN"
-    if math.isinf(number):
-        return "Infinity" if number > 0 else "-Infinity"
-    if number == 0:
-        return "0"
-    sign = "-" if number < 0 else ""
-    _, digit_tuple, exponent = Decimal(repr(abs(number))).as_tuple()
-    digits = "".join(map(str, digit_tuple)).rstrip("0")
-    assert isinstance(exponent, int)
-    # value = 0.digits * 10**point
-    point = len(digit_tuple) + exponent
-    count = len(digits)
-    if count <= point <= 21:
-        body = digits + "0" * (point - count)
-    elif 0 < point <= 21:
-        body = f"{digits[:point]}.{digits[point:]}"
-    elif -6 < point <= 0:
-        body = "0." + "0" * -point + digits
-    else:
-        power = point - 1
-        mantissa = digits if count == 1 else f"{digits[0]}.{digits[1:]}"
-        body = f"{mantissa}e{'+' if power >= 0 else '-'}{abs(power)}"
-    return sign + body
-
-
-def to_js_string(value: Any) -> str:
-    """JavaScript's String(value) for JSON-like values."""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int | float):
-        return number_to_string(value)
-    if value is None:
-        return "null"
-    if value is UNDEFINED:
-        return "undefined"
-    if isinstance(value, list):
-        return ",".join("" if v is None or v is UNDEFINED else to_js_string(v) for v in value)
-    return "[object Object]"
 
 
 def loosely_equals_empty(value: Any) -> bool:
@@ -150,21 +80,6 @@ def loosely_equals_empty(value: Any) -> bool:
     if isinstance(value, list):
         return to_js_string(value) == ""
     return False
-
-
-def _is_index_key(key: str) -> bool:
-    return (
-        key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
-    )
-
-
-def js_key_order(obj: dict[str, Any]) -> list[str]:
-    """Own-key order of a JavaScript object: array indices ascending, then insertion order."""
-    indices = [k for k in obj if _is_index_key(k)]
-    if not indices:
-        return list(obj)
-    indices.sort(key=int)
-    return indices + [k for k in obj if not _is_index_key(k)]
 
 
 def _encode_string(text: str) -> str:

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from kameleoon_relay.js import as_js_value
 from kameleoon_relay.spec.errors import SpecError
-from kameleoon_relay.spec.jsvalues import as_js_value
 from kameleoon_relay.spec.timestamps import format_iso8601, parse_iso8601
 
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")

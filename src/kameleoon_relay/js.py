@@ -1,0 +1,162 @@
+"""JavaScript value semantics, shared by every stage that must match the reference.
+
+Segment's destination runs in JavaScript, so its coercions show through in what
+Kameleoon receives: `undefined` apart from `null`, truthiness, `String(x)`,
+UTF-16 string lengths, the key order of objects, one number type. The FQL
+engine, the mapping-kit, payload validation and event normalisation all use
+these helpers on plain JSON-decoded Python values.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+
+class _Undefined:
+    """JavaScript's `undefined`: a missing value, distinct from null (None)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNDEFINED: Any = _Undefined()
+
+_MAX_SAFE = 2**53  # JS numbers are doubles: larger integers lose digits
+_MAX_ARRAY_INDEX = 2**32 - 2  # JS orders keys that are valid array indices first
+_MAX_PLAIN_NUMBER = 1e21  # JS prints larger numbers in exponent form
+
+
+def truthy(value: Any) -> bool:
+    """JavaScript truthiness: `{}` and `[]` are true, `NaN`, `0`, `""` false."""
+    kind = type(value)
+    if kind is dict or kind is list:
+        return True
+    if kind is float:
+        return value == value and value != 0.0
+    return bool(value)
+
+
+def utf16_length(text: str) -> int:
+    """String length as JavaScript counts it (UTF-16 code units)."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in text if ch > "\uffff")
+
+
+def utf16_units(text: str) -> list[str]:
+    """The string split into UTF-16 code units (astral chars become two surrogates)."""
+    if all(ord(ch) < 0x10000 for ch in text):
+        return list(text)
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
+
+
+def number_to_string(number: int | float) -> str:
+    """Number.prototype.toString(): shortest round-trip digits, JS exponent rules."""
+    if isinstance(number, int):
+        if -_MAX_SAFE <= number <= _MAX_SAFE:
+            return str(number)
+        number = float(number)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "Infinity" if number > 0 else "-Infinity"
+    if number == 0:
+        return "0"
+    sign = "-" if number < 0 else ""
+    _, digit_tuple, exponent = Decimal(repr(abs(number))).as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    assert isinstance(exponent, int)
+    # value = 0.digits * 10**point
+    point = len(digit_tuple) + exponent
+    count = len(digits)
+    if count <= point <= 21:
+        body = digits + "0" * (point - count)
+    elif 0 < point <= 21:
+        body = f"{digits[:point]}.{digits[point:]}"
+    elif -6 < point <= 0:
+        body = "0." + "0" * -point + digits
+    else:
+        power = point - 1
+        mantissa = digits if count == 1 else f"{digits[0]}.{digits[1:]}"
+        body = f"{mantissa}e{'+' if power >= 0 else '-'}{abs(power)}"
+    return sign + body
+
+
+def to_js_string(value: Any) -> str:
+    """JavaScript's String(value) for JSON-like values."""
+    if isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        return number_to_string(value)
+    if value is None:
+        return "null"
+    if value is UNDEFINED:
+        return "undefined"
+    if isinstance(value, list):
+        return ",".join("" if v is None or v is UNDEFINED else to_js_string(v) for v in value)
+    return "[object Object]"
+
+
+def is_index_key(key: str) -> bool:
+    """A canonical array index ("0", "12"; not "01"): JS lists such keys first."""
+    return (
+        key.isdigit()
+        and key.isascii()
+        and (key == "0" or key[0] != "0")
+        and int(key) <= _MAX_ARRAY_INDEX
+    )
+
+
+def js_key_order(obj: dict[str, Any]) -> list[str]:
+    """Own-key order of a JavaScript object: array indices ascending, then insertion order."""
+    indices = [k for k in obj if is_index_key(k)]
+    if not indices:
+        return list(obj)
+    indices.sort(key=int)
+    return indices + [k for k in obj if not is_index_key(k)]
+
+
+def as_js_value(value: Any) -> Any:
+    """Return `value` with JavaScript's key order and number identity."""
+    if isinstance(value, dict):
+        converted = {key: as_js_value(item) for key, item in value.items()}
+        index_keys = [key for key in converted if is_index_key(key)]
+        if not index_keys:
+            return converted
+        ordered = {key: converted[key] for key in sorted(index_keys, key=int)}
+        for key, item in converted.items():
+            if key not in ordered:
+                ordered[key] = item
+        return ordered
+    if isinstance(value, list):
+        return [as_js_value(item) for item in value]
+    if isinstance(value, float):
+        return _js_float(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE:
+        return _js_float(float(value))
+    return value
+
+
+def _js_float(value: float) -> int | float:
+    """A JS number as the Python value that orjson prints the way JS does.
+
+    Integral values become ints (JS prints `10`, not `10.0`); past 2**53 the int
+    carries JS's shortest digits, which is what JS would print for the double.
+    """
+    if not value.is_integer() or abs(value) >= _MAX_PLAIN_NUMBER:
+        return value
+    if abs(value) <= _MAX_SAFE:
+        return int(value)
+    return int(number_to_string(value))
