@@ -155,12 +155,30 @@ def test_bad_payloads_are_400_with_a_json_error(
     assert received(stack) == before
 
 
-def test_a_batch_with_one_invalid_event_is_refused_whole(stack: Stack) -> None:
+def test_a_batch_keeps_its_valid_events_and_the_invalid_ones_with_reasons(stack: Stack) -> None:
     before = received(stack)
-    batch = {"batch": [{"type": "track", **track("Fine", "v")}, {"type": "track", "userId": "u"}]}
+    bad = {"type": "track", "userId": "u", "messageId": f"bad-{uuid.uuid4()}"}
+    batch = {"batch": [{"type": "track", **track("Fine", "v")}, bad]}
     answer = httpx.post(f"{stack.relay.url}/v1/batch", json=batch, headers=basic(WRITE_KEY))
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "success": True,
+        "rejected": ["batch[1]: event: required for track calls"],
+    }
+    assert received(stack) == before + 1
+    kept = httpx.get(f"{stack.relay.url}/api/rejected?limit=5", headers=ADMIN).json()["rejected"]
+    assert kept[0]["message_id"] == bad["messageId"]
+    assert kept[0]["problems"] == ["event: required for track calls"]
+    assert kept[0]["event"] == bad
+
+
+def test_an_invalid_single_event_is_a_400(stack: Stack) -> None:
+    before = received(stack)
+    answer = httpx.post(
+        f"{stack.relay.url}/v1/track", json={"userId": "u"}, headers=basic(WRITE_KEY)
+    )
     assert answer.status_code == 400
-    assert answer.json()["problems"] == ["batch[1]: event: required for track calls"]
+    assert answer.json()["problems"] == ["event: required for track calls"]
     assert received(stack) == before
 
 

@@ -23,7 +23,7 @@ async def test_ingest_creates_one_pending_delivery_per_planned_entry(db_url: str
     result = await store.ingest([item("m1", ["a", "b"]), item("m2", ["a"])])
     assert (result.accepted, result.duplicates) == (2, 0)
     stats = await store.stats()
-    assert stats["events"] == {"received": 2, "duplicates": 0, "filtered": 0}
+    assert stats["events"] == {"received": 2, "duplicates": 0, "rejected": 0, "filtered": 0}
     assert stats["deliveries"]["pending"] == 3
     assert stats["destinations"]["a"]["total"]["pending"] == 2
     assert stats["destinations"]["b"]["actions"]["logEvent"]["pending"] == 1
@@ -37,7 +37,7 @@ async def test_duplicates_within_the_window_create_nothing(db_url: str) -> None:
     result = await store.ingest([item("m1", received_at=now), item("m2"), item("m2")])
     assert (result.accepted, result.duplicates) == (1, 2)
     stats = await store.stats()
-    assert stats["events"] == {"received": 2, "duplicates": 2, "filtered": 0}
+    assert stats["events"] == {"received": 2, "duplicates": 2, "rejected": 0, "filtered": 0}
     assert stats["deliveries"]["pending"] == 2
     await store.close()
 

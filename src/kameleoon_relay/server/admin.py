@@ -63,11 +63,26 @@ async def list_deliveries(request: Request) -> Response:
     state = request.query_params.get("state") or None
     if state is not None and state not in DELIVERY_STATES:
         return error(400, f"state must be one of {', '.join(DELIVERY_STATES)}")
-    raw_limit = request.query_params.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT:
+    limit = _limit(request)
+    if limit is None:
         return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
-    rows = await relay_of(request).store.list_deliveries(state, int(raw_limit))
+    rows = await relay_of(request).store.list_deliveries(state, limit)
     return JSONResponse({"deliveries": jsonable(rows)})
+
+
+async def list_rejected(request: Request) -> Response:
+    limit = _limit(request)
+    if limit is None:
+        return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
+    rows = await relay_of(request).store.list_rejected(limit)
+    return JSONResponse({"rejected": jsonable(rows)})
+
+
+def _limit(request: Request) -> int | None:
+    raw = request.query_params.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_LIMIT:
+        return None
+    return int(raw)
 
 
 async def get_delivery(request: Request) -> Response:
@@ -145,6 +160,7 @@ def routes() -> list[Route]:
         Route("/api/stats", guarded(stats), methods=["GET"]),
         Route("/api/deliveries", guarded(list_deliveries), methods=["GET"]),
         Route("/api/deliveries/{delivery_id}", guarded(get_delivery), methods=["GET"]),
+        Route("/api/rejected", guarded(list_rejected), methods=["GET"]),
         Route("/api/preview", guarded(preview), methods=["POST"]),
         Route("/api/replay", guarded(replay), methods=["POST"]),
     ]

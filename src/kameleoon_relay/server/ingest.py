@@ -1,7 +1,9 @@
 """The Segment HTTP Tracking API: `/v1/track` ... `/v1/batch`, and analytics.js's short paths.
 
-A request is answered 200 only after all its events are durably stored; a request
-with any unusable event is refused whole (400), so that a 200 always means "all".
+A request is answered 200 only after all its events are durably stored. A single
+event that breaks the Segment Spec is a 400. In a batch, such events are stored
+apart with their problems (GET /api/rejected) and listed in the 200 answer, so
+that one bad event never costs the SDK the whole batch.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ async def _ingest(request: Request, name: str) -> Response:
     except PayloadError as exc:
         return error(exc.status, exc.message)
     items, problems = _normalize(relay, raw_events, source, received_at, is_batch)
-    if problems:
+    if problems and not is_batch:
         INGEST_EVENTS.labels("rejected").inc(len(raw_events))
         return error(400, "invalid event", problems=problems)
     if items:
@@ -96,6 +98,11 @@ async def _ingest(request: Request, name: str) -> Response:
             # Never echo the store's error: it may name the database URL.
             log.exception("storing %d events failed", len(items))
             return error(503, "events could not be stored; retry later")
+    if problems:
+        # An SDK drops a batch answered 400, valid events included: keep the valid ones
+        # for delivery and the invalid ones with their reasons (GET /api/rejected).
+        INGEST_EVENTS.labels("rejected").inc(sum(item.problems is not None for item in items))
+        return JSONResponse({"success": True, "rejected": problems})
     return JSONResponse({"success": True})
 
 
@@ -114,6 +121,8 @@ def _normalize(
         except SpecError as exc:
             prefix = f"batch[{index}]: " if is_batch else ""
             problems.extend(prefix + problem for problem in exc.problems)
+            if is_batch:
+                items.append(_rejected_item(raw, source, received_at, exc.problems))
             continue
         identities = relay.identities
         conflicts_before = identities.conflicts
@@ -130,6 +139,17 @@ def _normalize(
             )
         )
     return items, problems
+
+
+def _rejected_item(raw: Any, source: str, received_at: datetime, problems: list[str]) -> IngestItem:
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    return IngestItem(
+        message_id=message_id if isinstance(message_id, str) else "",
+        source=source,
+        event=raw if isinstance(raw, dict) else {"value": raw},
+        received_at=received_at.timestamp(),
+        problems=problems,
+    )
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -120,6 +120,25 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
             responses={"400": _error("bad state or limit")},
         )
     }
+    paths["/api/rejected"] = {
+        "get": _admin(
+            "Events of accepted batches that broke the Segment Spec, newest first, with the "
+            "problems found",
+            {
+                "type": "object",
+                "properties": {"rejected": {"type": "array", "items": {"type": "object"}}},
+            },
+            operationId="list_rejected",
+            parameters=[
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                    "how many",
+                ),
+            ],
+            responses={"400": _error("bad limit")},
+        )
+    }
     paths["/api/deliveries/{delivery_id}"] = {
         "get": _admin(
             "One delivery: its event, request (secrets masked), response and attempts",

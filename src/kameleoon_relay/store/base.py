@@ -55,6 +55,10 @@ class Store(abc.ABC):
         destination and per destination and action."""
 
     @abc.abstractmethod
+    async def list_rejected(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest events kept because they broke the Segment Spec, with the problems."""
+
+    @abc.abstractmethod
     async def load_identities(self) -> tuple[dict[str, str], int]:
         """The visitor-code links (id -> code) and how many links were replaced so far."""
 

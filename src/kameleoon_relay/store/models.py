@@ -27,6 +27,8 @@ class IngestItem:
     # Visitor-code links made while planning this event, stored with it.
     links: list[tuple[str, str]] = field(default_factory=list)
     link_conflicts: int = 0
+    # Set for an event that broke the Segment Spec: kept with why, never delivered.
+    problems: list[str] | None = None
 
 
 @dataclass(frozen=True)

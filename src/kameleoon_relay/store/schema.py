@@ -62,6 +62,16 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id, attempted_at);
 
+-- Events of an accepted batch that broke the Segment Spec, kept with the reasons.
+CREATE TABLE IF NOT EXISTS rejected_events (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    body BLOB NOT NULL,
+    problems TEXT NOT NULL
+);
+
 -- Visitor-code links ("Kameleoon identifier"): id is "userId:<v>" or "anonymousId:<v>".
 CREATE TABLE IF NOT EXISTS identity_links (
     id TEXT PRIMARY KEY,

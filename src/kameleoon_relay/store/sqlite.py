@@ -119,6 +119,20 @@ class SQLiteStore(Store):
     async def stats(self) -> dict[str, Any]:
         return await self._run(_stats)
 
+    async def list_rejected(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._run(
+            lambda conn: _fetch_dicts(
+                conn,
+                "SELECT id, message_id, source, received_at, body AS event, problems"
+                " FROM rejected_events ORDER BY id DESC LIMIT ?",
+                [limit],
+            )
+        )
+        for row in rows:
+            row["event"] = orjson.loads(row["event"])
+            row["problems"] = orjson.loads(row["problems"])
+        return rows
+
     async def load_identities(self) -> tuple[dict[str, str], int]:
         return await self._run(_identities)
 
@@ -219,9 +233,23 @@ def _recover_in_flight(conn: sqlite3.Connection) -> int:
 
 
 def _ingest(conn: sqlite3.Connection, items: list[IngestItem], window: float) -> IngestResult:
-    accepted = duplicates = 0
+    accepted = duplicates = rejected = 0
     seen: set[str] = set()
     for item in items:
+        if item.problems is not None:
+            conn.execute(
+                "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    item.message_id,
+                    item.source,
+                    item.received_at,
+                    orjson.dumps(item.event),
+                    orjson.dumps(item.problems),
+                ),
+            )
+            rejected += 1
+            continue
         if item.message_id in seen or _seen_recently(conn, item, window):
             duplicates += 1
             continue
@@ -244,6 +272,7 @@ def _ingest(conn: sqlite3.Connection, items: list[IngestItem], window: float) ->
         accepted += 1
     _bump(conn, "events_received", accepted)
     _bump(conn, "events_duplicate", duplicates)
+    _bump(conn, "events_rejected", rejected)
     return IngestResult(accepted, duplicates)
 
 
@@ -457,6 +486,7 @@ def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "events": {
             "received": counters.get("events_received", 0),
             "duplicates": counters.get("events_duplicate", 0),
+            "rejected": counters.get("events_rejected", 0),
             "filtered": filtered_total,
         },
         "deliveries": totals,
