@@ -1,4 +1,8 @@
-"""The one place secrets are masked before anything is shown, logged or stored for display."""
+"""The one place secrets are masked before anything is shown, logged or stored for display.
+
+Request headers are masked by name; free text we did not write (a destination's
+answer may echo our key) is scrubbed of the credentials the request carried.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 MASK = "***"
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "x-api-key"}
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key"})
+_MIN_SCRUBBED = 4  # scrubbing tiny strings would mangle unrelated text
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -33,3 +38,21 @@ def mask_settings(settings: Mapping[str, Any], secret_keys: tuple[str, ...]) -> 
     return {
         key: (MASK if key in secret_keys and value else value) for key, value in settings.items()
     }
+
+
+def secrets_in(headers: Mapping[str, str]) -> list[str]:
+    """The credential parts of a request's headers (`Basic <key>` -> `<key>`)."""
+    found = []
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            secret = value.partition(" ")[2] or value
+            if len(secret) >= _MIN_SCRUBBED:
+                found.append(secret)
+    return found
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """`text` with every known secret replaced by the mask."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text

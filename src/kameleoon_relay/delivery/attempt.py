@@ -17,7 +17,7 @@ from kameleoon_relay.delivery.policy import (
     describe_error,
     parse_retry_after,
 )
-from kameleoon_relay.store.masking import scrub, secrets_in
+from kameleoon_relay.secrets import scrub, secrets_in
 from kameleoon_relay.store.models import AttemptOutcome, DeliveryRecord
 
 SAMPLE_CHARS = 1024  # enough to read an error message, small enough to keep for every row

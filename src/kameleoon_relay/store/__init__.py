@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from kameleoon_relay.secrets import scrub, secrets_in
 from kameleoon_relay.store.base import ProgressCallback, Store
-from kameleoon_relay.store.masking import scrub, secrets_in
 from kameleoon_relay.store.models import (
     REPLAYABLE_STATES,
     STATES,

@@ -10,10 +10,9 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.secrets import mask_request
+from kameleoon_relay.secrets import mask_request, scrub, secrets_in
 from kameleoon_relay.store._thread import SQLiteThread
 from kameleoon_relay.store.base import ProgressCallback, Store
-from kameleoon_relay.store.masking import scrub, secrets_in
 from kameleoon_relay.store.models import (
     REPLAYABLE_STATES,
     STATES,
