@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from kameleoon_relay.secrets import scrub, secrets_in
 from kameleoon_relay.store.base import ProgressCallback, Store
 from kameleoon_relay.store.models import (
     REPLAYABLE_STATES,
@@ -32,8 +31,6 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "open_store",
-    "scrub",
-    "secrets_in",
 ]
 
 SQLITE_PREFIX = "sqlite:///"
