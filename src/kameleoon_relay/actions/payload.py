@@ -24,9 +24,13 @@ Checker = Callable[[Any], tuple[Any, str | None]]
 
 _JSON_SCHEMA_TYPE = {"string": "string", "text": "string", "password": "string"}
 
-_DATE = re.compile(r"^(\d\d\d\d)-(\d\d)-(\d\d)$")
-_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)(\.\d+)?(z|[+-]\d\d(?::?\d\d)?)?$", re.IGNORECASE)
-_DATE_TIME_SEPARATOR = re.compile(r"t|\s", re.IGNORECASE)
+# ajv-formats splits on the first "t" or whitespace and needs exactly two parts; neither
+# part's pattern admits another "t" or space, so one anchored pattern is equivalent.
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_DATE_TIME = re.compile(  # JavaScript's \d is ASCII only, its \s is the set above
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[tT" + _JS_SPACE + r"]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.[0-9]+)?(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
 _DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -49,24 +53,15 @@ def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
-def _is_date(text: str) -> bool:
-    match = _DATE.match(text)
-    if not match:
-        return False
-    year, month, day = (int(part) for part in match.groups())
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return 1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])
-
-
 def is_date_time(text: str) -> bool:
     """ajv-formats' full `date-time`: RFC 3339, but the zone may be left out."""
-    parts = _DATE_TIME_SEPARATOR.split(text)
-    if len(parts) != 2 or not _is_date(parts[0]):
-        return False
-    match = _TIME.match(parts[1])
+    match = _DATE_TIME.fullmatch(text)
     if not match:
         return False
-    hour, minute, second = int(match[1]), int(match[2]), int(match[3])
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])):
+        return False
     return (hour <= 23 and minute <= 59 and second <= 59) or (hour, minute, second) == (23, 59, 60)
 
 
@@ -174,6 +169,12 @@ def compile_payload_validator(
     checkers = {key: _field_checker(spec) for key, spec in fields.items()}
     drops_null = {key for key, spec in fields.items() if not spec.allow_null}
     required = [key for key, spec in fields.items() if spec.required]
+    # Values already of their field's plain type need no checker call (the common case).
+    native = {
+        key: {"string": str, "object": dict}.get(_JSON_SCHEMA_TYPE.get(spec.type, spec.type))
+        for key, spec in fields.items()
+        if spec.format is None and spec.choices is None
+    }
 
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
         cleaned: dict[str, Any] = {}
@@ -182,6 +183,9 @@ def compile_payload_validator(
             # removeEmptyValues, then ajv's removeAdditional for unknown keys.
             check = checkers.get(key)
             if check is None or value == "" or (value is None and key in drops_null):
+                continue
+            if type(value) is native.get(key):
+                cleaned[key] = value
                 continue
             value, problem = check(value)
             cleaned[key] = value
