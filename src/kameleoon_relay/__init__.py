@@ -14,6 +14,7 @@ The embedding API, for code that wants the destination in-process::
 from __future__ import annotations
 
 __version__ = "0.1.0"
+USER_AGENT = f"kameleoon-relay/{__version__}"  # on every request we send
 
 # Public names resolve lazily so that `import kameleoon_relay.fql` stays light.
 _EXPORTS = {
@@ -22,11 +23,11 @@ _EXPORTS = {
     "load_config": "kameleoon_relay.config",
     "Pipeline": "kameleoon_relay.pipeline",
     "PlannedDelivery": "kameleoon_relay.pipeline",
-    "send_event": "kameleoon_relay.pipeline",
+    "send_event": "kameleoon_relay.delivery.direct",
     "SpecError": "kameleoon_relay.spec",
     "normalize_event": "kameleoon_relay.spec",
 }
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [*_EXPORTS, "USER_AGENT", "__version__"]
 
 
 def __getattr__(name: str) -> object:

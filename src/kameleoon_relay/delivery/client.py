@@ -7,9 +7,7 @@ import ssl
 
 import httpx
 
-from kameleoon_relay import __version__
-
-USER_AGENT = f"kameleoon-relay/{__version__}"
+from kameleoon_relay import USER_AGENT
 
 
 @functools.cache

@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 
+from kameleoon_relay import USER_AGENT
 from kameleoon_relay.actions import Destination, HttpRequest
 from kameleoon_relay.kameleoon.actions import GROUP, IDENTIFY, LOG_EVENT, PAGE
-from kameleoon_relay.kameleoon.request import USER_AGENT
 from kameleoon_relay.kameleoon.settings import KAMELEOON_SETTINGS
 
 DEFAULT_ENDPOINT = "https://integrations.kameleoon.com/segmentio"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import orjson
 
-from kameleoon_relay import __version__
+from kameleoon_relay import USER_AGENT
 from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.actions.definitions import PerformContext
-
-USER_AGENT = f"kameleoon-relay/{__version__}"
 
 
 def post_event(context: PerformContext) -> HttpRequest:

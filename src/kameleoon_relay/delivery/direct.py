@@ -1,0 +1,36 @@
+"""Sending planned requests at once, without the queue: for embedding and scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from kameleoon_relay import USER_AGENT
+from kameleoon_relay.pipeline import Pipeline
+
+
+def send_event(
+    pipeline: Pipeline, event: dict[str, Any], source: str | None = None, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    """Plan `event` and send each request now (blocking, no queue, no retries).
+
+    For embedding and scripts; the relay itself queues and retries. Returns one
+    entry per planned delivery with `status` and `response` (or `error`).
+    """
+    results: list[dict[str, Any]] = []
+    with httpx.Client(timeout=timeout, headers={"user-agent": USER_AGENT}) as client:
+        for entry in pipeline.plan(event, source):
+            shown = entry.to_dict()
+            if entry.request is not None:
+                request = entry.request
+                try:
+                    response = client.request(
+                        request.method, request.url, headers=request.headers, content=request.body
+                    )
+                    shown["status"] = response.status_code
+                    shown["response"] = response.text[:2000]
+                except httpx.HTTPError as error:
+                    shown["error"] = {"type": type(error).__name__, "message": str(error)}
+            results.append(shown)
+    return results
