@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from tests.e2e.stack import relay, sandbox, write_config
-from tests.helpers.processes import Server
-
-
-@dataclass
-class Stack:
-    relay: Server
-    sandbox: Server
+from tests.e2e.stack import Stack, relay, sandbox, write_config
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import contextlib
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,14 @@ WRITE_KEY = "wk_e2e_test_key"
 NODE_DIR = Path(__file__).parent / "node"
 
 T = TypeVar("T")
+
+
+@dataclass
+class Stack:
+    """A relay process and the sandbox process it delivers to."""
+
+    relay: Server
+    sandbox: Server
 
 
 def write_config(

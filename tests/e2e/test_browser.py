@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import Stack
-from tests.e2e.stack import WRITE_KEY, goals, npm_install, visitor, wait_for
+from tests.e2e.stack import WRITE_KEY, Stack, goals, npm_install, visitor, wait_for
 from tests.e2e.static_site import static_site
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import orjson
 
-from tests.e2e.conftest import Stack
-from tests.e2e.stack import NODE_DIR, WRITE_KEY, goals, npm_install, visitor, wait_for
+from tests.e2e.stack import NODE_DIR, WRITE_KEY, Stack, goals, npm_install, visitor, wait_for
 
 CODE = "node-vis"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from segment.analytics import Client
 
-from tests.e2e.conftest import Stack
-from tests.e2e.stack import WRITE_KEY, goals, visitor, wait_for
+from tests.e2e.stack import WRITE_KEY, Stack, goals, visitor, wait_for
 
 
 @pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])

@@ -247,6 +247,16 @@ def test_matches_reference_on_random_triggers_and_events() -> None:
     assert len(cases) >= 5000
     expected = run_oracle("fql_oracle.js", cases)
 
+    outcomes = _assert_agreement(cases, expected)
+    # The cases must exercise every outcome, or agreement proves little.
+    assert outcomes["rejected"] > 0.05 * len(cases), outcomes
+    assert outcomes["True"] > 0.15 * len(cases), outcomes
+    assert outcomes["False"] > 0.3 * len(cases), outcomes
+    assert outcomes["throws"] > 0, outcomes
+
+
+def _assert_agreement(cases: list[dict], expected: list[dict]) -> Counter[str]:
+    """Every case must agree with the reference; returns how the outcomes were spread."""
     outcomes: Counter[str] = Counter()
     mismatches = []
     for case, ref in zip(cases, expected, strict=True):
@@ -255,11 +265,7 @@ def test_matches_reference_on_random_triggers_and_events() -> None:
         if (parsed, match) != (ref["parsed"], ref["match"]):
             mismatches.append((case["trigger"], case["event"], (parsed, match), ref))
     assert not mismatches, f"{len(mismatches)} disagreements, first: {mismatches[:5]}"
-    # The cases must exercise every outcome, or agreement proves little.
-    assert outcomes["rejected"] > 0.05 * len(cases), outcomes
-    assert outcomes["True"] > 0.15 * len(cases), outcomes
-    assert outcomes["False"] > 0.3 * len(cases), outcomes
-    assert outcomes["throws"] > 0, outcomes
+    return outcomes
 
 
 SOUP_WORDS = [
@@ -287,14 +293,7 @@ def test_matches_reference_on_token_and_character_soup() -> None:
         cases.append({"trigger": trigger, "event": steer(rng, trigger, random_event(rng))})
     expected = run_oracle("fql_oracle.js", cases)
 
-    outcomes: Counter[str] = Counter()
-    mismatches = []
-    for case, ref in zip(cases, expected, strict=True):
-        parsed, match = _ours(case["trigger"], case["event"])
-        outcomes["rejected" if not parsed else "throws" if match is None else str(match)] += 1
-        if (parsed, match) != (ref["parsed"], ref["match"]):
-            mismatches.append((case["trigger"], case["event"], (parsed, match), ref))
-    assert not mismatches, f"{len(mismatches)} disagreements, first: {mismatches[:5]}"
+    outcomes = _assert_agreement(cases, expected)
     assert outcomes["rejected"] > 0.2 * len(cases), outcomes
     assert outcomes["True"] > 0, outcomes
     assert outcomes["False"] > 0.1 * len(cases), outcomes

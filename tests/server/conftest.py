@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from tests.e2e.stack import SANDBOX_API_KEY, relay, sandbox, write_config
-from tests.helpers.processes import Server
+from tests.e2e.stack import SANDBOX_API_KEY, Stack, relay, sandbox, write_config
 
 ADMIN_TOKEN = "adm1n-t0ken-for-tests"
 BROKEN_SITECODE = "wrongsite1"  # 10 chars, but not the demo account's: the sandbox says 403
-
-
-@dataclass
-class Stack:
-    relay: Server
-    sandbox: Server
 
 
 @pytest.fixture(scope="module")
