@@ -226,3 +226,24 @@ def test_a_trigger_the_reference_throws_on_is_an_error_not_a_skip() -> None:
     (entry,) = plan.plan(event(type="track", event="Buy"))
     assert entry.request is None and entry.error.type == "TriggerError"
     assert plan.plan(event(type="page", name="Home")) == []  # `and` short-circuits first
+
+
+def test_drop_properties_copies_only_along_the_dropped_paths() -> None:
+    plan = pipeline(
+        actions(
+            filters=[
+                {"drop_properties": {"fields": ["properties.a", "properties.a.b", "context.ip"]}}
+            ]
+        )
+    )
+    original = event(
+        type="track",
+        event="E",
+        properties={"a": {"b": 1}, "c": 2},
+        context={"ip": "1.2.3.4", "page": {"path": "/"}},
+    )
+    (entry,) = plan.plan(original)
+    assert body(entry)["properties"] == {"c": 2}
+    assert body(entry)["context"] == {"page": {"path": "/"}}
+    assert original["properties"] == {"a": {"b": 1}, "c": 2}  # the event itself is untouched
+    assert entry.removed_fields == {"drop_properties[0]": ["properties.a", "context.ip"]}

@@ -7,7 +7,6 @@ filter that cannot be evaluated drops the event and says why.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,6 +130,19 @@ def _present_paths(event: dict[str, Any], paths: list[tuple[str, ...]]) -> list[
     return found
 
 
+def _without(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """A copy of `node` without `path`; only the objects along the path are copied."""
+    head, rest = path[0], path[1:]
+    if not isinstance(node, dict) or head not in node:
+        return node  # already gone, e.g. with a parent listed too
+    copied = dict(node)
+    if rest:
+        copied[head] = _without(node[head], rest)
+    else:
+        del copied[head]
+    return copied
+
+
 def _drop_properties(spec: Any, name: str, where: str, problems: list[str]) -> Filter:
     if not isinstance(spec, dict):
         problems.append(f"{where}: must be a mapping with fields (and optionally if)")
@@ -141,12 +153,8 @@ def _drop_properties(spec: Any, name: str, where: str, problems: list[str]) -> F
         present = _present_paths(event, paths) if applies(event) else []
         if not present:
             return event
-        event = copy.deepcopy(event)
         for path in present:
-            node = event
-            for key in path[:-1]:
-                node = node[key]
-            node.pop(path[-1], None)
+            event = _without(event, path)
         return event
 
     return drop_properties
