@@ -9,7 +9,9 @@ these helpers on plain JSON-decoded Python values.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -128,6 +130,13 @@ def js_key_order(obj: dict[str, Any]) -> list[str]:
     return indices + [k for k in obj if not is_index_key(k)]
 
 
+def js_ordered(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` with its keys in JavaScript's order (itself when already so)."""
+    if not any(is_index_key(key) for key in obj):
+        return obj
+    return {key: obj[key] for key in js_key_order(obj)}
+
+
 def as_js_value(value: Any) -> Any:
     """Return `value` with JavaScript's key order and number identity."""
     if isinstance(value, dict):
@@ -160,3 +169,53 @@ def _js_float(value: float) -> int | float:
     if abs(value) <= _MAX_SAFE:
         return int(value)
     return int(number_to_string(value))
+
+
+_SURROGATES = re.compile("([\ud800-\udbff][\udc00-\udfff])|[\ud800-\udfff]")
+
+
+def _encode_string(text: str) -> str:
+    encoded = json.dumps(text, ensure_ascii=False)
+    if not _SURROGATES.search(encoded):
+        return encoded
+    # Well-formed JSON.stringify: a surrogate pair is its character, a lone one an escape.
+    return _SURROGATES.sub(
+        lambda m: (
+            m[1].encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            if m[1]
+            else f"\\u{ord(m[0]):04x}"
+        ),
+        encoded,
+    )
+
+
+def json_stringify(value: Any) -> Any:
+    """JSON.stringify(value): UNDEFINED for undefined, else the compact JSON text."""
+    if value is UNDEFINED:
+        return UNDEFINED
+    return _stringify(value)
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "null"
+        return number_to_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join("null" if v is UNDEFINED else _stringify(v) for v in value) + "]"
+    if isinstance(value, dict):
+        parts = [
+            f"{_encode_string(k)}:{_stringify(value[k])}"
+            for k in js_key_order(value)
+            if value[k] is not UNDEFINED
+        ]
+        return "{" + ",".join(parts) + "}"
+    return "null"

@@ -178,3 +178,14 @@ def test_preview_shows_classic_and_actions_bodies_and_filter_effects(tmp_path: P
         "destination": "classic",
         "filtered": {"filter": "drop[0]", "reason": 'matched event = "Debug"'},
     }
+
+
+def test_map_prints_undefined_as_null_and_lone_surrogates_escaped(tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(
+        json.dumps({"half": {"@path": "$.properties.s[1]"}, "n": {"@path": "$.properties.n"}})
+    )
+    event = json.dumps({"type": "track", "properties": {"s": "😀", "n": 10.0}})
+    assert run("map", str(mapping), stdin=event).stdout == '{"half":"\\ude00","n":10}\n'
+    mapping.write_text(json.dumps({"@path": "$.nope"}))
+    assert run("map", str(mapping), stdin=event).stdout == "null\n"

@@ -135,6 +135,8 @@ PATHS = [
     "$.traits.kameleoonVisitorCode",
     "$.missing",
     "$.context.ip",
+    "$.event[4]",  # half of the emoji in "ä ü 🎉": a lone UTF-16 surrogate
+    "$.name[5]",
 ]
 
 

@@ -9,6 +9,7 @@ import typer
 from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
 from kameleoon_relay.config import Config, ConfigError, load_config
+from kameleoon_relay.js import as_js_value
 
 EventsArg = Annotated[
     str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")
@@ -66,7 +67,7 @@ def fql_command(
         matches = compile_trigger(trigger)
     except FQLSyntaxError as error:
         fail(f"invalid trigger: {error}")
-    for number, event in enumerate(read_events(events), start=1):
+    for number, event in enumerate(map(as_js_value, read_events(events)), start=1):
         try:
             typer.echo("true" if isinstance(event, dict) and matches(event) else "false")
         except FQLEvaluationError as error:
@@ -83,13 +84,13 @@ def map_command(
     """Apply a mapping-kit mapping: print the mapped JSON per event."""
     from kameleoon_relay.mapping import MappingError, compile_mapping
 
-    mapping = read_json_file(mapping_file)
+    mapping = as_js_value(read_json_file(mapping_file))
     try:
         transform = compile_mapping(mapping)
     except MappingError as error:
         typer.echo("\n".join(f"error: {problem}" for problem in error.problems), err=True)
         raise typer.Exit(2) from None
-    for event in read_events(events):
+    for event in map(as_js_value, read_events(events)):
         try:
             write_json_line(transform(event))
         except (ValueError, TypeError) as error:

@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 import orjson
 import typer
 
+from kameleoon_relay.js import UNDEFINED, json_stringify
+
 USAGE_ERROR = 2
 
 
@@ -65,4 +67,10 @@ def read_json_file(source: str) -> Any:
 
 
 def write_json_line(value: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(value) + b"\n")
+    """One JSON line; `undefined` prints as null, lone surrogates as JSON.stringify escapes them."""
+    try:
+        line = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        text = json_stringify(value)
+        line = b"null" if text is UNDEFINED else text.encode()
+    sys.stdout.buffer.write(line + b"\n")

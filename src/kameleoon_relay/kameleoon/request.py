@@ -7,6 +7,7 @@ import orjson
 from kameleoon_relay import USER_AGENT
 from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.actions.definitions import PerformContext
+from kameleoon_relay.js import json_stringify
 
 
 def post_event(context: PerformContext) -> HttpRequest:
@@ -31,4 +32,10 @@ def post_event(context: PerformContext) -> HttpRequest:
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
-    return HttpRequest("POST", context.endpoint, headers, body, orjson.dumps(body))
+    try:
+        encoded = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        # A lone UTF-16 surrogate (sliced out of a string by a mapping): JSON.stringify
+        # escapes it; orjson refuses it.
+        encoded = json_stringify(body).encode()
+    return HttpRequest("POST", context.endpoint, headers, body, encoded)

@@ -13,7 +13,7 @@ from typing import Any
 
 from .directives import DIRECTIVES
 from .errors import MappingError, MappingEvaluationError
-from .jsvalues import UNDEFINED, real_type_of, utf16_units
+from .jsvalues import UNDEFINED, js_key_order, real_type_of, utf16_units
 from .validate import is_directive, validate_mapping
 
 Resolver = Callable[[Any], Any]
@@ -71,7 +71,7 @@ def compile_node(node: Any) -> Resolver:
             return failing(f"{name} is not a valid directive, got undefined")
         built = build(node[name])
         return mark_clean(built) if name in _CLEAN_DIRECTIVES else built
-    fields = [(k, compile_node(v)) for k, v in node.items()]
+    fields = [(k, compile_node(node[k])) for k in js_key_order(node)]
     # Undefined entries stay: @merge tells "absent" from "resolved to undefined".
     return lambda payload: {k: f(payload) for k, f in fields}
 
@@ -83,7 +83,7 @@ def _compile_root(processed: Any) -> tuple[Resolver, bool]:
     itself, which is all remove_undefined would have done.
     """
     if isinstance(processed, dict) and not is_directive(processed) and _has_directive(processed):
-        fields = [(k, compile_node(v)) for k, v in processed.items()]
+        fields = [(k, compile_node(processed[k])) for k in js_key_order(processed)]
         if all(is_clean(resolve) for _, resolve in fields):
 
             def clean_root(payload: Any) -> dict[str, Any]:

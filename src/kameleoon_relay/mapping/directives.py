@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kameleoon_relay.js import js_ordered
+
 from . import compile as core
 from .errors import MappingEvaluationError
 from .jsvalues import (
@@ -219,7 +221,7 @@ def _flatten(opts: Any) -> Resolver:
             raise MappingEvaluationError("@flatten requires a string separator")
         out: dict[str, Any] = {}
         flatten_into(out, value_f(payload), "", sep, omit_arrays)
-        return out
+        return js_ordered(out)
 
     return resolve
 
@@ -285,7 +287,7 @@ def _merge(opts: Any) -> Resolver:
         merged: dict[str, Any] = {}
         for source in resolved:
             assign(merged, source)
-        return merged
+        return js_ordered(merged)
 
     return resolve
 

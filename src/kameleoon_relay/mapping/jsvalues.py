@@ -8,12 +8,13 @@ helpers reproduce them on plain JSON-like Python values.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from kameleoon_relay.js import (
     UNDEFINED,
     js_key_order,
+    js_ordered,
+    json_stringify,
     number_to_string,
     to_js_string,
     truthy,
@@ -24,6 +25,7 @@ from kameleoon_relay.js import utf16_length as utf16_len
 __all__ = [
     "UNDEFINED",
     "js_key_order",
+    "json_stringify",
     "number_to_string",
     "to_js_string",
     "truthy",
@@ -82,42 +84,6 @@ def loosely_equals_empty(value: Any) -> bool:
     return False
 
 
-def _encode_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-def json_stringify(value: Any) -> Any:
-    """JSON.stringify(value): UNDEFINED for undefined, else the compact JSON text."""
-    if value is UNDEFINED:
-        return UNDEFINED
-    return _stringify(value)
-
-
-def _stringify(value: Any) -> str:
-    if isinstance(value, str):
-        return _encode_string(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "null"
-        return number_to_string(value)
-    if isinstance(value, list):
-        return "[" + ",".join("null" if v is UNDEFINED else _stringify(v) for v in value) + "]"
-    if isinstance(value, dict):
-        parts = [
-            f"{_encode_string(k)}:{_stringify(value[k])}"
-            for k in js_key_order(value)
-            if value[k] is not UNDEFINED
-        ]
-        return "{" + ",".join(parts) + "}"
-    return "null"
-
-
 def _parse_int(text: str) -> int | float:
     number = int(text)
     return number if -_MAX_SAFE <= number <= _MAX_SAFE else float(number)
@@ -129,4 +95,9 @@ def _reject_constant(name: str) -> Any:
 
 def json_parse(text: str) -> Any:
     """JSON.parse: raises ValueError where JavaScript would throw a SyntaxError."""
-    return json.loads(text, parse_int=_parse_int, parse_constant=_reject_constant)
+    return json.loads(
+        text,
+        parse_int=_parse_int,
+        parse_constant=_reject_constant,
+        object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
+    )
