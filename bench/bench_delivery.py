@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -25,6 +22,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from machine import describe  # noqa: E402
+
 from kameleoon_relay.delivery import DeliveryOptions, Dispatcher  # noqa: E402
 from kameleoon_relay.store import SQLiteStore  # noqa: E402
 from tests.helpers.processes import running  # noqa: E402
@@ -32,21 +31,6 @@ from tests.store.store_factories import item  # noqa: E402
 
 DEMO_API_KEY = "eyJpZCI6ImRlbW8iLCJzZWNyZXQiOiJkZW1vIn0="
 DEMO_SITECODE = "demosite01"
-
-
-def machine() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
-    )
 
 
 def events(url: str, n: int) -> list:
@@ -125,7 +109,7 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     args = parser.parse_args()
-    print(machine())
+    print(describe())
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         for synchronous in ("full", "normal"):

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import time
 from pathlib import Path
 
 import orjson
+from machine import describe
 
 from kameleoon_relay.config import parse_config
 from kameleoon_relay.pipeline import Pipeline
@@ -27,18 +26,6 @@ from kameleoon_relay.spec import as_js_value
 
 HERE = Path(__file__).resolve().parent
 EVENT_FILE = HERE / "realistic_event.json"
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()}: {os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
 def ours(iterations: int) -> tuple[float, float]:
@@ -91,7 +78,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(machine())
+    print(describe())
     print(
         "reference = executeAction with fetch stubbed; ref core = the same steps "
         "called directly, without actions-core's request client"

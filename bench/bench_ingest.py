@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import sqlite3
 import sys
 import tempfile
 import time
@@ -26,27 +23,12 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import machine_info
+
 from tests.e2e.stack import WRITE_KEY, relay, sandbox, write_config
 
 # A short timeout, so that with --ingest-only the relay stops quickly at the end.
 BENCH_DELIVERY = {"backoff_base": 0.05, "backoff_max": 0.5, "timeout": 2}
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-    }
 
 
 def event(worker: int, n: int, i: int) -> dict[str, Any]:
@@ -131,7 +113,7 @@ def main() -> None:
             result = asyncio.run(load(r.url, args.batch, args.concurrency, args.seconds))
             stats = httpx.get(f"{r.url}/api/stats").json()
     report = {
-        "machine": machine(),
+        "machine": machine_info(),
         "delivery": "starved (--ingest-only)" if args.ingest_only else "running",
         "result": result,
         "relay_stats": stats["events"],

@@ -16,7 +16,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import platform
 import re
 import shutil
 import socket
@@ -26,10 +25,10 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
+from machine import describe
 
 API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 SITECODE = "demosite01"
@@ -54,16 +53,6 @@ request = function()
   return wrk.format(nil, "/segmentio", nil, body)
 end
 """
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"nproc={os.cpu_count()} cpu={model!r} python={platform.python_version()}"
 
 
 @contextlib.contextmanager
@@ -161,7 +150,7 @@ def main() -> None:
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "httpx"
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(sandbox(args.db))
         before = httpx.get(url + "/api/stats").json()["accepted"]

@@ -143,11 +143,18 @@ def _without(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
     return copied
 
 
-def _drop_properties(spec: Any, name: str, where: str, problems: list[str]) -> Filter:
+def _field_options(
+    spec: Any, where: str, problems: list[str]
+) -> tuple[Callable[[dict], bool], list[tuple[str, ...]]]:
+    """`{if?, fields}` of the property filters: the condition and the field paths."""
     if not isinstance(spec, dict):
         problems.append(f"{where}: must be a mapping with fields (and optionally if)")
-        return lambda event: event
-    applies, paths = _condition(spec, where, problems), _fields(spec, where, problems)
+        return (lambda event: False), []
+    return _condition(spec, where, problems), _fields(spec, where, problems)
+
+
+def _drop_properties(spec: Any, name: str, where: str, problems: list[str]) -> Filter:
+    applies, paths = _field_options(spec, where, problems)
 
     def drop_properties(event: dict[str, Any]) -> dict[str, Any]:
         present = _present_paths(event, paths) if applies(event) else []
@@ -162,10 +169,7 @@ def _drop_properties(spec: Any, name: str, where: str, problems: list[str]) -> F
 
 def _allow_properties(spec: Any, name: str, where: str, problems: list[str]) -> Filter:
     """Keep only the listed fields inside each object the list names (e.g. properties)."""
-    if not isinstance(spec, dict):
-        problems.append(f"{where}: must be a mapping with fields (and optionally if)")
-        return lambda event: event
-    applies, paths = _condition(spec, where, problems), _fields(spec, where, problems)
+    applies, paths = _field_options(spec, where, problems)
     allowed: dict[str, list[tuple[str, ...]]] = {}
     for path in paths:
         if len(path) < 2:
