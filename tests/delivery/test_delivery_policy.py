@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.delivery import (
     USER_AGENT,
     RetryPolicy,
     Verdict,
-    build_request,
     classify_error,
     classify_status,
     http_client,
@@ -60,13 +60,13 @@ def test_retry_after_in_seconds_and_as_an_http_date() -> None:
 
 @given(attempts=st.integers(1, 200), seed=st.integers(0, 2**32))
 def test_full_jitter_stays_within_the_capped_exponential(attempts: int, seed: int) -> None:
-    policy = RetryPolicy(base=0.5, cap=60)
+    policy = RetryPolicy(window=3600, base=0.5, cap=60)
     delay = policy.backoff(attempts, random.Random(seed))
     assert 0 <= delay <= min(60, 0.5 * 2 ** (attempts - 1))
 
 
 def test_backoff_grows_exponentially_on_average() -> None:
-    policy, rng = RetryPolicy(base=1, cap=1e9), random.Random(7)
+    policy, rng = RetryPolicy(window=3600, base=1, cap=1e9), random.Random(7)
     means = [sum(policy.backoff(n, rng) for _ in range(2000)) / 2000 for n in (1, 4, 8)]
     assert means[0] == pytest.approx(0.5, rel=0.1)
     assert means[1] == pytest.approx(4.0, rel=0.1)
@@ -112,7 +112,8 @@ def test_past_the_window_is_dead_with_the_last_reason() -> None:
 
 
 def test_fail_and_deliver_do_not_schedule_anything() -> None:
-    policy = RetryPolicy()
+    policy = RetryPolicy.from_settings(DeliverySettings())
+    assert policy.window == 4 * 3600  # the documented default
     failed = policy.decide(Verdict.FAIL, attempts=1, window_start=0, now=1, reason="HTTP 400")
     assert (failed.state, failed.error, failed.next_attempt_at) == ("failed", "HTTP 400", None)
     assert policy.decide(Verdict.DELIVERED, attempts=1, window_start=0, now=1).state == (
@@ -122,13 +123,8 @@ def test_fail_and_deliver_do_not_schedule_anything() -> None:
 
 async def test_client_sends_our_user_agent_unless_the_request_has_one() -> None:
     async with http_client(timeout=1) as client:
-        plain = build_request(client, {"method": "POST", "url": "http://x/", "json": {"a": 1}})
+        plain = client.build_request("POST", "http://x/", content=b"{}")
         assert plain.headers["user-agent"] == USER_AGENT
         assert USER_AGENT.startswith("kameleoon-relay/")
-        assert plain.headers["content-type"] == "application/json"
-        assert plain.content == b'{"a":1}'  # compact, as JSON.stringify
-        own = build_request(
-            client,
-            {"method": "POST", "url": "http://x/", "headers": {"User-Agent": "mine"}, "json": {}},
-        )
+        own = client.build_request("POST", "http://x/", headers={"User-Agent": "mine"})
         assert own.headers["user-agent"] == "mine"

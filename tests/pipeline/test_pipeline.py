@@ -9,8 +9,8 @@ import pytest
 
 from kameleoon_relay.config import ConfigError, parse_config
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.pipeline.filters import sample_bucket
-from kameleoon_relay.pipeline.identity import IdentityMap
+from kameleoon_relay.filters import sample_bucket
+from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
 from kameleoon_relay.spec import normalize_event
 
 SETTINGS = {"apiKey": "a2V5", "sitecode": "1q2w3e4r5t"}
@@ -147,47 +147,58 @@ def test_bad_filters_are_config_errors_with_paths() -> None:
     assert "destinations[0].filters[2]" in text
 
 
+def linked_plan(plan: Pipeline, identities: IdentityMap, raw: dict[str, Any]) -> list[Any]:
+    """Plan as the relay does: the event's linking intent first, then the plan."""
+    linking = linking_of(raw) if plan.links_identities(None) else NO_LINKING
+    return plan.plan(raw, linked_code=identities.apply(linking))
+
+
 def test_identifier_links_ids_for_classic_by_default() -> None:
     plan, identities = pipeline(classic()), IdentityMap()
-    plan.plan(
-        event(
-            type="track",
-            event="Kameleoon identifier",
-            anonymousId="a1",
-            properties={"k_visitorCode": "vc-linked"},
-        ),
-        identities=identities,
+    identifier = event(
+        type="track",
+        event="Kameleoon identifier",
+        anonymousId="a1",
+        properties={"k_visitorCode": "vc-linked"},
     )
-    assert identities.take_pending() == [
-        ("userId:u1", "vc-linked"),
-        ("anonymousId:a1", "vc-linked"),
-    ]
-    (later,) = plan.plan(
-        event(type="page", name="Cart", userId=None, anonymousId="a1"), identities=identities
+    assert linking_of(identifier).ids == ("userId:u1", "anonymousId:a1")
+    assert linking_of(identifier).code == "vc-linked"
+    linked_plan(plan, identities, identifier)
+    (later,) = linked_plan(
+        plan, identities, event(type="page", name="Cart", userId=None, anonymousId="a1")
     )
     assert body(later)["properties"]["kameleoonVisitorCode"] == "vc-linked"
 
 
 def test_actions_links_only_when_opted_in() -> None:
-    identities = IdentityMap({"userId:u1": "vc-linked"})
-    (plain,) = pipeline(actions()).plan(event(type="track", event="Buy"), identities=identities)
+    (plain,) = pipeline(actions()).plan(event(type="track", event="Buy"), linked_code="vc-linked")
     assert "kameleoonVisitorCode" not in body(plain)["properties"]
+    assert not pipeline(actions()).links_identities(None)
     opted = pipeline(actions(identity_linking=True))
-    (linked,) = opted.plan(event(type="track", event="Buy"), identities=identities)
+    assert opted.links_identities("web")
+    (linked,) = opted.plan(event(type="track", event="Buy"), linked_code="vc-linked")
     assert body(linked)["properties"] == {"kameleoonVisitorCode": "vc-linked"}
-    (traits,) = opted.plan(event(type="identify", traits={"plan": "pro"}), identities=identities)
+    (traits,) = opted.plan(event(type="identify", traits={"plan": "pro"}), linked_code="vc-linked")
     assert body(traits)["properties"] == {"plan": "pro", "kameleoonVisitorCode": "vc-linked"}
+
+
+def test_an_event_carrying_its_code_needs_no_lookup() -> None:
+    carried = event(type="track", event="Buy", properties={"kameleoonVisitorCode": "own"})
+    assert linking_of(carried).lookup is False
+    assert linking_of(event(type="track", event="Buy")).lookup is True
+    assert linking_of({"type": "track", "event": "Buy"}).ids == ()
 
 
 def test_conflicting_links_keep_the_newest_and_are_counted() -> None:
     plan, identities = pipeline(classic()), IdentityMap()
     for code in ("vc-1", "vc-2"):
-        plan.plan(
+        linked_plan(
+            plan,
+            identities,
             event(type="track", event="Kameleoon identifier", properties={"k_visitorCode": code}),
-            identities=identities,
         )
     assert identities.conflicts == 1
-    assert identities.lookup({"userId": "u1"}) == "vc-2"
+    assert identities.apply(linking_of(event(type="page", name="x"))) == "vc-2"
 
 
 def test_engage_audience_identify_keeps_its_traits() -> None:

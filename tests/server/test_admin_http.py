@@ -135,12 +135,16 @@ def test_replay_requeues_failed_deliveries_and_dry_run_changes_nothing(stack: St
     body = {"state": "failed", "destination": "broken", "dry_run": True}
     dry = httpx.post(f"{url}/api/replay", json=body, headers=ADMIN)
     assert dry.status_code == 200
-    assert dry.json() == {"requeued": failed, "dry_run": True}
+    report = dry.json()
+    assert (report["matched"], report["requeued"], report["dry_run"]) == (failed, 0, True)
+    assert report["plan"] == {"broken": {"logEvent": failed}}
+    assert report["example"]["request"]["headers"]["authorization"] == "Basic ***"
+    assert SANDBOX_API_KEY not in dry.text
     assert failed_count() == failed
     future = {"state": "failed", "since": "2999-01-01T00:00:00Z", "dry_run": True}
-    assert httpx.post(f"{url}/api/replay", json=future, headers=ADMIN).json()["requeued"] == 0
+    assert httpx.post(f"{url}/api/replay", json=future, headers=ADMIN).json()["matched"] == 0
     real = httpx.post(f"{url}/api/replay", json={**body, "dry_run": False}, headers=ADMIN)
-    assert real.json() == {"requeued": failed, "dry_run": False}
+    assert real.json() == {"matched": failed, "requeued": failed, "dry_run": False}
     # Requeued, attempted again, refused again by the sandbox: replays count up.
     wait_for(
         lambda: any(
@@ -155,7 +159,14 @@ def test_replay_requeues_failed_deliveries_and_dry_run_changes_nothing(stack: St
 
 @pytest.mark.parametrize(
     "body",
-    [{"state": "delivered"}, {"since": "yesterday"}, {"dry_run": "yes"}, {"destination": 3}],
+    [
+        {"state": "pending"},
+        {"since": "yesterday"},
+        {"dry_run": "yes"},
+        {"destination": 3},
+        {"destination": "nowhere"},
+        {"since": "1h", "until": "2h"},
+    ],
 )
 def test_replay_refuses_bad_requests(stack: Stack, body: dict) -> None:
     answer = httpx.post(f"{stack.relay.url}/api/replay", json=body, headers=ADMIN)

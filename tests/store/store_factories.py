@@ -1,4 +1,4 @@
-"""Builders for store inputs: ingest items whose planned deliveries look like the pipeline's."""
+"""Builders for store inputs and for the config that plans them at delivery."""
 
 from __future__ import annotations
 
@@ -8,42 +8,39 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.actions import ActionError, HttpRequest
-from kameleoon_relay.pipeline import PlannedDelivery
-from kameleoon_relay.store import IngestItem
+from kameleoon_relay.config import Config, parse_config
+from kameleoon_relay.store import EventRecord
 
 API_KEY = base64.b64encode(b'{"client_id":"relay-test","client_secret":"s3cret-value"}').decode()
 SITECODE = "abcdefghij"
+DEMO_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
+DEMO_SITECODE = "demosite01"
 
 
-def request_for(
-    url: str, event: dict[str, Any], api_key: str = API_KEY, sitecode: str = SITECODE
-) -> HttpRequest:
-    return HttpRequest(
-        method="POST",
-        url=url,
-        headers={"authorization": f"Basic {api_key}", "x-segment-settings": sitecode},
-        json=event,
-        body=orjson.dumps(event),  # as the Kameleoon actions build it
-    )
-
-
-def planned(
-    destination: str = "kameleoon",
-    url: str = "http://127.0.0.1:9/segmentio",
-    event: dict[str, Any] | None = None,
-    action: str = "logEvent",
-    subscription: str = "Track Calls",
-    error: str | None = None,
+def config_for(
+    endpoints: dict[str, str],
     api_key: str = API_KEY,
     sitecode: str = SITECODE,
-) -> PlannedDelivery:
-    if error is not None:
-        return PlannedDelivery(
-            destination, subscription, action, None, ActionError("PayloadValidationError", error)
-        )
-    return PlannedDelivery(
-        destination, subscription, action, request_for(url, event or {}, api_key, sitecode), None
+    database: str = "sqlite:///:memory:",
+    **delivery: Any,
+) -> Config:
+    """Kameleoon (Actions) destinations with the presets, one per name -> endpoint."""
+    return parse_config(
+        {
+            "sources": [{"name": "web", "write_key": "wk"}],
+            "destinations": [
+                {
+                    "name": name,
+                    "type": "kameleoon-actions",
+                    "endpoint": url,
+                    "settings": {"apiKey": api_key, "sitecode": sitecode},
+                }
+                for name, url in endpoints.items()
+            ],
+            "database": database,
+            "delivery": delivery or None,
+        },
+        {},
     )
 
 
@@ -58,25 +55,22 @@ def track(message_id: str, name: str = "Signed Up", visitor: str = "visitor-1") 
     }
 
 
-def item(
+def record(
     message_id: str,
     destinations: list[str] | tuple[str, ...] = ("kameleoon",),
-    url: str = "http://127.0.0.1:9/segmentio",
     received_at: float | None = None,
     source: str = "web",
-    error: str | None = None,
-    api_key: str = API_KEY,
-    sitecode: str = SITECODE,
     event: dict[str, Any] | None = None,
-) -> IngestItem:
+    user_id: str | None = None,
+    problems: tuple[str, ...] | None = None,
+) -> EventRecord:
     event = event or track(message_id)
-    return IngestItem(
+    return EventRecord(
         message_id=message_id,
         source=source,
-        event=event,
+        body=orjson.dumps(event),
         received_at=time.time() if received_at is None else received_at,
-        planned=[
-            planned(name, url, event, error=error, api_key=api_key, sitecode=sitecode)
-            for name in destinations
-        ],
+        user_id=user_id if user_id is not None else event.get("userId"),
+        destinations=tuple(destinations),
+        problems=problems,
     )

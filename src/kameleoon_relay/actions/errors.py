@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kameleoon_relay.errors import RelayError
+
 
 @dataclass(frozen=True)
 class ActionError:
@@ -14,7 +16,7 @@ class ActionError:
         return {"type": self.type, "message": self.message}
 
 
-class PayloadValidationError(ValueError):
+class PayloadValidationError(RelayError, ValueError):
     """A mapped payload that breaks the action's field schema.
 
     `problems` lists every violation, worded as actions-core words them, so a

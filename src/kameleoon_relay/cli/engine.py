@@ -34,7 +34,7 @@ def preview(
 ) -> None:
     """The event tester: print what Kameleoon would receive, one JSON line per event."""
     from kameleoon_relay.pipeline import Pipeline
-    from kameleoon_relay.pipeline.identity import IdentityMap
+    from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
     from kameleoon_relay.spec import SpecError, normalize_event
 
     pipeline = Pipeline(_load(config))
@@ -52,7 +52,9 @@ def preview(
                 }
             )
             continue
-        write_json_line(pipeline.preview(event, source, reveal_secrets, identities))
+        linking = linking_of(event) if pipeline.links_identities(source) else NO_LINKING
+        code = identities.apply(linking)
+        write_json_line(pipeline.preview(event, source, reveal_secrets, code))
 
 
 @app.command("fql")

@@ -1,87 +1,131 @@
-"""`kameleoon-relay replay`: put dead or failed deliveries back on the queue."""
+"""`kameleoon-relay replay`: send stored events again through the config in force."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kameleoon_relay.cli.app import app
 
-DEFAULT_DATABASE = Path(".kameleoon-relay") / "relay.db"  # where `serve` keeps it by default
+if TYPE_CHECKING:
+    from kameleoon_relay.delivery.replay import ReplayReport, ReplaySelection
+    from kameleoon_relay.pipeline import Pipeline
+
+DEFAULT_CONFIG_HINT = "serve's embedded default (./.kameleoon-relay/)"
 
 
 @app.command()
 def replay(
     config: Annotated[
         Path | None,
-        typer.Option(help="YAML config file (default: serve's ./.kameleoon-relay/relay.db)."),
+        typer.Option(help=f"YAML config file (default: {DEFAULT_CONFIG_HINT})."),
     ] = None,
-    state: Annotated[str, typer.Option(help="Which deliveries: dead or failed.")] = "dead",
+    state: Annotated[
+        str, typer.Option(help="Which deliveries: dead, failed, delivered, filtered or all.")
+    ] = "dead",
     since: Annotated[
         str | None,
         typer.Option(
-            help="Only events received since: ISO 8601 (UTC unless an offset is given) "
+            help="Events received since: ISO 8601 (UTC unless an offset is given) "
             "or a duration ago (2h, 30m, 1d)."
         ),
     ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Events received before: ISO 8601 or a duration ago.")
+    ] = None,
     destination: Annotated[str | None, typer.Option(help="Only this destination.")] = None,
+    message_id: Annotated[
+        str | None, typer.Option(help="Only the event with this messageId.")
+    ] = None,
+    user_id: Annotated[str | None, typer.Option(help="Only events of this userId.")] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Count what would be requeued; change nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show what would be sent, per destination and action."),
     ] = False,
 ) -> None:
-    """Requeue matching deliveries with a fresh retry window; a running relay sends them."""
-    from kameleoon_relay.config import ConfigError, load_config
-    from kameleoon_relay.store import REPLAYABLE_STATES
-    from kameleoon_relay.store.since import parse_since
+    """Requeue matching deliveries with a fresh retry window; a running relay sends them,
+    planned with the current config (so a fixed key, endpoint or mapping applies)."""
+    from kameleoon_relay.config import ConfigError, default_config, load_config
+    from kameleoon_relay.delivery.replay import ReplaySelection
+    from kameleoon_relay.durations import parse_moment
+    from kameleoon_relay.errors import RelayError
+    from kameleoon_relay.pipeline import Pipeline
 
     try:
-        if state not in REPLAYABLE_STATES:
-            raise ValueError(f"--state must be dead or failed, not {state!r}")
-        since_ts = parse_since(since, time.time()) if since is not None else None
+        now = time.time()
+        selection = ReplaySelection(
+            state=state,
+            since=parse_moment(since, now, "--since") if since is not None else None,
+            until=parse_moment(until, now, "--until") if until is not None else None,
+            destination=destination,
+            message_id=message_id,
+            user_id=user_id,
+        )
         if config is not None:
-            database = load_config(config).database
-        elif DEFAULT_DATABASE.exists():
-            database = f"sqlite:///{DEFAULT_DATABASE.resolve()}"
+            cfg = load_config(config)
         else:
-            raise ValueError(f"no --config given and no {DEFAULT_DATABASE} here")
-        count = asyncio.run(_replay(database, state, since_ts, destination, dry_run))
-    except (ConfigError, ValueError) as exc:
+            from kameleoon_relay.cli.serve import DEFAULT_STATE_DIR
+
+            if not (DEFAULT_STATE_DIR / "relay.db").exists():
+                raise ValueError(f"no --config given and no {DEFAULT_STATE_DIR / 'relay.db'} here")
+            cfg = default_config(DEFAULT_STATE_DIR)
+        report = asyncio.run(_replay(Pipeline(cfg), selection, dry_run))
+    except (ConfigError, RelayError, ValueError, OverflowError) as exc:
         message = " ".join(str(exc).split())  # one line, even for multi-problem configs
         typer.echo(f"error: {message}", err=True)
         raise typer.Exit(2) from exc
-    what = f"{count} {state} deliver{'y' if count == 1 else 'ies'}"
-    typer.echo(f"would requeue {what} (dry run)" if dry_run else f"requeued {what}")
+    _print(report, selection)
 
 
-async def _replay(
-    database: str, state: str, since: float | None, destination: str | None, dry_run: bool
-) -> int:
+async def _replay(pipeline: Pipeline, selection: ReplaySelection, dry_run: bool) -> ReplayReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from kameleoon_relay.delivery.replay import replay
     from kameleoon_relay.store import open_store
 
+    database = pipeline.config.database
     if database.startswith("sqlite:///") and ":memory:" not in database:
         path = Path(database.removeprefix("sqlite:///").partition("?")[0])
         if not path.exists():  # do not create an empty queue by mistake
             raise ValueError(f"no database at {path}")
-    store = open_store(database)
+    store = open_store(database, dedupe_window=pipeline.config.dedupe_window)
     # recover=False: a relay may be running on this queue; its in-flight work is its own.
     await store.open(recover=False)
     try:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            transient=True,
+            redirect_stdout=False,
         ) as progress:
-            task = progress.add_task("checking" if dry_run else "requeueing", total=None)
-            return await store.replay(
-                state,
-                since=since,
-                destination=destination,
+            task = progress.add_task("planning" if dry_run else "requeueing", total=None)
+            return await replay(
+                store,
+                pipeline,
+                selection,
                 dry_run=dry_run,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     finally:
         await store.close()
+
+
+def _print(report: ReplayReport, selection: ReplaySelection) -> None:
+    import orjson
+
+    noun = "deliver" + ("y" if report.matched == 1 else "ies")
+    if not report.dry_run:
+        typer.echo(f"requeued {report.requeued} {selection.state} {noun}")
+        return
+    typer.echo(f"would requeue {report.matched} {selection.state} {noun} (dry run)")
+    for destination, counts in sorted(report.plan.items()):
+        for label, n in sorted(counts.items()):
+            typer.echo(f"  {destination}  {label}: {n}")
+    if report.example is not None:
+        typer.echo("example request (API key masked):")
+        typer.echo(orjson.dumps(report.example, option=orjson.OPT_INDENT_2).decode())

@@ -42,11 +42,14 @@ def serve(
 
     # The workers post to the mounted sandbox over loopback even when listening wide.
     local_host = "127.0.0.1" if host in ANY_INTERFACE else host
-    try:
+
+    def loader() -> Config:  # read again on SIGHUP and POST /api/config/reload
         if config is None:
-            cfg = default_config(state_dir, os.environ, host=local_host, port=port)
-        else:
-            cfg = load_config(config)
+            return default_config(state_dir, os.environ, host=local_host, port=port)
+        return load_config(config)
+
+    try:
+        cfg = loader()
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -57,7 +60,7 @@ def serve(
         state_dir.mkdir(parents=True, exist_ok=True)
         sandbox = create_sandbox(db_path=str(state_dir / "sandbox.db"))
     try:
-        asgi = create_app(cfg, sandbox=sandbox)
+        asgi = create_app(cfg, sandbox=sandbox, loader=loader)
     except ValueError as exc:  # e.g. a database URL the store cannot open
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

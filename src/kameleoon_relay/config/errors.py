@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from kameleoon_relay.errors import RelayError
 
-class ConfigError(ValueError):
+
+class ConfigError(RelayError, ValueError):
     """An invalid configuration; `problems` holds every one, each starting with its key path."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -11,23 +11,33 @@ from typing import Any
 import orjson
 import yaml
 
+from kameleoon_relay.config.compiles import compile_problems
 from kameleoon_relay.config.errors import ConfigError
 from kameleoon_relay.config.model import (
     DEFAULT_DATABASE,
+    DEFAULT_DEDUPE_WINDOW,
+    DEFAULT_RETENTION,
     Config,
     DeliverySettings,
     DestinationConfig,
     SourceConfig,
     SubscriptionConfig,
 )
+from kameleoon_relay.durations import parse_duration
 from kameleoon_relay.js import as_js_value
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
-_TOP_KEYS = {"sources", "destinations", "database", "admin_token", "dedupe_window", "delivery"}
+_TOP_KEYS = {
+    "sources",
+    "destinations",
+    "database",
+    "admin_token",
+    "dedupe_window",
+    "delivery",
+    "retention",
+}
 _DESTINATION_KEYS = {
     "name",
     "type",
@@ -40,7 +50,7 @@ _DESTINATION_KEYS = {
     "enabled",
 }
 _SUBSCRIPTION_KEYS = {"name", "trigger", "action", "mapping", "enabled"}
-_DELIVERY_KEYS = {"retry_window", "concurrency", "timeout", "backoff_base", "backoff_max"}
+_DELIVERY_KEYS = {"retry_window", "concurrency", "timeout", "backoff_base", "backoff_max", "lease"}
 
 
 class _Problems:
@@ -94,20 +104,6 @@ def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: _Probl
         return ""
 
     return _ENV_REF.sub(substitute, value)
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like `4h`, `30m`, `10s`, `250ms`."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 4h, 30m or 10")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("must not be negative")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration such as 4h, 30m, 10s or 250ms")
-    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
 def _unknown_keys(data: dict[str, Any], allowed: set[str], path: str, problems: _Problems) -> None:
@@ -306,7 +302,7 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
         return DeliverySettings()
     _unknown_keys(raw, _DELIVERY_KEYS, "delivery", problems)
     values: dict[str, Any] = {}
-    for key in ("retry_window", "timeout", "backoff_base", "backoff_max"):
+    for key in ("retry_window", "timeout", "backoff_base", "backoff_max", "lease"):
         if key in raw:
             try:
                 values[key] = parse_duration(raw[key])
@@ -319,6 +315,16 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
         else:
             values["concurrency"] = value
     return DeliverySettings(**values)
+
+
+def _duration(data: dict[str, Any], key: str, default: float, problems: _Problems) -> float:
+    if key not in data:
+        return default
+    try:
+        return parse_duration(data[key])
+    except ValueError as error:
+        problems.add(key, str(error))
+        return default
 
 
 def parse_config(
@@ -340,20 +346,27 @@ def parse_config(
     if admin_token is not None and not isinstance(admin_token, str):
         problems.add("admin_token", "must be a string")
         admin_token = None
-    dedupe_window = 24 * 3600.0
-    if "dedupe_window" in data:
-        try:
-            dedupe_window = parse_duration(data["dedupe_window"])
-        except ValueError as error:
-            problems.add("dedupe_window", str(error))
+    dedupe_window = _duration(data, "dedupe_window", DEFAULT_DEDUPE_WINDOW, problems)
+    retention = _duration(data, "retention", DEFAULT_RETENTION, problems)
+    if retention < dedupe_window:
+        problems.add(
+            "retention",
+            f"must not be shorter than dedupe_window ({dedupe_window:g}s): events pruned "
+            "earlier could no longer be recognised as duplicates",
+        )
     delivery = _delivery(data.get("delivery"), problems)
     config = Config(
-        sources, destinations, database, admin_token or None, dedupe_window, delivery, path
+        sources=sources,
+        destinations=destinations,
+        database=database,
+        admin_token=admin_token or None,
+        dedupe_window=dedupe_window,
+        delivery=delivery,
+        retention=retention,
+        path=path,
     )
     if not problems.items:
         # Triggers and mappings are checked by compiling them, as the relay will.
-        from kameleoon_relay.pipeline.compile import compile_problems
-
         problems.items.extend(compile_problems(config))
     if problems.items:
         raise ConfigError(problems.items)

@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The one place for each default of the configuration.
 DEFAULT_DATABASE = "sqlite:///./.kameleoon-relay/relay.db"
+DEFAULT_DEDUPE_WINDOW = 24 * 3600.0
+DEFAULT_RETRY_WINDOW = 4 * 3600.0
+DEFAULT_RETENTION = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,14 @@ class DestinationConfig:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    retry_window: float = 4 * 3600.0
+    retry_window: float = DEFAULT_RETRY_WINDOW
     concurrency: int = 16
     timeout: float = 10.0
     backoff_base: float = 1.0
     backoff_max: float = 600.0
+    # How long a claimed delivery is held before any process may take it again (a worker
+    # that died, a record that failed): longer than sending its requests can take.
+    lease: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,9 @@ class Config:
     destinations: tuple[DestinationConfig, ...]
     database: str = DEFAULT_DATABASE
     admin_token: str | None = None
-    dedupe_window: float = 24 * 3600.0
+    dedupe_window: float = DEFAULT_DEDUPE_WINDOW
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    retention: float = DEFAULT_RETENTION  # finished work and its events are kept this long
     path: Path | None = None
     # Set by the embedded default: mount the sandbox under /sandbox.
     mount_sandbox: bool = False

@@ -1,12 +1,13 @@
-"""Delivery: send queued requests to their destinations, retry, dead-letter.
+"""Delivery: plan queued events with the config in force, send, retry, dead-letter.
 
-`Dispatcher(store, config)` runs the loop; `RetryPolicy` decides what an answer means;
-`http_client()` is the one place an outgoing HTTP client is built.
+`Dispatcher(store, current, settings)` runs the loop; `RetryPolicy` decides what an answer
+means; `http_client()` is the one place an outgoing HTTP client is built; `replay`
+re-plans stored events and requeues them.
 """
 
-from kameleoon_relay.delivery.attempt import attempt, build_request
+from kameleoon_relay.delivery.attempt import attempt, send
 from kameleoon_relay.delivery.client import USER_AGENT, ClientPool, http_client
-from kameleoon_relay.delivery.dispatcher import DeliveryOptions, DestinationWorker, Dispatcher
+from kameleoon_relay.delivery.dispatcher import DestinationWorker, Dispatcher
 from kameleoon_relay.delivery.policy import (
     RETRYABLE_STATUSES,
     Decision,
@@ -22,15 +23,14 @@ __all__ = [
     "USER_AGENT",
     "ClientPool",
     "Decision",
-    "DeliveryOptions",
     "DestinationWorker",
     "Dispatcher",
     "RetryPolicy",
     "Verdict",
     "attempt",
-    "build_request",
     "classify_error",
     "classify_status",
     "http_client",
     "parse_retry_after",
+    "send",
 ]

@@ -1,14 +1,20 @@
-"""One delivery attempt: send the stored request, judge the answer, decide what comes next."""
+"""One delivery attempt: plan the event with the config in force, send, judge, decide.
+
+Planning happens here, at delivery, so a corrected API key, endpoint, mapping or filter
+applies to queued and replayed events alike. What is kept of the attempt is what was
+sent (exact body bytes, headers masked) and what came back (scrubbed of our secrets).
+"""
 
 from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
 import orjson
 
+from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.delivery.policy import (
     RetryPolicy,
     Verdict,
@@ -17,81 +23,221 @@ from kameleoon_relay.delivery.policy import (
     describe_error,
     parse_retry_after,
 )
-from kameleoon_relay.secrets import scrub, secrets_in
-from kameleoon_relay.store.models import AttemptOutcome, DeliveryRecord
+from kameleoon_relay.pipeline import Pipeline, PlannedDelivery
+from kameleoon_relay.secrets import mask_headers, scrub, secrets_in
+from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome, SentRequest
 
 SAMPLE_CHARS = 1024  # enough to read an error message, small enough to keep for every row
 REASON_BODY_CHARS = 200
+NO_MATCH = ("mappings", "no subscription matched the event")
 
 
-def build_request(client: httpx.AsyncClient, request: dict[str, Any]) -> httpx.Request:
-    """An httpx request from a stored one: `body` (the exact text the action built) is
-    sent verbatim; a bare `json` is serialised compactly, as JSON.stringify would."""
-    headers = dict(request.get("headers") or {})
-    content: bytes | None = None
-    if request.get("body") is not None:
-        content = request["body"].encode()
-    elif request.get("json") is not None:
-        content = orjson.dumps(request["json"])
-    if content is not None and not any(name.lower() == "content-type" for name in headers):
+@dataclass(frozen=True)
+class Answer:
+    """What sending one request gave."""
+
+    verdict: Verdict
+    status: int | None
+    reason: str | None
+    response: str | None
+    retry_after: float | None
+    latency: float
+
+
+async def send(client: httpx.AsyncClient, request: HttpRequest, timeout: float) -> Answer:
+    """Send `request` (its exact body bytes) and classify the answer."""
+    secrets = secrets_in(request.headers)
+    headers = dict(request.headers)
+    if not any(name.lower() == "content-type" for name in headers):
         headers["content-type"] = "application/json"
-    return client.build_request(
-        request.get("method", "POST"), request["url"], headers=headers, content=content
-    )
+    started = time.monotonic()
+    try:
+        response = await client.request(
+            request.method, request.url, headers=headers, content=request.body
+        )
+    except httpx.HTTPError as exc:
+        latency = time.monotonic() - started
+        reason = scrub(describe_error(exc, timeout), secrets)
+        return Answer(classify_error(exc), None, reason, None, None, latency)
+    latency = time.monotonic() - started
+    status = response.status_code
+    verdict = classify_status(status)
+    if verdict is Verdict.DELIVERED:
+        return Answer(verdict, status, None, None, None, latency)  # no sample kept for 2xx
+    sample = scrub(response.text[:SAMPLE_CHARS], secrets) or None
+    retry_after = None
+    if verdict is Verdict.RETRY:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
+    reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+    if response.headers.get("retry-after"):
+        reason += f" (Retry-After: {response.headers['retry-after']})"
+    if sample:
+        reason += ": " + " ".join(sample[:REASON_BODY_CHARS].split())
+    return Answer(verdict, status, scrub(reason, secrets), sample, retry_after, latency)
 
 
 async def attempt(
     client: httpx.AsyncClient,
-    record: DeliveryRecord,
+    claimed: ClaimedDelivery,
+    pipeline: Pipeline,
     policy: RetryPolicy,
-    timeout: float | None = None,
+    timeout: float,
     rng: random.Random | None = None,
-) -> AttemptOutcome:
-    secrets = secrets_in(record.request.get("headers") or {})
-    started = time.monotonic()
-    status: int | None = None
-    sample: str | None = None
-    retry_after: float | None = None
+) -> DeliveryOutcome:
+    """Plan and send one claimed delivery; the outcome says where it goes next."""
+    started = time.time()
     try:
-        response = await client.send(build_request(client, record.request))
-    except httpx.HTTPError as exc:
-        verdict, reason = classify_error(exc), describe_error(exc, timeout)
+        planned = pipeline.plan_for(
+            claimed.destination, orjson.loads(claimed.body), claimed.visitor_code
+        )
+    except KeyError:
+        return _final(
+            claimed,
+            "failed",
+            started,
+            error=f"destination {claimed.destination!r} is not in "
+            "the configuration in force (add it back, then replay)",
+        )
+    if not planned or planned[0].filtered is not None:
+        dropped = (planned[0].filtered.filter, planned[0].filtered.reason) if planned else NO_MATCH
+        sent = SentRequest(None, None, "filtered", error=f"{dropped[0]}: {dropped[1]}")
+        return _final(claimed, "filtered", started, requests=(sent,), filtered=dropped)
+
+    done = set(claimed.done)
+    sent_requests: list[tuple[PlannedDelivery, Answer | None]] = []
+    for entry in planned:
+        if entry.error is not None or entry.request is None:
+            sent_requests.append((entry, None))
+        elif entry.subscription not in done:
+            answer = await send(client, entry.request, timeout)
+            if answer.verdict is Verdict.DELIVERED:
+                done.add(entry.subscription or "")
+            sent_requests.append((entry, answer))
+    return _judge(claimed, planned, sent_requests, frozenset(done), policy, rng)
+
+
+def _judge(
+    claimed: ClaimedDelivery,
+    planned: list[PlannedDelivery],
+    results: list[tuple[PlannedDelivery, Answer | None]],
+    done: frozenset[str],
+    policy: RetryPolicy,
+    rng: random.Random | None,
+) -> DeliveryOutcome:
+    """The delivery's next state from its requests': any retryable answer means retry (the
+    delivered ones are not sent again), else any failure fails it, else it is delivered."""
+    now = time.time()
+    answers = [answer for _, answer in results if answer is not None]
+    retrying = [a for a in answers if a.verdict is Verdict.RETRY]
+    failures = [
+        _error_text(entry) if answer is None else answer.reason
+        for entry, answer in results
+        if answer is None or answer.verdict is Verdict.FAIL
+    ]
+    if retrying:
+        reasons = [a.reason for a in retrying if a.reason]
+        waits = [a.retry_after for a in retrying if a.retry_after is not None]
+        decision = policy.decide(
+            Verdict.RETRY,
+            attempts=claimed.attempts + 1,
+            window_start=claimed.window_start,
+            now=now,
+            reason="; ".join(reasons) or None,
+            retry_after=max(waits) if waits else None,
+            rng=rng,
+        )
+        state, error, next_at = decision.state, decision.error, decision.next_attempt_at
+    elif failures:
+        state, error, next_at = "failed", "; ".join(f for f in failures if f), None
     else:
-        status = response.status_code
-        verdict = classify_status(status)
-        sample = scrub(response.text[:SAMPLE_CHARS], secrets) or None
-        reason = _status_reason(response, sample)
-        if verdict is Verdict.RETRY:
-            retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-    latency = time.monotonic() - started
+        state, error, next_at = "delivered", None, None
+    retry_label = "dead" if state == "dead" else "retry"
+    requests = tuple(_sent(entry, answer, retry_label) for entry, answer in results)
+    statuses = [a.status for a in answers if a.status is not None]
+    return DeliveryOutcome(
+        delivery_id=claimed.id,
+        lease=claimed.lease,
+        state=state,
+        attempted_at=now,
+        actions=",".join(dict.fromkeys(p.action or "" for p in planned)),
+        requests=requests,
+        done=done,
+        status=statuses[-1] if statuses else None,
+        error=error or None,
+        next_attempt_at=next_at,
+        latency=sum(a.latency for a in answers) if answers else None,
+    )
+
+
+def _sent(entry: PlannedDelivery, answer: Answer | None, retry_label: str) -> SentRequest:
+    if answer is None:
+        return SentRequest(entry.subscription, entry.action, "failed", error=_error_text(entry))
+    request = entry.request
+    assert request is not None
+    outcome = {
+        Verdict.DELIVERED: "delivered",
+        Verdict.FAIL: "failed",
+        Verdict.RETRY: retry_label,
+    }[answer.verdict]
+    return SentRequest(
+        entry.subscription,
+        entry.action,
+        outcome,
+        url=request.url,
+        headers=mask_headers(request.headers),
+        body=request.body,
+        status=answer.status,
+        error=answer.reason,
+        response=answer.response,
+        latency=answer.latency,
+    )
+
+
+def _error_text(entry: PlannedDelivery) -> str:
+    if entry.error is None:
+        return "no request was planned"
+    return f"{entry.error.type}: {entry.error.message}"
+
+
+def _final(
+    claimed: ClaimedDelivery,
+    state: str,
+    at: float,
+    *,
+    error: str | None = None,
+    requests: tuple[SentRequest, ...] = (),
+    filtered: tuple[str, str] | None = None,
+) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        delivery_id=claimed.id,
+        lease=claimed.lease,
+        state=state,  # type: ignore[arg-type]
+        attempted_at=at,
+        requests=requests,
+        error=error or (requests[0].error if requests else None),
+        filtered=filtered,
+    )
+
+
+def crashed(
+    claimed: ClaimedDelivery, exc: Exception, policy: RetryPolicy, rng: random.Random | None
+) -> DeliveryOutcome:
+    """A bug, not a network problem: keep the delivery and retry it later."""
     now = time.time()
     decision = policy.decide(
-        verdict,
-        attempts=record.attempts + 1,
-        window_start=record.window_start,
+        Verdict.RETRY,
+        attempts=claimed.attempts + 1,
+        window_start=claimed.window_start,
         now=now,
-        reason=scrub(reason, secrets) if reason else None,
-        retry_after=retry_after,
+        reason=f"internal error: {type(exc).__name__}",
         rng=rng,
     )
-    return AttemptOutcome(
+    return DeliveryOutcome(
+        delivery_id=claimed.id,
+        lease=claimed.lease,
         state=decision.state,
         attempted_at=now,
-        status=status,
+        done=claimed.done,
         error=decision.error,
-        response_sample=sample,
         next_attempt_at=decision.next_attempt_at,
-        latency=latency,
     )
-
-
-def _status_reason(response: httpx.Response, sample: str | None) -> str | None:
-    if response.is_success:
-        return None
-    reason = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-    retry_after = response.headers.get("retry-after")
-    if retry_after:
-        reason += f" (Retry-After: {retry_after})"
-    if sample:
-        reason += ": " + " ".join(sample[:REASON_BODY_CHARS].split())
-    return reason

@@ -1,4 +1,7 @@
-"""Delivery loop: one worker per destination claims due deliveries and sends them.
+"""Delivery loop: one worker per destination claims due deliveries, plans and sends them.
+
+Each claimed event is planned with the pipeline in force at that moment (`current()`),
+so a reloaded config applies to work already queued.
 
 Each destination has its own task, HTTP pool and concurrency limit, so a slow or failing
 destination only ever fills its own slots. Workers sleep until woken (new work) or the poll
@@ -12,50 +15,34 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.delivery.attempt import attempt
+from kameleoon_relay.config.model import DeliverySettings
+from kameleoon_relay.delivery.attempt import attempt, crashed
 from kameleoon_relay.delivery.client import ClientPool
 from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY
-from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
+from kameleoon_relay.delivery.policy import RetryPolicy
+from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store.base import Store
-from kameleoon_relay.store.models import AttemptOutcome, DeliveryRecord
+from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 
 log = logging.getLogger("kameleoon_relay.delivery")
 
-OUTCOME_LABELS = {"delivered": "delivered", "pending": "retry", "failed": "failed", "dead": "dead"}
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    """The delivery settings the dispatcher uses (`config.delivery` provides them)."""
-
-    retry_window: float = 14400.0
-    concurrency: int = 16
-    timeout: float = 10.0
-    backoff_base: float = 1.0
-    backoff_max: float = 600.0
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> DeliveryOptions:
-        return cls(
-            retry_window=settings.retry_window,
-            concurrency=settings.concurrency,
-            timeout=settings.timeout,
-            backoff_base=settings.backoff_base,
-            backoff_max=settings.backoff_max,
-        )
-
-    @property
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(window=self.retry_window, base=self.backoff_base, cap=self.backoff_max)
+OUTCOME_LABELS = {
+    "delivered": "delivered",
+    "filtered": "filtered",
+    "pending": "retry",
+    "failed": "failed",
+    "dead": "dead",
+}
 
 
 class Dispatcher:
     """Runs one `DestinationWorker` per destination that has work.
 
-    `Dispatcher(store, config)`; `task = asyncio.create_task(dispatcher.run(stop))`;
+    `Dispatcher(store, current, settings)`, where `current()` returns the pipeline in force;
+    `task = asyncio.create_task(dispatcher.run(stop))`;
     call `dispatcher.wake()` after ingesting; `stop.set()` and `await task` to finish the
     requests in flight. Close the store only after that.
     """
@@ -63,22 +50,19 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
-        config: Any = None,
+        current: Callable[[], Pipeline],
+        settings: DeliverySettings,
         *,
-        options: DeliveryOptions | None = None,
         poll_interval: float = 0.2,
         discover_interval: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
-        if options is None:
-            settings = getattr(config, "delivery", None)
-            options = DeliveryOptions.from_settings(settings) if settings else DeliveryOptions()
         self.store = store
-        self.options = options
+        self.current = current
+        self.settings = settings
         self.poll_interval = poll_interval
         self.discover_interval = discover_interval
         self.rng = rng
-        self._configured = [d.name for d in getattr(config, "destinations", None) or []]
         self._workers: dict[str, DestinationWorker] = {}
         self._tasks: list[asyncio.Task] = []
         self._signal = asyncio.Event()
@@ -91,13 +75,12 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         stop_watch = asyncio.create_task(self._relay_stop(stop))
         try:
-            for name in self._configured:
-                self._ensure_worker(name, stop)
             while not stop.is_set():
                 self._signal.clear()
-                # Destinations removed from the config may still have queued work; they
+                # Destinations added by a reload, or removed while work is still queued,
                 # are found within `discover_interval` (wake() only concerns workers).
-                for name in await self.store.pending_destinations():
+                names = [d.config.name for d in self.current().destinations]
+                for name in [*names, *await self._queued_destinations()]:
                     self._ensure_worker(name, stop)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signal.wait(), self.discover_interval)
@@ -108,6 +91,13 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             stop_watch.cancel()
 
+    async def _queued_destinations(self) -> list[str]:
+        try:
+            return await self.store.pending_destinations()
+        except Exception:
+            log.exception("listing destinations with queued work failed")
+            return []
+
     async def _relay_stop(self, stop: asyncio.Event) -> None:
         await stop.wait()
         self._signal.set()
@@ -117,7 +107,12 @@ class Dispatcher:
         if name in self._workers:
             return
         worker = DestinationWorker(
-            self.store, name, self.options, poll_interval=self.poll_interval, rng=self.rng
+            self.store,
+            name,
+            self.current,
+            self.settings,
+            poll_interval=self.poll_interval,
+            rng=self.rng,
         )
         self._workers[name] = worker
         self._tasks.append(asyncio.create_task(worker.run(stop), name=f"deliver:{name}"))
@@ -130,15 +125,17 @@ class DestinationWorker:
         self,
         store: Store,
         destination: str,
-        options: DeliveryOptions,
+        current: Callable[[], Pipeline],
+        settings: DeliverySettings,
         *,
         poll_interval: float = 0.2,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.destination = destination
-        self.options = options
-        self.policy = options.policy
+        self.current = current
+        self.options = settings
+        self.policy = RetryPolicy.from_settings(settings)
         self.poll_interval = poll_interval
         self.rng = rng
         self._tasks: set[asyncio.Task] = set()  # until their outcome is recorded
@@ -146,7 +143,7 @@ class DestinationWorker:
         self._saturated = False
         self._clients: ClientPool | None = None
         # Refill in batches: one claim per few finished requests, not one per request.
-        self._refill_at = max(1, options.concurrency // 4)
+        self._refill_at = max(1, settings.concurrency // 4)
 
     def wake(self) -> None:
         self._signal.set()
@@ -176,14 +173,14 @@ class DestinationWorker:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await clients.aclose()
 
-    async def _claim(self, limit: int) -> list[DeliveryRecord]:
+    async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         try:
-            return await self.store.claim(self.destination, limit, time.time())
+            return await self.store.claim(self.destination, limit, time.time(), self.options.lease)
         except Exception:
             log.exception("claiming deliveries for %s failed", self.destination)
             return []
 
-    def _start(self, client: Any, record: DeliveryRecord) -> None:
+    def _start(self, client: Any, record: ClaimedDelivery) -> None:
         task = asyncio.create_task(self._deliver(client, record))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -196,48 +193,40 @@ class DestinationWorker:
         if self._saturated and (free >= self._refill_at or free == self.options.concurrency):
             self._signal.set()
 
-    async def _deliver(self, client: Any, record: DeliveryRecord) -> None:
+    async def _deliver(self, client: Any, claimed: ClaimedDelivery) -> None:
         IN_FLIGHT.labels(self.destination).inc()
         try:
-            outcome = await attempt(client, record, self.policy, self.options.timeout, self.rng)
+            outcome = await attempt(
+                client, claimed, self.current(), self.policy, self.options.timeout, self.rng
+            )
         except Exception as exc:
-            # A bug, not a network problem: keep the delivery, retry it later.
-            log.exception("delivery %s to %s crashed", record.id, self.destination)
-            outcome = _crashed(record, exc, self.policy, self.rng)
+            log.exception("delivery %s to %s crashed", claimed.id, self.destination)
+            outcome = crashed(claimed, exc, self.policy, self.rng)
         finally:
             IN_FLIGHT.labels(self.destination).dec()
             self._release(client)
-        ATTEMPTS.labels(record.destination, record.action, OUTCOME_LABELS[outcome.state]).inc()
-        if outcome.latency is not None:
-            LATENCY.labels(record.destination, record.action).observe(outcome.latency)
-        if outcome.state != "delivered":
-            log.warning(
-                "delivery %s to %s/%s: %s (%s)",
-                record.id,
-                record.destination,
-                record.action,
-                OUTCOME_LABELS[outcome.state],
-                outcome.error,
-            )
+        _observe(self.destination, outcome)
         try:
-            await self.store.record_attempt(record.id, outcome)
+            await self.store.record([outcome])
         except Exception:
-            # It stays in_flight and is sent again after a restart: at least once, not lost.
-            log.exception("recording delivery %s failed", record.id)
+            # It stays in_flight until its lease ends, then is sent again: at least once.
+            log.exception("recording delivery %s failed", claimed.id)
 
 
-def _crashed(
-    record: DeliveryRecord, exc: Exception, policy: RetryPolicy, rng: random.Random | None
-) -> AttemptOutcome:
-    now = time.time()
-    decision = policy.decide(
-        Verdict.RETRY,
-        attempts=record.attempts + 1,
-        window_start=record.window_start,
-        now=now,
-        reason=f"internal error: {type(exc).__name__}",
-        rng=rng,
-    )
-    return AttemptOutcome(
-        decision.state, now, error=decision.error, next_attempt_at=decision.next_attempt_at
-    )
+def _observe(destination: str, outcome: DeliveryOutcome) -> None:
+    """Metrics and a log line for each request of an outcome."""
+    for sent in outcome.requests:
+        ATTEMPTS.labels(destination, sent.action or "", sent.outcome).inc()
+        if sent.latency is not None:
+            LATENCY.labels(destination, sent.action or "").observe(sent.latency)
+    if not outcome.requests:
+        ATTEMPTS.labels(destination, "", OUTCOME_LABELS[outcome.state]).inc()
+    if outcome.state not in ("delivered", "filtered"):
+        log.warning(
+            "delivery %s to %s/%s: %s (%s)",
+            outcome.delivery_id,
+            destination,
+            outcome.actions or "-",
+            OUTCOME_LABELS[outcome.state],
+            outcome.error,
+        )

@@ -9,7 +9,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from kameleoon_relay.store.models import FinalState
+from kameleoon_relay.config.model import DeliverySettings
+from kameleoon_relay.store.models import NextState
 
 # Statuses worth retrying besides 5xx: timeout, locked, rate limited.
 RETRYABLE_STATUSES = frozenset({408, 423, 429})
@@ -65,7 +66,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 @dataclass(frozen=True)
 class Decision:
-    state: FinalState
+    state: NextState
     next_attempt_at: float | None = None
     error: str | None = None
 
@@ -74,9 +75,13 @@ class Decision:
 class RetryPolicy:
     """Exponential backoff with full jitter, bounded by a retry window from first receipt."""
 
-    window: float = 14400.0
-    base: float = 1.0
-    cap: float = 600.0
+    window: float
+    base: float
+    cap: float
+
+    @classmethod
+    def from_settings(cls, settings: DeliverySettings) -> RetryPolicy:
+        return cls(settings.retry_window, settings.backoff_base, settings.backoff_max)
 
     def backoff(self, attempts: int, rng: random.Random | None = None) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^(attempts-1))], attempts >= 1."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kameleoon_relay.errors import RelayError
 
-class FQLSyntaxError(ValueError):
+
+class FQLSyntaxError(RelayError, ValueError):
     """The reference parser rejects this trigger (``parseFql`` returns an error)."""
 
     def __init__(self, message: str, position: int) -> None:
@@ -12,7 +14,7 @@ class FQLSyntaxError(ValueError):
         self.position = position
 
 
-class FQLEvaluationError(TypeError):
+class FQLEvaluationError(RelayError, TypeError):
     """The trigger parses but the reference's ``validate`` throws on it.
 
     A few accepted triggers (an empty group ``()`` next to a condition, a path

@@ -11,6 +11,7 @@ import orjson
 
 from kameleoon_relay import USER_AGENT
 from kameleoon_relay.actions import Destination, HttpRequest
+from kameleoon_relay.errors import RelayError
 from kameleoon_relay.kameleoon.actions import GROUP, IDENTIFY, LOG_EVENT, PAGE
 from kameleoon_relay.kameleoon.settings import KAMELEOON_SETTINGS
 
@@ -18,7 +19,7 @@ DEFAULT_ENDPOINT = "https://integrations.kameleoon.com/segmentio"
 SITECODE_LENGTH = 10
 
 
-class AuthenticationError(ValueError):
+class AuthenticationError(RelayError, ValueError):
     """Settings that cannot pass Kameleoon's test authentication."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kameleoon_relay.errors import RelayError
 
-class MappingError(ValueError):
+
+class MappingError(RelayError, ValueError):
     """A mapping the reference would reject; `problems` lists every problem found."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -11,5 +13,5 @@ class MappingError(ValueError):
         self.problems = problems
 
 
-class MappingEvaluationError(ValueError):
+class MappingEvaluationError(RelayError, ValueError):
     """Evaluating a mapping against an event failed where the reference throws."""

@@ -8,11 +8,11 @@ from typing import Any
 
 from kameleoon_relay.actions import Destination, HttpRequest, compile_payload_validator
 from kameleoon_relay.actions.definitions import PerformContext, default_mapping
-from kameleoon_relay.config.model import Config, DestinationConfig, SubscriptionConfig
-from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
+from kameleoon_relay.config.model import DestinationConfig, SubscriptionConfig
+from kameleoon_relay.filters import CompiledFilters, compile_filters
+from kameleoon_relay.fql import compile_trigger
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
-from kameleoon_relay.mapping import MappingError, compile_mapping
-from kameleoon_relay.pipeline.filters import CompiledFilters, FilterConfigError, compile_filters
+from kameleoon_relay.mapping import compile_mapping
 
 
 @dataclass(frozen=True)
@@ -69,25 +69,3 @@ def compile_destination(destination: DestinationConfig) -> CompiledDestination:
         linking = definition.identity_linking_default
     filters = compile_filters(destination.filters)
     return CompiledDestination(destination, definition, compiled, filters, linking)
-
-
-def compile_problems(config: Config) -> list[str]:
-    """Every trigger and mapping that does not compile, named by its key path."""
-    problems: list[str] = []
-    for d_index, destination in enumerate(config.destinations):
-        try:
-            compile_filters(destination.filters, f"destinations[{d_index}].filters")
-        except FilterConfigError as error:
-            problems.extend(error.problems)
-        for s_index, subscription in enumerate(destination.subscriptions):
-            path = f"destinations[{d_index}].subscriptions[{s_index}]"
-            try:
-                compile_trigger(subscription.trigger)
-            except FQLSyntaxError as error:
-                problems.append(f"{path}.trigger: {error}")
-            if subscription.mapping is not None:
-                try:
-                    compile_mapping(subscription.mapping)
-                except MappingError as error:
-                    problems.extend(f"{path}.mapping: {problem}" for problem in error.problems)
-    return problems

@@ -2,14 +2,18 @@
 
 The seed of the classic destination: `analytics.track('Kameleoon identifier',
 {k_visitorCode: ...})` links the userId and anonymousId to Kameleoon's visitor
-code; later events of those ids that carry no code get the linked one. The map
-lives in memory while planning (pure, no I/O); links made while planning an
-event are handed to the store with that event, so they are durable together.
+code; later events of those ids that carry no code get the linked one.
+
+Ingest decides what an event does (`linking_of`); the store links or looks up in the
+transaction that stores the event, so the order of events at ingest decides the code
+and duplicates or refused requests link nothing. `IdentityMap` does the same in memory
+for previews of a stream of events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 IDENTIFIER_EVENT = "Kameleoon identifier"
@@ -52,46 +56,54 @@ def identifier_code(event: Mapping[str, Any]) -> str | None:
     return carried_code(event)
 
 
-class IdentityMap:
-    """id -> visitor code; the newest link wins, and replaced links are counted."""
+@dataclass(frozen=True)
+class Linking:
+    """What an event does to the links: link its ids to `code`, or look a code up."""
 
-    def __init__(self, links: Mapping[str, str] | None = None, conflicts: int = 0) -> None:
+    ids: tuple[str, ...] = ()
+    code: str | None = None  # set for an identifier event
+    lookup: bool = False  # the event carries no code: the linked one may fill it
+
+
+NO_LINKING = Linking()
+
+
+def linking_of(event: Mapping[str, Any]) -> Linking:
+    """The linking intent of an event, for a source whose destinations link identities."""
+    ids = tuple(event_ids(event))
+    if not ids:
+        return NO_LINKING
+    code = identifier_code(event)
+    if code:
+        return Linking(ids, code=code)
+    if carried_code(event):
+        return NO_LINKING
+    return Linking(ids, lookup=True)
+
+
+class IdentityMap:
+    """id -> visitor code in memory; the newest link wins, replaced links are counted."""
+
+    def __init__(self, links: Mapping[str, str] | None = None) -> None:
         self._codes: dict[str, str] = dict(links or {})
-        self.conflicts = conflicts
-        self._pending: list[tuple[str, str]] = []
+        self.conflicts = 0
 
     def __len__(self) -> int:
         return len(self._codes)
 
-    def lookup(self, event: Mapping[str, Any]) -> str | None:
-        for key in event_ids(event):
-            code = self._codes.get(key)
-            if code:
-                return code
+    def apply(self, linking: Linking) -> str | None:
+        """Link, or return the code linked to the first id that has one."""
+        if linking.code:
+            for key in linking.ids:
+                previous = self._codes.get(key)
+                self.conflicts += previous is not None and previous != linking.code
+                self._codes[key] = linking.code
+            return None
+        if linking.lookup:
+            for key in linking.ids:
+                if key in self._codes:
+                    return self._codes[key]
         return None
-
-    def link(self, event: Mapping[str, Any], code: str) -> int:
-        """Link the event's ids to `code`; returns how many earlier links it replaced."""
-        replaced = 0
-        for key in event_ids(event):
-            previous = self._codes.get(key)
-            if previous == code:
-                continue
-            if previous is not None:
-                replaced += 1
-            self._codes[key] = code
-            self._pending.append((key, code))
-        self.conflicts += replaced
-        return replaced
-
-    def copy(self) -> IdentityMap:
-        """An independent map with the same links (for previews that must not link)."""
-        return IdentityMap(self._codes, self.conflicts)
-
-    def take_pending(self) -> list[tuple[str, str]]:
-        """Links made since the last call, for the store to persist with their event."""
-        pending, self._pending = self._pending, []
-        return pending
 
 
 def with_code(event: dict[str, Any], code: str, container: str, key: str) -> dict[str, Any]:

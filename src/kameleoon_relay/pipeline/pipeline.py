@@ -12,10 +12,10 @@ from typing import Any
 
 from kameleoon_relay.actions import ActionError, HttpRequest, PayloadValidationError
 from kameleoon_relay.config.model import Config
+from kameleoon_relay.filters import Dropped
 from kameleoon_relay.fql import FQLEvaluationError
 from kameleoon_relay.pipeline.compile import CompiledDestination, compile_destination
-from kameleoon_relay.pipeline.filters import Dropped
-from kameleoon_relay.pipeline.identity import IdentityMap, carried_code, identifier_code, with_code
+from kameleoon_relay.pipeline.identity import carried_code, with_code
 from kameleoon_relay.secrets import mask_request
 
 
@@ -59,34 +59,40 @@ class Pipeline:
             for destination in config.destinations
             if destination.enabled
         )
-        self.links_identities = any(d.identity_linking for d in self.destinations)
+        self._by_name = {d.config.name: d for d in self.destinations}
+
+    def feeding(self, source: str | None) -> list[CompiledDestination]:
+        """The enabled destinations that events of `source` go to, in config order."""
+        return [d for d in self.destinations if d.config.feeds_from(source)]
+
+    def links_identities(self, source: str | None) -> bool:
+        """Whether a destination fed by `source` links visitor codes to user ids."""
+        return any(d.identity_linking for d in self.feeding(source))
 
     def plan(
-        self,
-        event: dict[str, Any],
-        source: str | None = None,
-        identities: IdentityMap | None = None,
+        self, event: dict[str, Any], source: str | None = None, linked_code: str | None = None
     ) -> list[PlannedDelivery]:
         """One entry per matching subscription (or filtered destination), in config order.
 
-        With `identities`, identifier events add links to it (read them back
-        with `identities.take_pending()`) and linked codes fill events lacking one.
+        `linked_code` is the visitor code linked to the event's ids (see `identity`);
+        destinations that link identities use it when the event carries no code.
         """
-        feeding = [d for d in self.destinations if d.config.feeds_from(source)]
-        if identities is not None and any(d.identity_linking for d in feeding):
-            code = identifier_code(event)
-            if code:
-                identities.link(event, code)
         planned: list[PlannedDelivery] = []
-        for destination in feeding:
-            planned.extend(self._plan_destination(destination, event, identities))
+        for destination in self.feeding(source):
+            planned.extend(self._plan_destination(destination, event, linked_code))
         return planned
+
+    def plan_for(
+        self, destination: str, event: dict[str, Any], linked_code: str | None = None
+    ) -> list[PlannedDelivery]:
+        """`plan` for one destination; KeyError when it is not (or no longer) enabled."""
+        return self._plan_destination(self._by_name[destination], event, linked_code)
 
     def _plan_destination(
         self,
         destination: CompiledDestination,
         event: dict[str, Any],
-        identities: IdentityMap | None,
+        linked_code: str | None,
     ) -> list[PlannedDelivery]:
         name = destination.config.name
         handles = destination.definition.handles_only
@@ -102,10 +108,8 @@ class Pipeline:
             if result.event is None:
                 return [PlannedDelivery(name, None, None, filtered=result.dropped)]
             event, removed = result.event, result.removed
-        if destination.identity_linking and identities is not None and not carried_code(event):
-            code = identities.lookup(event)
-            if code:
-                event = _with_linked_code(event, code, destination.definition.linked_code_key)
+        if destination.identity_linking and linked_code and not carried_code(event):
+            event = _with_linked_code(event, linked_code, destination.definition.linked_code_key)
         planned = []
         for subscription in destination.subscriptions:
             try:
@@ -155,10 +159,10 @@ class Pipeline:
         event: dict[str, Any],
         source: str | None = None,
         reveal_secrets: bool = False,
-        identities: IdentityMap | None = None,
+        linked_code: str | None = None,
     ) -> dict[str, Any]:
         """The event tester: what each destination would receive for `event`."""
-        planned = self.plan(event, source, identities)
+        planned = self.plan(event, source, linked_code)
         return {
             "messageId": event.get("messageId"),
             "deliveries": [entry.to_dict(reveal_secrets) for entry in planned],

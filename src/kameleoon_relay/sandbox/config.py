@@ -11,10 +11,12 @@ from typing import Any
 import orjson
 import yaml
 
+from kameleoon_relay.errors import RelayError
+
 SITECODE_LENGTH = 10  # Kameleoon sitecodes are 10 characters (checked by the destination too)
 
 
-class SandboxConfigError(ValueError):
+class SandboxConfigError(RelayError, ValueError):
     """The sandbox YAML file is missing, unreadable or has the wrong shape."""
 
 

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kameleoon_relay.errors import RelayError
 
-class FaultSettingsError(ValueError):
+
+class FaultSettingsError(RelayError, ValueError):
     """Fault settings out of range or of the wrong type."""
 
 

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from kameleoon_relay.errors import RelayError
 from kameleoon_relay.sandbox.config import SandboxConfig
 from kameleoon_relay.sandbox.store import Store
 
@@ -26,7 +27,7 @@ VIEW_KINDS = {"page": "page", "screen": "screen", "screenview": "screen"}
 _AUDIENCE_KEY = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")  # Engage snake_cases audience names
 
 
-class EventRejected(ValueError):
+class EventRejected(RelayError, ValueError):
     """The event is valid JSON but Kameleoon could not use it (answered with 400)."""
 
 

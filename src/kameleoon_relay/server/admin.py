@@ -8,6 +8,7 @@ destination's API key out of what they return.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,13 +18,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kameleoon_relay.config import ConfigError
+from kameleoon_relay.delivery.replay import ReplayError, ReplaySelection
+from kameleoon_relay.delivery.replay import replay as replay_deliveries
+from kameleoon_relay.durations import parse_moment
+from kameleoon_relay.pipeline.identity import linking_of
 from kameleoon_relay.server.body import PayloadError, parse_object, read_body
 from kameleoon_relay.server.responses import JSONResponse, error
 from kameleoon_relay.server.state import relay_of
 from kameleoon_relay.spec import SpecError, normalize_event
-from kameleoon_relay.store.models import REPLAYABLE_STATES, STATES
+from kameleoon_relay.store import REPLAY_STATES, REPORTED_STATES, DeliveryQuery
 
-DELIVERY_STATES = STATES  # what the delivery log can filter on
+DELIVERY_STATES = REPORTED_STATES  # what the delivery log can filter on
 MAX_LIST_LIMIT = 1000
 MAX_ADMIN_BODY = 1024 * 1024
 
@@ -60,14 +66,44 @@ async def stats(request: Request) -> Response:
 
 
 async def list_deliveries(request: Request) -> Response:
-    state = request.query_params.get("state") or None
-    if state is not None and state not in DELIVERY_STATES:
+    """Newest first; filters: state (comma-separated), destination, action, message_id,
+    user_id, since, until; paging: `before` (the last id of the previous page)."""
+    params = request.query_params
+    states = tuple(s for s in (params.get("state") or "").split(",") if s)
+    unknown = [s for s in states if s not in DELIVERY_STATES]
+    if unknown:
         return error(400, f"state must be one of {', '.join(DELIVERY_STATES)}")
     limit = _limit(request)
     if limit is None:
         return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
-    rows = await relay_of(request).store.list_deliveries(state, limit)
-    return JSONResponse({"deliveries": jsonable(rows)})
+    try:
+        since, until = _epoch(params.get("since")), _epoch(params.get("until"))
+        before = _positive_int(params.get("before"))
+    except ValueError as exc:
+        return error(400, str(exc))
+    query = DeliveryQuery(
+        states=states,
+        destination=params.get("destination") or None,
+        action=params.get("action") or None,
+        message_id=params.get("message_id") or None,
+        user_id=params.get("user_id") or None,
+        since=since,
+        until=until,
+        before_id=before,
+    )
+    rows = await relay_of(request).store.list_deliveries(query, limit)
+    answer: dict[str, Any] = {"deliveries": jsonable(rows)}
+    if len(rows) == limit:
+        answer["next"] = rows[-1]["id"]  # pass as ?before= for the next page
+    return JSONResponse(answer)
+
+
+def _positive_int(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise ValueError("before must be a delivery id")
+    return int(raw)
 
 
 async def list_rejected(request: Request) -> Response:
@@ -80,14 +116,15 @@ async def list_rejected(request: Request) -> Response:
 
 def _limit(request: Request) -> int | None:
     raw = request.query_params.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIST_LIMIT:
         return None
     return int(raw)
 
 
 async def get_delivery(request: Request) -> Response:
     raw_id = request.path_params["delivery_id"]
-    delivery = await relay_of(request).store.get_delivery(int(raw_id)) if raw_id.isdigit() else None
+    valid = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18
+    delivery = await relay_of(request).store.get_delivery(int(raw_id)) if valid else None
     if delivery is None:
         return error(404, f"no delivery {raw_id}")
     return JSONResponse(jsonable(delivery))
@@ -108,51 +145,71 @@ async def preview(request: Request) -> Response:
     except SpecError as exc:
         return error(400, "invalid event", problems=exc.problems)
     relay = relay_of(request)
-    answer = relay.pipeline.preview(
-        event, source, reveal_secrets=False, identities=relay.identities.copy()
-    )
+    if source is not None and not isinstance(source, str):
+        return error(400, "source must be a source name")
+    pipeline = relay.pipeline
+    code = None
+    linking = linking_of(event) if pipeline.links_identities(source) else None
+    if linking is not None and linking.lookup:
+        code = await relay.store.linked_code(list(linking.ids))
+    answer = pipeline.preview(event, source, reveal_secrets=False, linked_code=code)
     return JSONResponse(jsonable(answer))
 
 
 async def replay(request: Request) -> Response:
-    """Body: `{"state", "since", "destination", "dry_run"}`, all optional (state: dead)."""
+    """Body: `{"state", "since", "until", "destination", "message_id", "user_id",
+    "dry_run"}`, all optional (state: dead). Re-plans with the config in force."""
     relay = relay_of(request)
     try:
         body = parse_object(await read_body(request, MAX_ADMIN_BODY))
     except PayloadError as exc:
         return error(exc.status, exc.message)
     state = body.get("state", "dead")
-    if state not in REPLAYABLE_STATES:
-        return error(400, f"state must be one of {', '.join(REPLAYABLE_STATES)}")
+    if state not in REPLAY_STATES:
+        return error(400, f"state must be one of {', '.join(REPLAY_STATES)}")
     try:
-        since = _epoch(body.get("since"))
-    except ValueError:
-        return error(400, "since must be an ISO 8601 date-time or epoch seconds")
-    destination = body.get("destination")
-    if destination is not None and not isinstance(destination, str):
-        return error(400, "destination must be a destination name")
+        since, until = _epoch(body.get("since")), _epoch(body.get("until"))
+    except ValueError as exc:
+        return error(400, str(exc))
+    names = ("destination", "message_id", "user_id")
+    for name in names:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            return error(400, f"{name} must be a string")
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         return error(400, "dry_run must be true or false")
-    count = await relay.store.replay(
-        state=state, since=since, destination=destination, dry_run=dry_run
-    )
+    selection = ReplaySelection(state, since, until, *(body.get(name) for name in names))
+    try:
+        report = await replay_deliveries(relay.store, relay.pipeline, selection, dry_run=dry_run)
+    except ReplayError as exc:
+        return error(400, str(exc))
     if not dry_run:
         relay.on_stored()
-    return JSONResponse({"requeued": count, "dry_run": dry_run})
+    return JSONResponse(jsonable(report.to_dict()))
+
+
+async def reload_config(request: Request) -> Response:
+    """Read the config file again; an invalid one is refused and the running one stays."""
+    relay = relay_of(request)
+    try:
+        config = relay.reload()
+    except ConfigError as exc:
+        return error(422, "configuration not reloaded", problems=exc.problems)
+    return JSONResponse({"reloaded": True, "destinations": [d.name for d in config.destinations]})
 
 
 def _epoch(value: Any) -> float | None:
-    if value is None:
+    """Epoch seconds from a number, an ISO 8601 time or a duration ago (`2h`)."""
+    if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, str):
-        raise ValueError(value)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        raise ValueError("times must be ISO 8601, epoch seconds or a duration ago (2h)")
+    try:
+        return parse_moment(value, time.time(), "time")
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def routes() -> list[Route]:
@@ -163,4 +220,5 @@ def routes() -> list[Route]:
         Route("/api/rejected", guarded(list_rejected), methods=["GET"]),
         Route("/api/preview", guarded(preview), methods=["POST"]),
         Route("/api/replay", guarded(replay), methods=["POST"]),
+        Route("/api/config/reload", guarded(reload_config), methods=["POST"]),
     ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
@@ -18,15 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from kameleoon_relay.config import Config
+from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.pipeline.identity import IdentityMap
 from kameleoon_relay.server import admin, ingest
-from kameleoon_relay.server.auth import AdminGuard
 from kameleoon_relay.server.committer import Committer
 from kameleoon_relay.server.openapi import openapi_document
 from kameleoon_relay.server.responses import JSONResponse
+from kameleoon_relay.server.retention import run_retention
 from kameleoon_relay.server.state import RelayState
 from kameleoon_relay.store import open_store
 
@@ -35,8 +35,13 @@ SANDBOX_PATH = "/sandbox"
 log = logging.getLogger("kameleoon_relay.server")
 
 
-def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
-    """The relay for `config`; `sandbox` (the sandbox app) is mounted at /sandbox if given.
+def create_app(
+    config: Config,
+    sandbox: Starlette | None = None,
+    loader: Callable[[], Config] | None = None,
+) -> Starlette:
+    """The relay for `config`; `sandbox` (the sandbox app) is mounted at /sandbox if given;
+    `loader` reads the config again on SIGHUP or POST /api/config/reload.
 
     The pipeline is compiled here, before any port is bound, so that a bad
     mapping fails `serve` at once.
@@ -53,24 +58,32 @@ def create_app(config: Config, sandbox: Starlette | None = None) -> Starlette:
             store = open_store(config.database, dedupe_window=config.dedupe_window)
             await store.open()
             stack.push_async_callback(store.close)
-            dispatcher = Dispatcher(store, config)
             stop = asyncio.Event()
+            holder: list[RelayState] = []
+            dispatcher = Dispatcher(store, lambda: holder[0].pipeline, config.delivery)
             workers = asyncio.create_task(dispatcher.run(stop), name="delivery")
             workers.add_done_callback(_report_crash)
-            stack.push_async_callback(_stop_workers, stop, workers)
+            stack.push_async_callback(_stop_task, stop, workers)
             committer = Committer(store, on_commit=dispatcher.wake)
             committer.start()
             stack.push_async_callback(committer.stop)
-            links, conflicts = await store.load_identities()
-            app.state.relay = RelayState(
+            relay = RelayState(
                 config=config,
-                store=store,
                 pipeline=pipeline,
-                admin=AdminGuard(config.admin_token),
+                store=store,
                 committer=committer,
                 on_stored=dispatcher.wake,
-                identities=IdentityMap(links, conflicts),
+                loader=loader,
             )
+            holder.append(relay)
+            app.state.relay = relay
+            pruning = asyncio.create_task(
+                run_retention(store.prune, lambda: relay.config.retention, stop),
+                name="retention",
+            )
+            stack.push_async_callback(_stop_task, stop, pruning)
+            _on_sighup(relay)
+            stack.callback(_off_sighup)
             yield
 
     async def openapi_json(request: Request) -> Response:
@@ -95,9 +108,27 @@ def _report_crash(task: asyncio.Task[None]) -> None:
         log.error("delivery workers stopped", exc_info=task.exception())
 
 
-async def _stop_workers(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
+async def _stop_task(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
     stop.set()
-    await workers
+    await task
+
+
+def _on_sighup(relay: RelayState) -> None:
+    """`kill -HUP` reloads the config; an invalid one is logged and the running one stays."""
+
+    def reload() -> None:
+        try:
+            relay.reload()
+        except ConfigError as exc:
+            log.error("configuration not reloaded: %s", " ".join(str(exc).split()))
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+
+
+def _off_sighup() -> None:
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
 
 
 async def health(request: Request) -> Response:

@@ -8,13 +8,15 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from kameleoon_relay.errors import RelayError
+
 KB = 1024
 MAX_MESSAGE_BYTES = 32 * KB
 MAX_BATCH_BYTES = 500 * KB
 MAX_BATCH_EVENTS = 2500
 
 
-class PayloadError(Exception):
+class PayloadError(RelayError):
     """A request the relay refuses as a whole: answered with 400 and `message`."""
 
     def __init__(self, message: str, status: int = 400) -> None:

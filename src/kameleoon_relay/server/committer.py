@@ -3,7 +3,8 @@
 The store call is the durability point (a 200 follows it), and its cost is mostly
 the commit, not the rows. While one commit runs, new requests queue up; the next
 commit takes them all. Under no load a request is written at once; under load
-the commits grow instead of queueing behind each other.
+the commits grow instead of queueing behind each other. An item the store refuses
+is reported to its own request only; the others are stored all the same.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Committer:
     def __init__(self, store: IngestStore, on_commit: Any = None) -> None:
         self._store = store
         self._on_commit = on_commit
-        self._pending: list[tuple[list[Any], asyncio.Future[None]]] = []
+        self._pending: list[tuple[list[Any], asyncio.Future[dict[int, str]]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -42,15 +43,16 @@ class Committer:
             await self._task
             self._task = None
 
-    async def submit(self, items: list[Any]) -> None:
-        """Returns once `items` are durably stored; raises what the store raised."""
+    async def submit(self, items: list[Any]) -> dict[int, str]:
+        """Returns once `items` are durably stored, with the index and reason of each item
+        the store could not take; raises what the store raised when it stored nothing."""
         if self._task is None or self._closing:
             raise RuntimeError("the ingest committer is not running")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[int, str]] = asyncio.get_running_loop().create_future()
         self._pending.append((items, future))
         self._wakeup.set()
         # shield: a client that hangs up must not cancel the shared commit's future.
-        await asyncio.shield(future)
+        return await asyncio.shield(future)
 
     async def _run(self) -> None:
         while True:
@@ -80,8 +82,15 @@ class Committer:
         COMMIT_SIZE.observe(len(all_items))
         INGEST_EVENTS.labels("accepted").inc(result.accepted)
         INGEST_EVENTS.labels("duplicate").inc(result.duplicates)
-        for _, future in group:
+        offset = 0
+        for items, future in group:
+            failed = {
+                index - offset: reason
+                for index, reason in result.failed.items()
+                if offset <= index < offset + len(items)
+            }
+            offset += len(items)
             if not future.done():
-                future.set_result(None)
+                future.set_result(failed)
         if self._on_commit is not None:
             self._on_commit()

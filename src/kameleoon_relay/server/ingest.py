@@ -4,6 +4,9 @@ A request is answered 200 only after all its events are durably stored. A single
 event that breaks the Segment Spec is a 400. In a batch, such events are stored
 apart with their problems (GET /api/rejected) and listed in the 200 answer, so
 that one bad event never costs the SDK the whole batch.
+
+What is stored is the event (exact bytes), one delivery per destination its source
+feeds, and its visitor-code linking intent: planning waits for delivery time.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kameleoon_relay.pipeline.identity import NO_LINKING, linking_of
 from kameleoon_relay.server.auth import basic_user
 from kameleoon_relay.server.body import (
     MAX_BATCH_BYTES,
@@ -35,7 +40,7 @@ from kameleoon_relay.server.segment import (
 )
 from kameleoon_relay.server.state import RelayState, relay_of
 from kameleoon_relay.spec import SpecError, normalize_event
-from kameleoon_relay.store import IngestItem
+from kameleoon_relay.store import EventRecord
 
 log = logging.getLogger("kameleoon_relay.ingest")
 
@@ -93,11 +98,15 @@ async def _ingest(request: Request, name: str) -> Response:
         return error(400, "invalid event", problems=problems)
     if items:
         try:
-            await relay.committer.submit(items)
+            failed = await relay.committer.submit(items)
         except Exception:
             # Never echo the store's error: it may name the database URL.
             log.exception("storing %d events failed", len(items))
             return error(503, "events could not be stored; retry later")
+        if failed and len(failed) == len(items):
+            return error(503, "events could not be stored; retry later")
+        for index, reason in failed.items():
+            problems.append(f"{_label(items[index], is_batch)}{reason}")
     if problems:
         # An SDK drops a batch answered 400, valid events included: keep the valid ones
         # for delivery and the invalid ones with their reasons (GET /api/rejected).
@@ -106,49 +115,70 @@ async def _ingest(request: Request, name: str) -> Response:
     return JSONResponse({"success": True})
 
 
+def _label(item: EventRecord, is_batch: bool) -> str:
+    return f"messageId {item.message_id}: " if is_batch else ""
+
+
 def _normalize(
     relay: RelayState,
     raw_events: list[dict[str, Any]],
     source: str,
     received_at: datetime,
     is_batch: bool,
-) -> tuple[list[IngestItem], list[str]]:
-    items: list[IngestItem] = []
+) -> tuple[list[EventRecord], list[str]]:
+    items: list[EventRecord] = []
     problems: list[str] = []
+    pipeline = relay.pipeline
+    destinations = tuple(d.config.name for d in pipeline.feeding(source))
+    links = pipeline.links_identities(source)
+    at = received_at.timestamp()
     for index, raw in enumerate(raw_events):
+        prefix = f"batch[{index}]: " if is_batch else ""
         try:
             event = normalize_event(raw, received_at)
+            body = orjson.dumps(event)
         except SpecError as exc:
-            prefix = f"batch[{index}]: " if is_batch else ""
             problems.extend(prefix + problem for problem in exc.problems)
             if is_batch:
-                items.append(_rejected_item(raw, source, received_at, exc.problems))
+                items.append(_rejected_item(raw, source, at, exc.problems))
             continue
-        identities = relay.identities
-        conflicts_before = identities.conflicts
-        planned = relay.pipeline.plan(event, source, identities)
+        except orjson.JSONEncodeError as exc:
+            # What JSON cannot carry cannot be stored or sent: refused, alone.
+            reason = f"event cannot be stored as JSON ({exc})"
+            problems.append(prefix + reason)
+            if is_batch:
+                items.append(_rejected_item(raw, source, at, [reason]))
+            continue
+        linking = linking_of(event) if links else NO_LINKING
+        user_id = event.get("userId")
         items.append(
-            IngestItem(
+            EventRecord(
                 message_id=event["messageId"],
                 source=source,
-                event=event,
-                received_at=received_at.timestamp(),
-                planned=planned,
-                links=identities.take_pending(),
-                link_conflicts=identities.conflicts - conflicts_before,
+                body=body,
+                received_at=at,
+                user_id=user_id if isinstance(user_id, str) else None,
+                destinations=destinations,
+                identity_ids=linking.ids,
+                link_code=linking.code,
+                resolve_code=linking.lookup,
             )
         )
     return items, problems
 
 
-def _rejected_item(raw: Any, source: str, received_at: datetime, problems: list[str]) -> IngestItem:
+def _rejected_item(raw: Any, source: str, received_at: float, problems: list[str]) -> EventRecord:
     message_id = raw.get("messageId") if isinstance(raw, dict) else None
-    return IngestItem(
+    try:
+        body = orjson.dumps(raw if isinstance(raw, dict) else {"value": raw})
+    except orjson.JSONEncodeError:
+        body = orjson.dumps({"value": repr(raw)[:2000]})  # kept for people to read
+    return EventRecord(
         message_id=message_id if isinstance(message_id, str) else "",
         source=source,
-        event=raw if isinstance(raw, dict) else {"value": raw},
-        received_at=received_at.timestamp(),
-        problems=problems,
+        body=body,
+        received_at=received_at,
+        problems=tuple(problems),
     )
 
 

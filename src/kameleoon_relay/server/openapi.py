@@ -6,7 +6,7 @@ from typing import Any
 
 from kameleoon_relay.server.body import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
 from kameleoon_relay.server.segment import BATCH_ENDPOINTS, ENDPOINT_TYPES
-from kameleoon_relay.store.models import REPLAYABLE_STATES, STATES
+from kameleoon_relay.store.models import REPLAY_STATES, REPORTED_STATES
 
 Schema = dict[str, Any]
 
@@ -89,7 +89,7 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
 def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     states = {
         "type": "string",
-        "enum": list(STATES),
+        "enum": list(REPORTED_STATES),
     }
     paths: Schema = {
         path: {"post": _ingest_operation(endpoint)} for path, endpoint in ingest_paths.items()
@@ -103,21 +103,31 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     }
     paths["/api/deliveries"] = {
         "get": _admin(
-            "Delivery summaries, most recently updated first",
+            "Delivery summaries (one per event and destination), newest first",
             {
                 "type": "object",
-                "properties": {"deliveries": {"type": "array", "items": {"type": "object"}}},
+                "properties": {
+                    "deliveries": {"type": "array", "items": {"type": "object"}},
+                    "next": {"type": "integer", "description": "pass as `before` for more"},
+                },
             },
             operationId="list_deliveries",
             parameters=[
                 _query("state", states, "only deliveries in this state"),
+                _query("destination", {"type": "string"}, "only this destination"),
+                _query("action", {"type": "string"}, "only this action"),
+                _query("message_id", {"type": "string"}, "only the event with this messageId"),
+                _query("user_id", {"type": "string"}, "only events of this userId"),
+                _query("since", {"type": "string"}, "events received since (ISO 8601 or 2h)"),
+                _query("until", {"type": "string"}, "events received before (ISO 8601 or 2h)"),
+                _query("before", {"type": "integer", "minimum": 1}, "paging: ids below this"),
                 _query(
                     "limit",
                     {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
                     "how many",
                 ),
             ],
-            responses={"400": _error("bad state or limit")},
+            responses={"400": _error("bad state, limit, time or paging cursor")},
         )
     }
     paths["/api/rejected"] = {
@@ -186,10 +196,16 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     }
     paths["/api/replay"] = {
         "post": _admin(
-            "Put dead or failed deliveries back on the queue",
+            "Send stored events again, planned with the config in force",
             {
                 "type": "object",
-                "properties": {"requeued": {"type": "integer"}, "dry_run": {"type": "boolean"}},
+                "properties": {
+                    "matched": {"type": "integer"},
+                    "requeued": {"type": "integer"},
+                    "dry_run": {"type": "boolean"},
+                    "plan": {"type": "object", "description": "dry run: per destination, action"},
+                    "example": {"type": ["object", "null"], "description": "dry run: a request"},
+                },
             },
             operationId="replay",
             requestBody={
@@ -201,7 +217,7 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                             "properties": {
                                 "state": {
                                     "type": "string",
-                                    "enum": list(REPLAYABLE_STATES),
+                                    "enum": list(REPLAY_STATES),
                                     "default": "dead",
                                 },
                                 "since": {
@@ -211,14 +227,28 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                                     ],
                                     "description": "events received at or after",
                                 },
+                                "until": {
+                                    "oneOf": [{"type": "string"}, {"type": "number"}],
+                                    "description": "events received before",
+                                },
                                 "destination": {"type": "string"},
+                                "message_id": {"type": "string"},
+                                "user_id": {"type": "string"},
                                 "dry_run": {"type": "boolean", "default": False},
                             },
                         }
                     }
                 },
             },
-            responses={"400": _error("bad state, since, destination or dry_run")},
+            responses={"400": _error("bad state, time, unknown destination or dry_run")},
+        )
+    }
+    paths["/api/config/reload"] = {
+        "post": _admin(
+            "Read the config file again; an invalid one is refused and the running one stays",
+            {"type": "object", "properties": {"reloaded": {"type": "boolean"}}},
+            operationId="reload_config",
+            responses={"422": _error("the new config is invalid (the running one stays)")},
         )
     }
     paths["/metrics"] = {

@@ -1,29 +1,41 @@
-"""What the request handlers share: built once at start-up, stored on `app.state.relay`."""
+"""What the request handlers share: built at start-up, stored on `app.state.relay`.
+
+`config` and `pipeline` are replaced together by a reload; handlers and delivery
+workers read them at each use, so queued work is planned with the config in force.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from kameleoon_relay.config import Config
+from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.pipeline.identity import IdentityMap
 from kameleoon_relay.server.auth import AdminGuard
 from kameleoon_relay.server.committer import Committer
 from kameleoon_relay.store import Store
+
+log = logging.getLogger("kameleoon_relay.server")
 
 
 @dataclass
 class RelayState:
     config: Config
-    store: Store
     pipeline: Pipeline
-    admin: AdminGuard
+    store: Store
     committer: Committer
     on_stored: Callable[[], None]  # wakes the delivery workers
-    identities: IdentityMap  # visitor-code links, loaded from the store at start
+    loader: Callable[[], Config] | None = None  # reads the config again, for reloads
+    admin: AdminGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin = AdminGuard(self.config.admin_token)
+
+    def current(self) -> Pipeline:
+        return self.pipeline
 
     def source_for(self, write_key: str | None) -> str | None:
         """The name of the source `write_key` belongs to, or None."""
@@ -31,6 +43,20 @@ class RelayState:
             return None
         source = self.config.source_for_write_key(write_key)
         return source.name if source else None
+
+    def reload(self) -> Config:
+        """Read the config again and put it in force; ConfigError leaves the running one."""
+        if self.loader is None:
+            raise ConfigError(["this relay was started without a config file to reload"])
+        config = self.loader()
+        if config.database != self.config.database:
+            raise ConfigError(["database: cannot change while running; restart to move it"])
+        pipeline = Pipeline(config)  # compiles: a bad mapping fails here, not later
+        self.config, self.pipeline = config, pipeline
+        self.admin = AdminGuard(config.admin_token)
+        log.info("configuration reloaded: %d destination(s)", len(pipeline.destinations))
+        self.on_stored()
+        return config
 
 
 def relay_of(request: Request) -> RelayState:

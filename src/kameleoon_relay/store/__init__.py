@@ -1,7 +1,7 @@
-"""The durable queue: events and their per-subscription deliveries.
+"""The durable queue: events, their per-destination deliveries, attempts, identity links.
 
-`open_store(config.database)` picks the implementation from the URL; everything else
-talks to the `Store` interface.
+`open_store(config.database, dedupe_window=...)` picks the implementation from the URL;
+everything else talks to the `Store` interface. Nothing here knows the pipeline.
 """
 
 from __future__ import annotations
@@ -10,25 +10,32 @@ from urllib.parse import parse_qs
 
 from kameleoon_relay.store.base import ProgressCallback, Store
 from kameleoon_relay.store.models import (
-    REPLAYABLE_STATES,
+    FINAL_STATES,
+    REPLAY_STATES,
+    REPORTED_STATES,
     STATES,
-    AttemptOutcome,
-    DeliveryRecord,
-    IngestItem,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    DeliveryQuery,
+    EventRecord,
     IngestResult,
+    SentRequest,
 )
-from kameleoon_relay.store.sqlite import REPORTED_STATES, SQLiteStore
+from kameleoon_relay.store.sqlite import SQLiteStore
 
 __all__ = [
-    "REPLAYABLE_STATES",
+    "FINAL_STATES",
+    "REPLAY_STATES",
     "REPORTED_STATES",
     "STATES",
-    "AttemptOutcome",
-    "DeliveryRecord",
-    "IngestItem",
+    "ClaimedDelivery",
+    "DeliveryOutcome",
+    "DeliveryQuery",
+    "EventRecord",
     "IngestResult",
     "ProgressCallback",
     "SQLiteStore",
+    "SentRequest",
     "Store",
     "open_store",
 ]
@@ -36,7 +43,7 @@ __all__ = [
 SQLITE_PREFIX = "sqlite:///"
 
 
-def open_store(url: str, dedupe_window: float = 86400.0) -> Store:
+def open_store(url: str, dedupe_window: float) -> Store:
     """The store a `database:` URL names; call `await store.open()` before use.
 
     `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite:///:memory:`;
@@ -51,7 +58,7 @@ def open_store(url: str, dedupe_window: float = 86400.0) -> Store:
         if unknown:
             raise ValueError(f"unknown database option(s): {', '.join(sorted(unknown))}")
         return SQLiteStore(
-            path, synchronous=options.get("synchronous", "full"), dedupe_window=dedupe_window
+            path, dedupe_window=dedupe_window, synchronous=options.get("synchronous", "full")
         )
     scheme = url.partition(":")[0]
     if scheme in ("postgresql", "postgres"):

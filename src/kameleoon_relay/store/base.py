@@ -1,6 +1,6 @@
-"""The queue's interface: what ingest, delivery, the admin API and replay need from storage.
+"""The queue's interface: what ingest, delivery, the admin API, replay and retention need.
 
-SQLite implements it now; PostgreSQL will implement the same methods.
+SQLite implements it; another engine implements the same methods.
 """
 
 from __future__ import annotations
@@ -9,17 +9,23 @@ import abc
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.store.models import AttemptOutcome, DeliveryRecord, IngestItem, IngestResult
+from kameleoon_relay.store.models import (
+    ClaimedDelivery,
+    DeliveryOutcome,
+    DeliveryQuery,
+    EventRecord,
+    IngestResult,
+)
 
 ProgressCallback = Callable[[int, int], None]  # (done, total)
 
 
 class Store(abc.ABC):
-    """A durable queue of events and their per-subscription deliveries."""
+    """A durable queue of events and their per-destination deliveries."""
 
     @abc.abstractmethod
     async def open(self, recover: bool = True) -> None:
-        """Create the schema if needed. With `recover`, deliveries left `in_flight` by a
+        """Create or migrate the schema. With `recover`, deliveries left `in_flight` by a
         crashed process go back to `pending` (only the process that owns the queue should)."""
 
     @abc.abstractmethod
@@ -32,63 +38,81 @@ class Store(abc.ABC):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    @abc.abstractmethod
-    async def ingest(self, items: list[IngestItem]) -> IngestResult:
-        """Store events and their planned deliveries in one durable transaction.
+    # -- ingest and delivery ---------------------------------------------------------------
 
-        A messageId already seen within the dedupe window is counted as a duplicate and
-        creates nothing. Planned entries carrying an error are stored `failed` at once.
-        When this returns, the events survive a crash of the process.
+    @abc.abstractmethod
+    async def ingest(self, items: list[EventRecord]) -> IngestResult:
+        """Store events, their deliveries and identity links in one durable transaction.
+
+        A messageId already seen within the dedupe window is a duplicate and creates
+        nothing (no delivery, no link). An item the store cannot take is reported in
+        `IngestResult.failed` and the others are stored all the same. When this returns,
+        the stored events survive a crash of the process.
         """
 
     @abc.abstractmethod
-    async def claim(self, destination: str, limit: int, now: float) -> list[DeliveryRecord]:
-        """Move up to `limit` due pending deliveries of `destination` to `in_flight`."""
+    async def claim(
+        self, destination: str, limit: int, now: float, lease: float
+    ) -> list[ClaimedDelivery]:
+        """Move up to `limit` due deliveries of `destination` to `in_flight` for `lease`
+        seconds, with their events. Deliveries whose lease ran out are due again."""
 
     @abc.abstractmethod
-    async def record_attempt(self, delivery_id: int, outcome: AttemptOutcome) -> None:
-        """Store an attempt's result: the next state, status, error and response sample."""
+    async def record(self, outcomes: list[DeliveryOutcome]) -> int:
+        """Store attempts: each delivery's next state and the requests sent. An outcome
+        whose lease is no longer the delivery's (it was claimed again) is ignored.
+        Returns how many were recorded."""
+
+    @abc.abstractmethod
+    async def linked_code(self, identity_ids: list[str]) -> str | None:
+        """The visitor code linked to the first of these ids that has one."""
+
+    @abc.abstractmethod
+    async def pending_destinations(self) -> list[str]:
+        """Destinations that have pending, retrying or in-flight deliveries."""
+
+    # -- inspection ------------------------------------------------------------------------
 
     @abc.abstractmethod
     async def stats(self) -> dict[str, Any]:
-        """Counts: events received and duplicated; deliveries per state, in total, per
-        destination and per destination and action."""
+        """Counts: events received, duplicated, rejected and filtered; deliveries per
+        state, in total, per destination and per destination and action."""
 
     @abc.abstractmethod
     async def list_rejected(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest events kept because they broke the Segment Spec, with the problems."""
 
     @abc.abstractmethod
-    async def load_identities(self) -> tuple[dict[str, str], int]:
-        """The visitor-code links (id -> code) and how many links were replaced so far."""
-
-    @abc.abstractmethod
-    async def pending_destinations(self) -> list[str]:
-        """Destinations that have pending (or retrying) deliveries."""
-
-    @abc.abstractmethod
     async def list_deliveries(
-        self,
-        state: str | None = None,
-        limit: int = 50,
-        destination: str | None = None,
-        offset: int = 0,
+        self, query: DeliveryQuery | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
-        """Delivery summaries, most recently updated first (no request bodies)."""
+        """Delivery summaries, newest first (no bodies); page with `query.before_id`."""
 
     @abc.abstractmethod
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        """One delivery with its event, its request (secrets masked) and last response."""
+        """One delivery with its event and every attempt (requests as they were sent,
+        headers masked)."""
+
+    # -- replay and retention --------------------------------------------------------------
 
     @abc.abstractmethod
-    async def replay(
-        self,
-        state: str = "dead",
-        since: float | None = None,
-        destination: str | None = None,
-        dry_run: bool = False,
-        now: float | None = None,
-        on_progress: ProgressCallback | None = None,
-    ) -> int:
-        """Put `state` deliveries (of events received at or after `since`) back on the
-        queue with a fresh retry window. Returns how many were (or would be) requeued."""
+    async def find_deliveries(
+        self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Deliveries matching `query` with id > `after_id`, oldest first, each with
+        `id`, `destination`, `source`, `body` and `visitor_code` (for replay)."""
+
+    @abc.abstractmethod
+    async def count_deliveries(self, query: DeliveryQuery) -> int:
+        """How many deliveries match `query`."""
+
+    @abc.abstractmethod
+    async def requeue(self, delivery_ids: list[int], states: tuple[str, ...], now: float) -> int:
+        """Put these deliveries (if still in one of `states`) back on the queue with a
+        fresh retry window. Returns how many were requeued."""
+
+    @abc.abstractmethod
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to `limit` finished deliveries last updated before `before`, their
+        attempts, and events no delivery needs that were received before `before`.
+        Pending and in-flight work is never pruned. Returns how many rows went."""

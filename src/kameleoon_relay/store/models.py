@@ -1,68 +1,123 @@
-"""The records that go in and out of a store: plain data, no I/O."""
+"""The records that go in and out of a store: plain data, no I/O, nothing of the pipeline.
+
+The queue holds events (their exact bytes) and, per event, one delivery for each
+destination its source feeds: the unit of work the delivery workers claim. What a
+delivery sends is decided when it is attempted, with the configuration in force then;
+each request sent is kept as an attempt (body bytes, headers already masked).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from kameleoon_relay.pipeline import PlannedDelivery
-
-# Life of a delivery: pending -> in_flight -> delivered | pending (retry) | failed | dead.
-# "retrying" is not stored: it is a pending delivery that has been attempted before.
-STATES = ("pending", "in_flight", "delivered", "failed", "dead")
-REPLAYABLE_STATES = ("dead", "failed")
-FinalState = Literal["delivered", "pending", "failed", "dead"]
+# Life of a delivery: pending -> in_flight -> delivered | filtered | failed | dead,
+# or back to pending (retry). "retrying" is not stored: it is a pending delivery
+# that has been attempted before.
+STATES = ("pending", "in_flight", "delivered", "filtered", "failed", "dead")
+FINAL_STATES = ("delivered", "filtered", "failed", "dead")
+REPORTED_STATES = ("pending", "retrying", "in_flight", "delivered", "filtered", "failed", "dead")
+# What `replay --state` accepts, and the stored states each choice selects.
+REPLAY_STATES: dict[str, tuple[str, ...]] = {
+    "dead": ("dead",),
+    "failed": ("failed",),
+    "delivered": ("delivered",),
+    "filtered": ("filtered",),
+    "all": FINAL_STATES,
+}
+NextState = Literal["delivered", "filtered", "pending", "failed", "dead"]
 
 
 @dataclass(frozen=True)
-class IngestItem:
-    """One accepted event and the deliveries the pipeline planned for it."""
+class EventRecord:
+    """One event to store, as ingest prepared it."""
 
     message_id: str
     source: str
-    event: dict[str, Any]
+    body: bytes  # the normalized event, exactly as it will be read back
     received_at: float
-    planned: list[PlannedDelivery] = field(default_factory=list)
-    # Visitor-code links made while planning this event, stored with it.
-    links: list[tuple[str, str]] = field(default_factory=list)
-    link_conflicts: int = 0
+    user_id: str | None = None
+    destinations: tuple[str, ...] = ()  # one delivery each
+    # Visitor-code linking, decided by ingest: the ids ("userId:u1") this event names,
+    # the code an identifier event links them to, and whether to look a code up.
+    identity_ids: tuple[str, ...] = ()
+    link_code: str | None = None
+    resolve_code: bool = False
     # Set for an event that broke the Segment Spec: kept with why, never delivered.
-    problems: list[str] | None = None
+    problems: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class IngestResult:
     accepted: int
     duplicates: int
+    rejected: int = 0
+    # Index (in the items given) -> why that one item could not be stored.
+    failed: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class DeliveryRecord:
-    """A claimed delivery: everything the dispatcher needs to send it and judge the answer."""
+class ClaimedDelivery:
+    """A claimed delivery with its event: what a worker needs to plan and send it."""
 
     id: int
     event_id: int
     destination: str
-    subscription: str
-    action: str
-    request: dict[str, Any]
+    source: str
+    message_id: str
+    body: bytes
+    visitor_code: str | None  # the linked code resolved at ingest, if any
     attempts: int
     window_start: float
+    lease: float  # the claim's lease end; the outcome is recorded only under it
+    done: frozenset[str] = frozenset()  # subscriptions already delivered this round
 
 
 @dataclass(frozen=True)
-class AttemptOutcome:
-    """What one attempt did to a delivery.
+class SentRequest:
+    """One request of an attempt. `headers` are masked and `error`/`response` scrubbed
+    before they get here: the store writes them as given."""
 
-    `state` is where the delivery goes next: `pending` means retry at `next_attempt_at`.
-    `error` and `response_sample` must already be free of secrets.
-    """
-
-    state: FinalState
-    attempted_at: float
+    subscription: str | None
+    action: str | None
+    outcome: str  # delivered | retry | failed | dead | filtered
+    url: str | None = None
+    headers: dict[str, str] | None = None
+    body: bytes | None = None
     status: int | None = None
     error: str | None = None
-    response_sample: str | None = None
+    response: str | None = None
+    latency: float | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one attempt did to a delivery; `state` is where it goes next (`pending`
+    means retry at `next_attempt_at`)."""
+
+    delivery_id: int
+    lease: float
+    state: NextState
+    attempted_at: float
+    actions: str = ""  # the actions planned, for the per-action counts
+    requests: tuple[SentRequest, ...] = ()
+    done: frozenset[str] = frozenset()
+    status: int | None = None
+    error: str | None = None
     next_attempt_at: float | None = None
     latency: float | None = None
+    filtered: tuple[str, str] | None = None  # (filter, reason) when the event was dropped
+
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    """Which deliveries: the filters shared by the delivery log and replay."""
+
+    states: tuple[str, ...] = ()
+    destination: str | None = None
+    action: str | None = None
+    message_id: str | None = None
+    user_id: str | None = None
+    since: float | None = None  # event received at or after
+    until: float | None = None  # event received before
+    before_id: int | None = None  # paging: deliveries with a smaller id

@@ -1,24 +1,56 @@
-"""SQLite schema of the queue.
+"""SQLite schema of the queue, as versioned migrations applied in order at open.
 
-`delivery_counts` is kept by triggers so that stats stay O(destinations x actions) however
-many deliveries are stored; its `state` is the reported one, where a pending delivery that
-was attempted before counts as `retrying`.
+`PRAGMA user_version` holds the version reached. Version 2 queues events, not
+requests: a delivery is one event for one destination, planned when attempted, and
+each request sent is an attempt row (body bytes, headers masked). No credential is
+stored anywhere.
+
+`delivery_counts` is kept by triggers so that stats stay O(destinations x actions)
+however many deliveries are stored; its `state` is the reported one, where a pending
+delivery that was attempted before counts as `retrying`.
 """
 
-SCHEMA_VERSION = 1
+from __future__ import annotations
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
+_REPORTED_STATE = """CASE WHEN {row}.state = 'pending' AND {row}.attempts > 0 THEN 'retrying'
+                 ELSE {row}.state END"""
+
+_COUNT_TRIGGERS = f"""
+CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
+    INSERT INTO delivery_counts (destination, action, state, n)
+    VALUES (NEW.destination, NEW.action, {_REPORTED_STATE.format(row="NEW")}, 1)
+    ON CONFLICT (destination, action, state) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF state, attempts, action
+ON deliveries BEGIN
+    UPDATE delivery_counts SET n = n - 1
+    WHERE destination = OLD.destination AND action = OLD.action
+      AND state = {_REPORTED_STATE.format(row="OLD")};
+    INSERT INTO delivery_counts (destination, action, state, n)
+    VALUES (NEW.destination, NEW.action, {_REPORTED_STATE.format(row="NEW")}, 1)
+    ON CONFLICT (destination, action, state) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
+    UPDATE delivery_counts SET n = n - 1
+    WHERE destination = OLD.destination AND action = OLD.action
+      AND state = {_REPORTED_STATE.format(row="OLD")};
+END;
+"""
+
+_V1 = """
+CREATE TABLE events (
     id INTEGER PRIMARY KEY,
     message_id TEXT NOT NULL,
     source TEXT NOT NULL,
     received_at REAL NOT NULL,
     body BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_message_id ON events (message_id, received_at);
-CREATE INDEX IF NOT EXISTS events_received_at ON events (received_at);
+CREATE INDEX events_message_id ON events (message_id, received_at);
+CREATE INDEX events_received_at ON events (received_at);
 
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE TABLE deliveries (
     id INTEGER PRIMARY KEY,
     event_id INTEGER NOT NULL REFERENCES events (id),
     destination TEXT NOT NULL,
@@ -38,21 +70,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_latency REAL,
     response_sample TEXT
 );
-CREATE INDEX IF NOT EXISTS deliveries_due
-    ON deliveries (destination, next_attempt_at) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries (state, id);
-CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
-
-CREATE TABLE IF NOT EXISTS delivery_counts (
+CREATE TABLE delivery_counts (
     destination TEXT NOT NULL,
     action TEXT NOT NULL,
     state TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (destination, action, state)
 ) WITHOUT ROWID;
-
--- Every attempt of a delivery, for GET /api/deliveries/{id}.
-CREATE TABLE IF NOT EXISTS attempts (
+CREATE TABLE attempts (
     delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
     attempted_at REAL NOT NULL,
     outcome TEXT NOT NULL,
@@ -60,10 +85,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     error TEXT,
     latency REAL
 );
-CREATE INDEX IF NOT EXISTS attempts_delivery ON attempts (delivery_id, attempted_at);
-
--- Events of an accepted batch that broke the Segment Spec, kept with the reasons.
-CREATE TABLE IF NOT EXISTS rejected_events (
+CREATE TABLE rejected_events (
     id INTEGER PRIMARY KEY,
     message_id TEXT NOT NULL,
     source TEXT NOT NULL,
@@ -71,53 +93,112 @@ CREATE TABLE IF NOT EXISTS rejected_events (
     body BLOB NOT NULL,
     problems TEXT NOT NULL
 );
-
--- Visitor-code links ("Kameleoon identifier"): id is "userId:<v>" or "anonymousId:<v>".
-CREATE TABLE IF NOT EXISTS identity_links (
+CREATE TABLE identity_links (
     id TEXT PRIMARY KEY,
     code TEXT NOT NULL,
     updated_at REAL NOT NULL
 ) WITHOUT ROWID;
-
--- Events a destination's filters (or its call types) kept from it, by filter and reason.
-CREATE TABLE IF NOT EXISTS filter_counts (
+CREATE TABLE filter_counts (
     destination TEXT NOT NULL,
     filter TEXT NOT NULL,
     reason TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (destination, filter, reason)
 ) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS counters (
+CREATE TABLE counters (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 ) WITHOUT ROWID;
-
-CREATE TRIGGER IF NOT EXISTS deliveries_count_insert AFTER INSERT ON deliveries BEGIN
-    INSERT INTO delivery_counts (destination, action, state, n)
-    VALUES (NEW.destination, NEW.action,
-            CASE WHEN NEW.state = 'pending' AND NEW.attempts > 0 THEN 'retrying'
-                 ELSE NEW.state END, 1)
-    ON CONFLICT (destination, action, state) DO UPDATE SET n = n + 1;
-END;
-
-CREATE TRIGGER IF NOT EXISTS deliveries_count_update AFTER UPDATE OF state, attempts
-ON deliveries BEGIN
-    UPDATE delivery_counts SET n = n - 1
-    WHERE destination = OLD.destination AND action = OLD.action
-      AND state = CASE WHEN OLD.state = 'pending' AND OLD.attempts > 0 THEN 'retrying'
-                       ELSE OLD.state END;
-    INSERT INTO delivery_counts (destination, action, state, n)
-    VALUES (NEW.destination, NEW.action,
-            CASE WHEN NEW.state = 'pending' AND NEW.attempts > 0 THEN 'retrying'
-                 ELSE NEW.state END, 1)
-    ON CONFLICT (destination, action, state) DO UPDATE SET n = n + 1;
-END;
-
-CREATE TRIGGER IF NOT EXISTS deliveries_count_delete AFTER DELETE ON deliveries BEGIN
-    UPDATE delivery_counts SET n = n - 1
-    WHERE destination = OLD.destination AND action = OLD.action
-      AND state = CASE WHEN OLD.state = 'pending' AND OLD.attempts > 0 THEN 'retrying'
-                       ELSE OLD.state END;
-END;
 """
+
+# Version 1 kept built requests (credentials included) per subscription; version 2 keeps
+# one delivery per event and destination. Work still queued stays queued; the stored
+# requests are dropped (secure_delete overwrites their pages).
+_V2 = f"""
+PRAGMA secure_delete = ON;
+DROP TRIGGER IF EXISTS deliveries_count_insert;
+DROP TRIGGER IF EXISTS deliveries_count_update;
+DROP TRIGGER IF EXISTS deliveries_count_delete;
+ALTER TABLE events ADD COLUMN user_id TEXT;
+ALTER TABLE events ADD COLUMN visitor_code TEXT;
+UPDATE events SET user_id = CAST(json_extract(body, '$.userId') AS TEXT)
+    WHERE json_valid(body) AND json_extract(body, '$.userId') IS NOT NULL;
+CREATE INDEX events_user_id ON events (user_id) WHERE user_id IS NOT NULL;
+
+ALTER TABLE deliveries RENAME TO deliveries_v1;
+ALTER TABLE attempts RENAME TO attempts_v1;
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES events (id),
+    destination TEXT NOT NULL,
+    action TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    window_start REAL NOT NULL,
+    next_attempt_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    lease_until REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    replays INTEGER NOT NULL DEFAULT 0,
+    done TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    last_attempt_at REAL,
+    last_latency REAL
+);
+INSERT INTO deliveries (event_id, destination, action, state, created_at, window_start,
+    next_attempt_at, updated_at, attempts, replays, last_status, last_error,
+    last_attempt_at, last_latency)
+SELECT event_id, destination, group_concat(DISTINCT action),
+    CASE WHEN sum(state IN ('pending', 'in_flight')) > 0 THEN 'pending'
+         WHEN sum(state = 'dead') > 0 THEN 'dead'
+         WHEN sum(state = 'failed') > 0 THEN 'failed'
+         ELSE 'delivered' END,
+    min(created_at), min(window_start), min(next_attempt_at), max(updated_at),
+    max(attempts), max(replays), max(last_status), max(last_error), max(last_attempt_at),
+    max(last_latency)
+FROM deliveries_v1 GROUP BY event_id, destination;
+
+CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id),
+    attempted_at REAL NOT NULL,
+    subscription TEXT,
+    action TEXT,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    latency REAL,
+    url TEXT,
+    headers TEXT,
+    body BLOB,
+    response TEXT
+);
+INSERT INTO attempts (delivery_id, attempted_at, subscription, action, outcome, status, error,
+    latency)
+SELECT d.id, a.attempted_at, o.subscription, o.action, a.outcome, a.status, a.error, a.latency
+FROM attempts_v1 a JOIN deliveries_v1 o ON o.id = a.delivery_id
+JOIN deliveries d ON d.event_id = o.event_id AND d.destination = o.destination;
+DROP TABLE attempts_v1;
+DROP TABLE deliveries_v1;
+
+CREATE INDEX deliveries_due ON deliveries (destination, next_attempt_at)
+    WHERE state = 'pending';
+CREATE INDEX deliveries_lease ON deliveries (destination, lease_until)
+    WHERE state = 'in_flight';
+CREATE INDEX deliveries_state ON deliveries (state, updated_at);
+CREATE INDEX deliveries_event ON deliveries (event_id);
+CREATE INDEX attempts_delivery ON attempts (delivery_id, id);
+CREATE INDEX rejected_received_at ON rejected_events (received_at);
+
+DELETE FROM delivery_counts;
+INSERT INTO delivery_counts (destination, action, state, n)
+SELECT destination, action, {_REPORTED_STATE.format(row="deliveries")}, count(*)
+FROM deliveries GROUP BY 1, 2, 3;
+{_COUNT_TRIGGERS}
+PRAGMA secure_delete = OFF;
+"""
+
+# MIGRATIONS[i] takes the schema from version i to version i + 1.
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,50 +2,39 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from kameleoon_relay.secrets import mask_request, scrub, secrets_in
 from kameleoon_relay.store._thread import SQLiteThread
-from kameleoon_relay.store.base import ProgressCallback, Store
+from kameleoon_relay.store.base import Store
 from kameleoon_relay.store.models import (
-    REPLAYABLE_STATES,
-    STATES,
-    AttemptOutcome,
-    DeliveryRecord,
-    IngestItem,
+    FINAL_STATES,
+    REPORTED_STATES,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    DeliveryQuery,
+    EventRecord,
     IngestResult,
 )
-from kameleoon_relay.store.schema import SCHEMA, SCHEMA_VERSION
+from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-REPORTED_STATES = ("pending", "retrying", "in_flight", "delivered", "failed", "dead")
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
-REPLAY_CHUNK = 500
+OWNER_ONLY = 0o600  # the queue holds customer events: readable by the relay's user alone
+_REASON_LIMIT = 300
 
-_INSERT_DELIVERY = """
-INSERT INTO deliveries (event_id, destination, subscription, action, state, request,
-    created_at, window_start, next_attempt_at, updated_at, last_error)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
 _SUMMARY_COLUMNS = """
-d.id, d.event_id, e.message_id, e.source, d.destination, d.subscription, d.action, d.state,
-d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at, d.last_status,
-d.last_error, d.last_attempt_at, d.last_latency
+d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
+d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
+d.last_status, d.last_error, d.last_attempt_at, d.last_latency
 """
 
 
 class SQLiteStore(Store):
-    def __init__(
-        self,
-        path: str,
-        synchronous: str = "full",
-        dedupe_window: float = 86400.0,
-    ) -> None:
+    def __init__(self, path: str, dedupe_window: float, synchronous: str = "full") -> None:
         if synchronous.lower() not in SYNCHRONOUS_MODES:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = path
@@ -74,22 +63,27 @@ class SQLiteStore(Store):
         return self._thread.commits if self._thread else 0
 
     def _connect(self) -> sqlite3.Connection:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = self.path != ":memory:"
+        if on_disk:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Created owner-only before SQLite opens it; SQLite gives its WAL and SHM
+            # files the database file's mode.
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, OWNER_ONLY))
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")  # replay CLI and server share the file
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL fsyncs the WAL at every commit, so an acknowledged event also survives power
         # loss; group commit keeps that affordable. NORMAL survives a process crash only.
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
+        try:
+            _migrate(conn, self.path)
+        except BaseException:
             conn.close()
-            raise RuntimeError(
-                f"{self.path} has schema version {version}; this relay knows {SCHEMA_VERSION}"
-            )
-        conn.executescript(SCHEMA)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            raise
+        if on_disk:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.chmod(self.path + suffix, OWNER_ONLY)
         return conn
 
     async def _run(self, job: Any) -> Any:
@@ -99,19 +93,41 @@ class SQLiteStore(Store):
 
     # -- ingest and delivery ---------------------------------------------------------------
 
-    async def ingest(self, items: list[IngestItem]) -> IngestResult:
+    async def ingest(self, items: list[EventRecord]) -> IngestResult:
         if not items:
             return IngestResult(0, 0)
         window = self.dedupe_window
-        return await self._run(lambda conn: _ingest(conn, items, window))
+        try:
+            return await self._run(lambda conn: _ingest(conn, items, window, isolate=False))
+        except Exception:
+            # One item the database refuses must not cost the others: again, each item
+            # in its own savepoint. If the commit itself fails, nothing was stored.
+            return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
-    async def claim(self, destination: str, limit: int, now: float) -> list[DeliveryRecord]:
+    async def claim(
+        self, destination: str, limit: int, now: float, lease: float
+    ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        return await self._run(lambda conn: _claim(conn, destination, limit, now))
+        return await self._run(lambda conn: _claim(conn, destination, limit, now, now + lease))
 
-    async def record_attempt(self, delivery_id: int, outcome: AttemptOutcome) -> None:
-        await self._run(lambda conn: _record(conn, delivery_id, outcome))
+    async def record(self, outcomes: list[DeliveryOutcome]) -> int:
+        if not outcomes:
+            return 0
+        return await self._run(lambda conn: sum(_record(conn, o) for o in outcomes))
+
+    async def linked_code(self, identity_ids: list[str]) -> str | None:
+        return await self._run(lambda conn: _lookup_code(conn, identity_ids))
+
+    async def pending_destinations(self) -> list[str]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT DISTINCT destination FROM delivery_counts"
+                " WHERE state IN ('pending', 'retrying', 'in_flight') AND n > 0"
+                " ORDER BY destination"
+            ).fetchall()
+        )
+        return [row[0] for row in rows]
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -132,168 +148,164 @@ class SQLiteStore(Store):
             row["problems"] = orjson.loads(row["problems"])
         return rows
 
-    async def load_identities(self) -> tuple[dict[str, str], int]:
-        return await self._run(_identities)
-
-    async def pending_destinations(self) -> list[str]:
-        rows = await self._run(
-            lambda conn: conn.execute(
-                "SELECT DISTINCT destination FROM delivery_counts"
-                " WHERE state IN ('pending', 'retrying') AND n > 0 ORDER BY destination"
-            ).fetchall()
-        )
-        return [row[0] for row in rows]
-
     async def list_deliveries(
-        self,
-        state: str | None = None,
-        limit: int = 50,
-        destination: str | None = None,
-        offset: int = 0,
+        self, query: DeliveryQuery | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
-        if state is not None and state not in STATES:
-            raise ValueError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
-        where, params = _filters(state=state, destination=destination)
+        where, params = _where(query or DeliveryQuery())
         sql = (
             f"SELECT {_SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
-            f"{where} ORDER BY d.id DESC LIMIT ? OFFSET ?"
+            f"{where} ORDER BY d.id DESC LIMIT ?"
         )
-        rows = await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, limit, offset]))
-        return rows
+        rows = await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, limit]))
+        return [_reported(row) for row in rows]
 
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        sql = (
-            f"SELECT {_SUMMARY_COLUMNS}, d.request, d.response_sample, e.body AS event,"
-            " e.received_at FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?"
-        )
-        rows = await self._run(lambda conn: _fetch_dicts(conn, sql, [delivery_id]))
-        if not rows:
-            return None
-        row = rows[0]
-        row["event"] = orjson.loads(row["event"])
-        row["request"] = _shown_request(row["request"]) if row["request"] else None
-        row["history"] = await self._run(
-            lambda conn: _fetch_dicts(
-                conn,
-                "SELECT attempted_at, outcome, status, error, latency FROM attempts"
-                " WHERE delivery_id = ? ORDER BY attempted_at",
-                [delivery_id],
-            )
-        )
-        return row
+        return await self._run(lambda conn: _delivery(conn, delivery_id))
 
-    async def replay(
-        self,
-        state: str = "dead",
-        since: float | None = None,
-        destination: str | None = None,
-        dry_run: bool = False,
-        now: float | None = None,
-        on_progress: ProgressCallback | None = None,
-    ) -> int:
-        if state not in REPLAYABLE_STATES:
-            raise ValueError(f"can only replay {' or '.join(REPLAYABLE_STATES)} deliveries")
-        where, params = _filters(state=state, destination=destination, since=since)
-        # Deliveries without a request failed validation: sending them again cannot help.
-        where += " AND d.request IS NOT NULL"
-        ids: list[int] = await self._run(
-            lambda conn: [
-                row[0]
-                for row in conn.execute(
-                    f"SELECT d.id FROM deliveries d{where} ORDER BY d.id", params
-                )
-            ]
+    # -- replay and retention --------------------------------------------------------------
+
+    async def find_deliveries(
+        self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        where, params = _where(query)
+        sql = (
+            "SELECT d.id, d.destination, d.state, e.source, e.body, e.visitor_code"
+            f" FROM deliveries d JOIN events e ON e.id = d.event_id{where} AND d.id > ?"
+            " ORDER BY d.id LIMIT ?"
         )
-        total = len(ids)
-        if on_progress:
-            on_progress(0, total)
-        if dry_run:
-            if on_progress:
-                on_progress(total, total)
-            return total
-        at = time.time() if now is None else now
-        done = 0
-        # Chunks, each its own commit: progress is visible and the writer is never blocked long.
-        for start in range(0, total, REPLAY_CHUNK):
-            chunk = ids[start : start + REPLAY_CHUNK]
-            done += await self._run(lambda conn, chunk=chunk: _requeue(conn, chunk, state, at))
-            if on_progress:
-                on_progress(min(start + len(chunk), total), total)
-        return done
+        return await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, after_id, limit]))
+
+    async def count_deliveries(self, query: DeliveryQuery) -> int:
+        where, params = _where(query)
+        sql = f"SELECT count(*) FROM deliveries d JOIN events e ON e.id = d.event_id{where}"
+        return await self._run(lambda conn: conn.execute(sql, params).fetchone()[0])
+
+    async def requeue(self, delivery_ids: list[int], states: tuple[str, ...], now: float) -> int:
+        if not delivery_ids:
+            return 0
+        return await self._run(lambda conn: _requeue(conn, delivery_ids, states, now))
+
+    async def prune(self, before: float, limit: int) -> int:
+        return await self._run(lambda conn: _prune(conn, before, limit))
 
 
 # -- jobs: run on the store's thread, inside its transaction ------------------------------
 
 
-def _recover_in_flight(conn: sqlite3.Connection) -> int:
-    return conn.execute(
-        "UPDATE deliveries SET state = 'pending' WHERE state = 'in_flight'"
-    ).rowcount
-
-
-def _ingest(conn: sqlite3.Connection, items: list[IngestItem], window: float) -> IngestResult:
-    accepted = duplicates = rejected = 0
-    seen: set[str] = set()
-    for item in items:
-        if item.problems is not None:
-            conn.execute(
-                "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    item.message_id,
-                    item.source,
-                    item.received_at,
-                    orjson.dumps(item.event),
-                    orjson.dumps(item.problems),
-                ),
-            )
-            rejected += 1
-            continue
-        if item.message_id in seen or _seen_recently(conn, item, window):
-            duplicates += 1
-            continue
-        seen.add(item.message_id)
-        event_id = conn.execute(
-            "INSERT INTO events (message_id, source, received_at, body) VALUES (?, ?, ?, ?)",
-            (item.message_id, item.source, item.received_at, orjson.dumps(item.event)),
-        ).lastrowid
-        sent = [p for p in item.planned if p.filtered is None]
-        conn.executemany(_INSERT_DELIVERY, [_delivery_row(event_id, item, p) for p in sent])
-        _count_filtered(conn, [p for p in item.planned if p.filtered is not None])
-        if item.links:
-            conn.executemany(
-                "INSERT INTO identity_links (id, code, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
-                " updated_at = excluded.updated_at",
-                [(key, code, item.received_at) for key, code in item.links],
-            )
-            _bump(conn, "identity_conflicts", item.link_conflicts)
-        accepted += 1
-    _bump(conn, "events_received", accepted)
-    _bump(conn, "events_duplicate", duplicates)
-    _bump(conn, "events_rejected", rejected)
-    return IngestResult(accepted, duplicates)
-
-
-_REASON_LIMIT = 300
-
-
-def _count_filtered(conn: sqlite3.Connection, filtered: list[Any]) -> None:
-    for planned in filtered:
-        conn.execute(
-            "INSERT INTO filter_counts (destination, filter, reason, n) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (destination, filter, reason) DO UPDATE SET n = n + 1",
-            (planned.destination, planned.filtered.filter, planned.filtered.reason[:_REASON_LIMIT]),
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"{path} has schema version {version}; this relay knows {SCHEMA_VERSION}"
+        )
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        # executescript commits first; each migration is one transaction with its version.
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version = {target};\nCOMMIT;"
         )
 
 
-def _identities(conn: sqlite3.Connection) -> tuple[dict[str, str], int]:
-    links = dict(conn.execute("SELECT id, code FROM identity_links").fetchall())
-    row = conn.execute("SELECT value FROM counters WHERE name = 'identity_conflicts'").fetchone()
-    return links, row[0] if row else 0
+def _recover_in_flight(conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'"
+    ).rowcount
 
 
-def _seen_recently(conn: sqlite3.Connection, item: IngestItem, window: float) -> bool:
+def _ingest(
+    conn: sqlite3.Connection, items: list[EventRecord], window: float, isolate: bool
+) -> IngestResult:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    failed: dict[int, str] = {}
+    seen: set[str] = set()
+    conflicts = 0
+    for index, item in enumerate(items):
+        if not isolate:
+            outcome, replaced = _ingest_one(conn, item, window, seen)
+        else:
+            conn.execute("SAVEPOINT item")
+            try:
+                outcome, replaced = _ingest_one(conn, item, window, seen)
+            except Exception as exc:
+                conn.execute("ROLLBACK TO item")
+                conn.execute("RELEASE item")
+                failed[index] = f"could not be stored ({type(exc).__name__})"
+                continue
+            conn.execute("RELEASE item")
+        counts[outcome] += 1
+        conflicts += replaced
+    _bump(conn, "events_received", counts["accepted"])
+    _bump(conn, "events_duplicate", counts["duplicate"])
+    _bump(conn, "events_rejected", counts["rejected"])
+    _bump(conn, "identity_conflicts", conflicts)
+    return IngestResult(counts["accepted"], counts["duplicate"], counts["rejected"], failed)
+
+
+def _ingest_one(
+    conn: sqlite3.Connection, item: EventRecord, window: float, seen: set[str]
+) -> tuple[str, int]:
+    """Store one event; returns what it was and how many identity links it replaced."""
+    if item.problems is not None:
+        conn.execute(
+            "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                item.message_id,
+                item.source,
+                item.received_at,
+                item.body,
+                orjson.dumps(list(item.problems)),
+            ),
+        )
+        return "rejected", 0
+    if item.message_id in seen or _seen_recently(conn, item, window):
+        return "duplicate", 0
+    seen.add(item.message_id)
+    replaced = 0
+    code = None
+    if item.link_code:
+        replaced = _link(conn, item.identity_ids, item.link_code, item.received_at)
+    elif item.resolve_code and item.identity_ids:
+        code = _lookup_code(conn, item.identity_ids)
+    event_id = conn.execute(
+        "INSERT INTO events (message_id, source, user_id, received_at, visitor_code, body)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (item.message_id, item.source, item.user_id, item.received_at, code, item.body),
+    ).lastrowid
+    at = item.received_at
+    conn.executemany(
+        "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
+        " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
+        [(event_id, name, at, at, at, at) for name in item.destinations],
+    )
+    return "accepted", replaced
+
+
+def _link(conn: sqlite3.Connection, ids: tuple[str, ...], code: str, at: float) -> int:
+    """Link `ids` to `code`; the newest link wins. Returns how many links it replaced."""
+    replaced = 0
+    for key in ids:
+        row = conn.execute("SELECT code FROM identity_links WHERE id = ?", (key,)).fetchone()
+        if row is not None and row[0] == code:
+            continue
+        replaced += row is not None
+        conn.execute(
+            "INSERT INTO identity_links (id, code, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
+            " updated_at = excluded.updated_at",
+            (key, code, at),
+        )
+    return replaced
+
+
+def _lookup_code(conn: sqlite3.Connection, ids: list[str] | tuple[str, ...]) -> str | None:
+    for key in ids:
+        row = conn.execute("SELECT code FROM identity_links WHERE id = ?", (key,)).fetchone()
+        if row is not None:
+            return row[0]
+    return None
+
+
+def _seen_recently(conn: sqlite3.Connection, item: EventRecord, window: float) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM events WHERE message_id = ? AND received_at >= ? LIMIT 1",
@@ -301,53 +313,6 @@ def _seen_recently(conn: sqlite3.Connection, item: IngestItem, window: float) ->
         ).fetchone()
         is not None
     )
-
-
-def _delivery_row(event_id: int, item: IngestItem, planned: Any) -> tuple:
-    at = item.received_at
-    if planned.error is not None:
-        # Payload validation failed: retrying the same payload cannot succeed.
-        state, request, error = "failed", None, f"{planned.error.type}: {planned.error.message}"
-    elif planned.request is None:
-        state, request, error = "failed", None, "no request was planned"
-    else:
-        state, request, error = "pending", orjson.dumps(_request_dict(planned.request)), None
-    return (
-        event_id,
-        planned.destination,
-        planned.subscription,
-        planned.action,
-        state,
-        request,
-        at,
-        at,
-        at,
-        at,
-        error,
-    )
-
-
-def _request_dict(request: Any) -> dict[str, Any]:
-    """What is stored to send later: method, url, headers and the exact body text (the
-    action's bytes, so a re-serialisation can never change what Kameleoon receives)."""
-    stored = request.to_dict() if hasattr(request, "to_dict") else dataclasses.asdict(request)
-    body = getattr(request, "body", b"")
-    if body:
-        stored.pop("json", None)
-        stored["body"] = body.decode()
-    return stored
-
-
-def _shown_request(raw: bytes) -> dict[str, Any]:
-    """A stored request for display: secrets masked, the body as JSON when it is JSON."""
-    request = orjson.loads(raw)
-    if "body" in request:
-        try:
-            request["json"] = orjson.loads(request["body"])
-            del request["body"]
-        except orjson.JSONDecodeError:
-            pass  # shown as the text it is
-    return mask_request(request)
 
 
 def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
@@ -360,99 +325,156 @@ def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
 
 
 def _claim(
-    conn: sqlite3.Connection, destination: str, limit: int, now: float
-) -> list[DeliveryRecord]:
+    conn: sqlite3.Connection, destination: str, limit: int, now: float, lease: float
+) -> list[ClaimedDelivery]:
+    # Work whose lease ran out (a worker that died, a record that failed) is due again.
+    conn.execute(
+        "UPDATE deliveries SET state = 'pending', lease_until = NULL"
+        " WHERE state = 'in_flight' AND destination = ? AND lease_until < ?",
+        (destination, now),
+    )
     rows = conn.execute(
         """
-        UPDATE deliveries SET state = 'in_flight', updated_at = :now
+        UPDATE deliveries SET state = 'in_flight', lease_until = :lease, updated_at = :now
         WHERE id IN (
             SELECT id FROM deliveries
             WHERE state = 'pending' AND destination = :destination AND next_attempt_at <= :now
             ORDER BY next_attempt_at LIMIT :limit
         )
-        RETURNING id, event_id, destination, subscription, action, request, attempts,
-                  window_start
+        RETURNING id, event_id, attempts, window_start, done
         """,
-        {"now": now, "destination": destination, "limit": limit},
+        {"now": now, "destination": destination, "limit": limit, "lease": lease},
     ).fetchall()
-    records = [
-        DeliveryRecord(
-            id=row[0],
-            event_id=row[1],
-            destination=row[2],
-            subscription=row[3],
-            action=row[4],
-            request=orjson.loads(row[5]),
-            attempts=row[6],
-            window_start=row[7],
+    if not rows:
+        return []
+    marks = ",".join("?" * len(rows))
+    events = {
+        row[0]: row
+        for row in conn.execute(
+            f"SELECT id, source, message_id, body, visitor_code FROM events WHERE id IN ({marks})",
+            [row[1] for row in rows],
         )
-        for row in rows
-    ]
-    records.sort(key=lambda record: record.id)  # RETURNING order is unspecified
-    return records
+    }
+    claimed = []
+    for delivery_id, event_id, attempts, window_start, done in sorted(rows):
+        _, source, message_id, body, code = events[event_id]
+        claimed.append(
+            ClaimedDelivery(
+                id=delivery_id,
+                event_id=event_id,
+                destination=destination,
+                source=source,
+                message_id=message_id,
+                body=body,
+                visitor_code=code,
+                attempts=attempts,
+                window_start=window_start,
+                lease=lease,
+                done=frozenset(orjson.loads(done)) if done else frozenset(),
+            )
+        )
+    return claimed
 
 
-# What an attempt did, named by the state it led to ("pending" means: retry later).
-_ATTEMPT_OUTCOME = {
-    "delivered": "delivered",
-    "pending": "retry",
-    "failed": "failed",
-    "dead": "dead",
-}
-
-
-def _record(conn: sqlite3.Connection, delivery_id: int, outcome: AttemptOutcome) -> None:
-    error, sample = outcome.error, outcome.response_sample
-    if error or sample:
-        # The text came from the destination (it may echo our key): nothing stored leaks it.
-        row = conn.execute("SELECT request FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-        secrets = secrets_in(orjson.loads(row[0]).get("headers") or {}) if row and row[0] else []
-        error = scrub(error, secrets) if error else error
-        sample = scrub(sample, secrets) if sample else sample
+def _record(conn: sqlite3.Connection, outcome: DeliveryOutcome) -> int:
+    done = orjson.dumps(sorted(outcome.done)).decode() if outcome.done else None
     updated = conn.execute(
         """
-        UPDATE deliveries SET state = ?, attempts = attempts + 1, last_status = ?,
-            last_error = ?, response_sample = ?, last_attempt_at = ?, last_latency = ?,
-            next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?
-        WHERE id = ? AND state = 'in_flight'
+        UPDATE deliveries SET state = ?, attempts = attempts + 1, action = ?, done = ?,
+            last_status = ?, last_error = ?, last_attempt_at = ?, last_latency = ?,
+            next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?, lease_until = NULL
+        WHERE id = ? AND state = 'in_flight' AND lease_until = ?
         """,
         (
             outcome.state,
+            outcome.actions,
+            done,
             outcome.status,
-            error,
-            sample,
+            outcome.error,
             outcome.attempted_at,
             outcome.latency,
             outcome.next_attempt_at,
             outcome.attempted_at,
-            delivery_id,
+            outcome.delivery_id,
+            outcome.lease,
         ),
     ).rowcount
-    if updated:
-        conn.execute(
-            "INSERT INTO attempts (delivery_id, attempted_at, outcome, status, error, latency)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+    if not updated:
+        return 0
+    conn.executemany(
+        "INSERT INTO attempts (delivery_id, attempted_at, subscription, action, outcome, status,"
+        " error, latency, url, headers, body, response)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
             (
-                delivery_id,
+                outcome.delivery_id,
                 outcome.attempted_at,
-                _ATTEMPT_OUTCOME[outcome.state],
-                outcome.status,
-                error,
-                outcome.latency,
-            ),
+                sent.subscription,
+                sent.action,
+                sent.outcome,
+                sent.status,
+                sent.error,
+                sent.latency,
+                sent.url,
+                orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
+                sent.body,
+                sent.response,
+            )
+            for sent in outcome.requests
+        ],
+    )
+    if outcome.filtered is not None:
+        name, reason = outcome.filtered
+        row = conn.execute(
+            "SELECT destination FROM deliveries WHERE id = ?", (outcome.delivery_id,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO filter_counts (destination, filter, reason, n) VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (destination, filter, reason) DO UPDATE SET n = n + 1",
+            (row[0], name, reason[:_REASON_LIMIT]),
         )
+    return 1
 
 
-def _requeue(conn: sqlite3.Connection, ids: list[int], state: str, now: float) -> int:
-    marks = ",".join("?" * len(ids))
+def _requeue(conn: sqlite3.Connection, ids: list[int], states: tuple[str, ...], now: float) -> int:
+    id_marks, state_marks = ",".join("?" * len(ids)), ",".join("?" * len(states))
     return conn.execute(
         f"""
         UPDATE deliveries SET state = 'pending', attempts = 0, replays = replays + 1,
-            window_start = ?, next_attempt_at = ?, updated_at = ?
-        WHERE id IN ({marks}) AND state = ?
+            done = NULL, window_start = ?, next_attempt_at = ?, updated_at = ?
+        WHERE id IN ({id_marks}) AND state IN ({state_marks})
         """,
-        (now, now, now, *ids, state),
+        (now, now, now, *ids, *states),
     ).rowcount
+
+
+def _prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
+    marks = ",".join("?" * len(FINAL_STATES))
+    ids = [
+        row[0]
+        for row in conn.execute(
+            f"SELECT id FROM deliveries WHERE state IN ({marks}) AND updated_at < ? LIMIT ?",
+            (*FINAL_STATES, before, limit),
+        )
+    ]
+    removed = 0
+    if ids:
+        id_marks = ",".join("?" * len(ids))
+        removed += conn.execute(
+            f"DELETE FROM attempts WHERE delivery_id IN ({id_marks})", ids
+        ).rowcount
+        removed += conn.execute(f"DELETE FROM deliveries WHERE id IN ({id_marks})", ids).rowcount
+    removed += conn.execute(
+        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < ?"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
+        (before, limit),
+    ).rowcount
+    removed += conn.execute(
+        "DELETE FROM rejected_events WHERE id IN"
+        " (SELECT id FROM rejected_events WHERE received_at < ? LIMIT ?)",
+        (before, limit),
+    ).rowcount
+    return removed
 
 
 def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -468,7 +490,9 @@ def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
     )
     for destination, action, state, n in rows:
         entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
-        entry["actions"].setdefault(action, zero())[state] = n
+        if action:  # deliveries not yet planned have no action
+            for name in action.split(","):
+                entry["actions"].setdefault(name, zero())[state] += n
         entry["total"][state] += n
         totals[state] += n
     filtered_total = 0
@@ -494,20 +518,91 @@ def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-def _filters(
-    state: str | None = None, destination: str | None = None, since: float | None = None
-) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    if state is not None:
-        clauses.append("d.state = ?")
-        params.append(state)
-    if destination is not None:
+def _where(query: DeliveryQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.states:
+        states = []
+        for state in query.states:
+            if state == "retrying":
+                states.append("(d.state = 'pending' AND d.attempts > 0)")
+            elif state == "pending":
+                states.append("(d.state = 'pending' AND d.attempts = 0)")
+            else:
+                states.append("d.state = ?")
+                params.append(state)
+        clauses.append("(" + " OR ".join(states) + ")")
+    if query.destination is not None:
         clauses.append("d.destination = ?")
-        params.append(destination)
-    if since is not None:
-        clauses.append("d.created_at >= ?")
-        params.append(since)
+        params.append(query.destination)
+    if query.action is not None:
+        clauses.append("instr(',' || d.action || ',', ',' || ? || ',') > 0")
+        params.append(query.action)
+    if query.message_id is not None:
+        clauses.append("e.message_id = ?")
+        params.append(query.message_id)
+    if query.user_id is not None:
+        clauses.append("e.user_id = ?")
+        params.append(query.user_id)
+    if query.since is not None:
+        clauses.append("e.received_at >= ?")
+        params.append(query.since)
+    if query.until is not None:
+        clauses.append("e.received_at < ?")
+        params.append(query.until)
+    if query.before_id is not None:
+        clauses.append("d.id < ?")
+        params.append(query.before_id)
     return (" WHERE " + " AND ".join(clauses) if clauses else " WHERE 1 = 1"), params
+
+
+def _reported(row: dict[str, Any]) -> dict[str, Any]:
+    """The state as reported: a pending delivery attempted before is `retrying`."""
+    if row["state"] == "pending" and row["attempts"] > 0:
+        row["state"] = "retrying"
+    return row
+
+
+def _delivery(conn: sqlite3.Connection, delivery_id: int) -> dict[str, Any] | None:
+    rows = _fetch_dicts(
+        conn,
+        f"SELECT {_SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
+        " JOIN events e ON e.id = d.event_id WHERE d.id = ?",
+        [delivery_id],
+    )
+    if not rows:
+        return None
+    row = _reported(rows[0])
+    row["event"] = orjson.loads(row["event"])
+    history = _fetch_dicts(
+        conn,
+        "SELECT attempted_at, subscription, action, outcome, status, error, latency, url,"
+        " headers, body, response FROM attempts WHERE delivery_id = ? ORDER BY id",
+        [delivery_id],
+    )
+    for attempt in history:
+        attempt["request"] = _shown_request(
+            attempt.pop("url"), attempt.pop("headers"), attempt.pop("body")
+        )
+    row["history"] = history
+    sent = [a for a in history if a["request"] is not None]
+    row["request"] = sent[-1]["request"] if sent else None
+    row["response"] = history[-1]["response"] if history else None
+    return row
+
+
+def _shown_request(url: str | None, headers: str | None, body: bytes | None) -> dict | None:
+    """A request as it was sent (headers were masked before storing); JSON shown as JSON."""
+    if url is None:
+        return None
+    shown: dict[str, Any] = {"method": "POST", "url": url}
+    shown["headers"] = orjson.loads(headers) if headers else {}
+    if body is not None:
+        try:
+            shown["json"] = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            shown["body"] = bytes(body).decode(errors="replace")
+    return shown
 
 
 def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kameleoon_relay.errors import RelayError
 from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
 
 KIND_ORDER = ("sample", "drop", "drop_properties", "allow_properties")
@@ -41,7 +42,7 @@ class FilterResult:
 Filter = Callable[[dict[str, Any]], "dict[str, Any] | Dropped"]
 
 
-class FilterConfigError(ValueError):
+class FilterConfigError(RelayError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("; ".join(problems))
