@@ -82,6 +82,7 @@ def replay(
 
 
 async def _replay(pipeline: Pipeline, selection: ReplaySelection, dry_run: bool) -> ReplayReport:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from kameleoon_relay.delivery.replay import replay
@@ -92,6 +93,7 @@ async def _replay(pipeline: Pipeline, selection: ReplaySelection, dry_run: bool)
         path = Path(database.removeprefix("sqlite:///").partition("?")[0])
         if not path.exists():  # do not create an empty queue by mistake
             raise ValueError(f"no database at {path}")
+    console = Console(stderr=True)  # the bar on stderr: stdout is only the result
     store = open_store(database, dedupe_window=pipeline.config.dedupe_window)
     # recover=False: a relay may be running on this queue; its in-flight work is its own.
     await store.open(recover=False)
@@ -101,7 +103,8 @@ async def _replay(pipeline: Pipeline, selection: ReplaySelection, dry_run: bool)
             BarColumn(),
             MofNCompleteColumn(),
             transient=True,
-            redirect_stdout=False,
+            console=console,
+            disable=not console.is_terminal,  # no stray lines in pipes and logs
         ) as progress:
             task = progress.add_task("planning" if dry_run else "requeueing", total=None)
             return await replay(

@@ -65,7 +65,21 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None)
+    _log_to_stderr(log_level)
     run(asgi, host, port, log_level=log_level)
+
+
+def _log_to_stderr(level: str) -> None:
+    """The relay's own lines (reloads, delivery outcomes) beside uvicorn's, at its level."""
+    import logging
+
+    logger = logging.getLogger("kameleoon_relay")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level.upper())
 
 
 def _print_banner(cfg: Config, base: str, sandbox_path: str | None) -> None:
