@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from kameleoon_relay.config import ConfigError, parse_config
-from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.filters import sample_bucket
+from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
 from kameleoon_relay.spec import normalize_event
 
