@@ -55,3 +55,43 @@ def test_public_names_are_exported() -> None:
         "SpecError",
     }
     assert kameleoon_relay.__version__
+
+
+def test_public_objects_never_show_the_api_key_and_never_return_undefined() -> None:
+    from kameleoon_relay import Pipeline, normalize_event
+    from kameleoon_relay.config import parse_config
+    from kameleoon_relay.errors import RelayError
+    from kameleoon_relay.mapping import compile_mapping
+
+    api_key = "c2VjcmV0LWtleS1mb3ItcmVwcg=="
+    config = parse_config(
+        {
+            "sources": [{"name": "web", "write_key": "wk"}],
+            "destinations": [
+                {
+                    "name": "k",
+                    "type": "kameleoon-actions",
+                    "settings": {"apiKey": api_key, "sitecode": "1q2w3e4r5t"},
+                }
+            ],
+            "admin_token": "admin-token-for-repr",
+        },
+        {},
+    )
+    pipeline = Pipeline(config)
+    planned = pipeline.plan(normalize_event({"type": "track", "event": "E", "userId": "u"}))
+    assert planned and planned[0].request is not None
+    for shown in (
+        repr(planned),
+        repr(config),
+        repr(config.destinations),
+        repr(pipeline.destinations),
+    ):
+        assert api_key not in shown and "admin-token-for-repr" not in shown
+    assert "Basic ***" in repr(planned)
+    assert compile_mapping({"@path": "$.event"})({}) is None
+    assert compile_mapping({"a": {"@path": "$.nope"}})({}) == {}
+    from kameleoon_relay.config import ConfigError
+    from kameleoon_relay.spec import SpecError
+
+    assert issubclass(ConfigError, RelayError) and issubclass(SpecError, RelayError)

@@ -34,9 +34,14 @@ def mask_request(request: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def mask_settings(settings: Mapping[str, Any], secret_keys: tuple[str, ...]) -> dict[str, Any]:
+_SECRET_SETTING_WORDS = ("key", "secret", "token", "password")
+
+
+def mask_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Destination settings safe to show: credential-like entries (`apiKey`) masked."""
     return {
-        key: (MASK if key in secret_keys and value else value) for key, value in settings.items()
+        key: MASK if value and any(w in key.lower() for w in _SECRET_SETTING_WORDS) else value
+        for key, value in settings.items()
     }
 
 

@@ -10,9 +10,9 @@ from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,
     MappingEvaluationError,
-    compile_mapping,
     validate_mapping,
 )
+from kameleoon_relay.mapping.compile import compile_js_mapping as compile_mapping
 from kameleoon_relay.mapping.jsvalues import json_stringify, number_to_string
 
 EVENT: dict[str, Any] = {

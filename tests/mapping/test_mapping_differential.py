@@ -17,9 +17,9 @@ from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,
     MappingEvaluationError,
-    compile_mapping,
     validate_mapping,
 )
+from kameleoon_relay.mapping.compile import compile_js_mapping as compile_mapping
 from tests.helpers.oracle import run_oracle
 
 SEED = 20240611

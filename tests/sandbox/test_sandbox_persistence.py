@@ -61,3 +61,25 @@ def test_memory_state_starts_empty_each_time(tmp_path) -> None:
         with sandbox_client(["sandbox"], tmp_path / f"{run}.log") as (_server, http):
             assert http.get("/api/stats").json()["accepted"] == 0
             post_event(http, track("Signed Up", userId="u"))
+
+
+def test_retention_forgets_old_visitors_events_and_message_ids(tmp_path) -> None:
+    from kameleoon_relay.sandbox.store import Store
+
+    store = Store(str(tmp_path / "sandbox.db"))
+    store.touch_visitor("demosite01", "old-visitor", 1000.0)
+    store.touch_visitor("demosite01", "new-visitor", 5000.0)
+    store.link("demosite01", "userId", "u-old", "old-visitor")
+    store.set_traits("demosite01", "old-visitor", "user", {"plan": "pro"})
+    assert store.first_seen("demosite01", "m-1")
+    store.commit()
+    removed = store.prune(before=2000.0)
+    # The messageId was seen just now, so it stays; the old visitor and its data go.
+    assert removed >= 3
+    assert store.find_visitor("old-visitor", "demosite01") is None
+    assert store.find_visitor("new-visitor", "demosite01") is not None
+    assert store.linked("demosite01", "userId", "u-old") is None
+    assert not store.first_seen("demosite01", "m-1")
+    assert store.prune(before=10**12) > 0
+    assert store.first_seen("demosite01", "m-1")  # forgotten, so new again
+    store.close()

@@ -14,5 +14,12 @@ class HttpRequest:
     json: Any
     body: bytes = field(repr=False, default=b"")
 
+    def __repr__(self) -> str:
+        # Never show the credential: reprs end up in logs and tracebacks.
+        from kameleoon_relay.secrets import mask_headers
+
+        headers = mask_headers(self.headers)
+        return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={headers!r})"
+
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "url": self.url, "headers": self.headers, "json": self.json}

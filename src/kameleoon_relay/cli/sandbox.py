@@ -33,10 +33,14 @@ def sandbox(
     hang_seconds: Annotated[float, typer.Option(help="How long a timeout fault hangs.")] = 60.0,
     reset_rate: Annotated[float, typer.Option(help="Share whose connection is reset.")] = 0.0,
     seed: Annotated[int | None, typer.Option(help="Seed for repeatable faults.")] = None,
+    retention: Annotated[
+        str, typer.Option(help="Forget visitors, events and messageIds older than this.")
+    ] = "7d",
 ) -> None:
     """Serve a Kameleoon-compatible /segmentio endpoint with goals, visitors and a web page."""
     import uvicorn
 
+    from kameleoon_relay.durations import parse_duration
     from kameleoon_relay.sandbox import (
         FaultSettings,
         FaultSettingsError,
@@ -56,8 +60,8 @@ def sandbox(
             reset_rate=reset_rate,
             seed=seed,
         )
-        asgi = create_app(config, db, faults)
-    except (SandboxConfigError, FaultSettingsError) as exc:
+        asgi = create_app(config, db, faults, retention=parse_duration(retention))
+    except (SandboxConfigError, FaultSettingsError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     for account in asgi.state.sandbox.config.accounts:

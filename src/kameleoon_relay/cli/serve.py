@@ -58,7 +58,7 @@ def serve(
         from kameleoon_relay.sandbox import create_app as create_sandbox
 
         state_dir.mkdir(parents=True, exist_ok=True)
-        sandbox = create_sandbox(db_path=str(state_dir / "sandbox.db"))
+        sandbox = create_sandbox(db_path=str(state_dir / "sandbox.db"), retention=cfg.retention)
     try:
         asgi = create_app(cfg, sandbox=sandbox, loader=loader)
     except ValueError as exc:  # e.g. a database URL the store cannot open

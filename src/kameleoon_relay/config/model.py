@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from kameleoon_relay.secrets import mask_settings
 
 # The one place for each default of the configuration.
 DEFAULT_DATABASE = "sqlite:///./.kameleoon-relay/relay.db"
@@ -42,6 +44,13 @@ class DestinationConfig:
     identity_linking: bool | None = None  # None: the destination type's default
     enabled: bool = True
 
+    def __repr__(self) -> str:
+        # The settings hold the API key: reprs end up in logs and tracebacks.
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["settings"] = mask_settings(self.settings)
+        shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
+        return f"DestinationConfig({shown})"
+
     def feeds_from(self, source: str | None) -> bool:
         return self.sources is None or source is None or source in self.sources
 
@@ -63,7 +72,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     destinations: tuple[DestinationConfig, ...]
     database: str = DEFAULT_DATABASE
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
     dedupe_window: float = DEFAULT_DEDUPE_WINDOW
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     retention: float = DEFAULT_RETENTION  # finished work and its events are kept this long

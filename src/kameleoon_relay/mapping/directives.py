@@ -12,7 +12,7 @@ from typing import Any
 
 from kameleoon_relay.js import js_ordered
 
-from . import compile as core
+from . import resolvers as core
 from .errors import MappingEvaluationError
 from .jsvalues import (
     UNDEFINED,
@@ -350,20 +350,23 @@ def _liquid(value: Any) -> Resolver:
     return compile_liquid(value)
 
 
-DIRECTIVES: dict[str, Callable[[Any], Resolver]] = {
-    "@if": _if,
-    "@case": _case,
-    "@replace": _replace,
-    "@arrayPath": _array_path,
-    "@path": _path,
-    "@template": _template,
-    "@literal": _literal,
-    "@flatten": _flatten,
-    "@json": _json,
-    "@merge": _merge,
-    "@transform": _transform,
-    "@excludeWhenNull": _exclude_when_null,
-    "@liquid": _liquid,
-}
+DIRECTIVES = core.DIRECTIVES
+DIRECTIVES.update(
+    {
+        "@if": _if,
+        "@case": _case,
+        "@replace": _replace,
+        "@arrayPath": _array_path,
+        "@path": _path,
+        "@template": _template,
+        "@literal": _literal,
+        "@flatten": _flatten,
+        "@json": _json,
+        "@merge": _merge,
+        "@transform": _transform,
+        "@excludeWhenNull": _exclude_when_null,
+        "@liquid": _liquid,
+    }
+)
 
 __all__ = ["DIRECTIVES", "assign", "clean_nulls", "flatten_into", "to_js_string"]

@@ -12,7 +12,7 @@ from kameleoon_relay.config.model import DestinationConfig, SubscriptionConfig
 from kameleoon_relay.filters import CompiledFilters, compile_filters
 from kameleoon_relay.fql import compile_trigger
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
-from kameleoon_relay.mapping import compile_mapping
+from kameleoon_relay.mapping.compile import compile_js_mapping
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def request_builder(
     mapping = subscription.mapping
     if mapping is None:
         mapping = default_mapping(action.fields)
-    transform = compile_mapping(mapping)
+    transform = compile_js_mapping(mapping)
     validate = compile_payload_validator(action.fields)
     perform = action.perform
     settings = dict(destination.settings)

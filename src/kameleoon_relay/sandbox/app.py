@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
@@ -29,8 +30,16 @@ _AUTH_CACHE_MAX = 1024
 class Sandbox:
     """The state behind one sandbox app: accounts, SQLite store, tracker and faults."""
 
-    def __init__(self, config: SandboxConfig, store: Store, faults: FaultSettings) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        store: Store,
+        faults: FaultSettings,
+        retention: float | None = None,
+    ) -> None:
         self.config = config
+        self.retention = retention
+        self._pruned_at = time.monotonic()
         self.store = store
         self.tracker = Tracker(store, config)
         self.faults = FaultInjector(faults)
@@ -60,6 +69,12 @@ class Sandbox:
     async def _commit_later(self) -> None:
         await asyncio.sleep(COMMIT_DELAY)
         self.store.commit()
+        # Retention rides on the commit timer: no writes, nothing new to prune.
+        if self.retention is not None:
+            interval = min(60.0, max(0.5, self.retention / 10))
+            if time.monotonic() - self._pruned_at >= interval:
+                self._pruned_at = time.monotonic()
+                self.store.prune(time.time() - self.retention)
 
     def close(self) -> None:
         if self._commit_task is not None:
@@ -216,15 +231,20 @@ def create_app(
     config_path: str | Path | None = None,
     db_path: str | None = None,
     faults: FaultSettings | None = None,
+    retention: float | None = None,
 ) -> Starlette:
     """A sandbox ASGI app; mount it (`Mount("/sandbox", app=...)`) or serve it alone.
 
     `db_path` None keeps the state in memory. When mounted, Starlette does not run
     the sub-app's lifespan: writes still reach the file within COMMIT_DELAY, and
-    `app.state.sandbox.close()` flushes at once.
+    `app.state.sandbox.close()` flushes at once. With `retention` (seconds), what was
+    last seen longer ago is forgotten, as the relay prunes its own queue.
     """
     sandbox = Sandbox(
-        load_config(config_path), Store(db_path or ":memory:"), faults or FaultSettings()
+        load_config(config_path),
+        Store(db_path or ":memory:"),
+        faults or FaultSettings(),
+        retention=retention,
     )
 
     @contextlib.asynccontextmanager

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS audiences (
     updated_at REAL NOT NULL,
     PRIMARY KEY (sitecode, visitor, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
-    sitecode TEXT NOT NULL, message_id TEXT NOT NULL,
+    sitecode TEXT NOT NULL, message_id TEXT NOT NULL, seen_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (sitecode, message_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, received_at REAL NOT NULL, sitecode TEXT NOT NULL,
@@ -73,6 +73,9 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
+        if "seen_at" not in columns:  # a file from before retention
+            self.db.execute("ALTER TABLE messages ADD COLUMN seen_at REAL NOT NULL DEFAULT 0")
         self.counters = dict.fromkeys(COUNTERS, 0)
         for name, value in self.db.execute("SELECT name, value FROM counters"):
             if name in self.counters:
@@ -103,6 +106,28 @@ class Store:
         self.commit()
         self.db.close()
 
+    def prune(self, before: float) -> int:
+        """Retention: forget what was last seen before `before` (goals and counters stay)."""
+        removed = 0
+        for table, column in (
+            ("events", "received_at"),
+            ("messages", "seen_at"),
+            ("visitors", "last_seen"),
+            ("conversions", "last_at"),
+            ("views", "last_at"),
+            ("audiences", "updated_at"),
+        ):
+            removed += self.db.execute(
+                f"DELETE FROM {table} WHERE {column} < ?", (before,)
+            ).rowcount
+        for table, column in (("traits", "visitor"), ("links", "visitor")):
+            removed += self.db.execute(
+                f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM visitors v"
+                f" WHERE v.sitecode = {table}.sitecode AND v.code = {table}.{column})"
+            ).rowcount
+        self.db.commit()
+        return removed
+
     def ensure_goal(self, sitecode: str, name: str, custom: bool) -> int:
         row = self.goal_id(sitecode, name)
         if row is not None:
@@ -123,8 +148,8 @@ class Store:
     def first_seen(self, sitecode: str, message_id: str) -> bool:
         """Record a messageId; False when it was already recorded (a duplicate)."""
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO messages (sitecode, message_id) VALUES (?, ?)",
-            (sitecode, message_id),
+            "INSERT OR IGNORE INTO messages (sitecode, message_id, seen_at) VALUES (?, ?, ?)",
+            (sitecode, message_id, time.time()),
         )
         self.dirty = True
         return cur.rowcount == 1

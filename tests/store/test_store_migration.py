@@ -1,0 +1,138 @@
+"""A version-1 queue (built requests, credentials included) opens as the current schema:
+queued work stays queued, and the stored requests are gone from the file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+
+from kameleoon_relay.store import DeliveryQuery, SQLiteStore
+from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
+from tests.store.store_factories import track
+
+NOW = 1_700_000_000.0
+SECRET = "V1-SECRET-API-KEY-7f3a9c2e1b"
+
+
+def build_v1(path: Path) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version = 1")
+    event = dict(track("m1"), userId="u1")
+    event_id = conn.execute(
+        "INSERT INTO events (message_id, source, received_at, body) VALUES (?, ?, ?, ?)",
+        ("m1", "web", NOW, orjson.dumps(event)),
+    ).lastrowid
+    request = orjson.dumps(
+        {
+            "method": "POST",
+            "url": "https://api.example/track",
+            "headers": {"authorization": f"Basic {SECRET}"},
+            # Large enough to span overflow pages that the migration's new tables and
+            # indexes do not all reuse: only secure_delete clears the rest.
+            "body": {"event": "Signed Up", "properties": {"note": f"{SECRET} " * 2000}},
+        }
+    )
+    for subscription, action, state, blob, attempts in (
+        ("Track Calls", "logEvent", "pending", request, 1),
+        ("Identify", "identify", "delivered", None, 1),
+    ):
+        delivery_id = conn.execute(
+            "INSERT INTO deliveries (event_id, destination, subscription, action, state,"
+            " request, created_at, window_start, next_attempt_at, updated_at, attempts)"
+            " VALUES (?, 'kameleoon', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (event_id, subscription, action, state, blob, NOW, NOW, NOW + 5, NOW, attempts),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO attempts (delivery_id, attempted_at, outcome, status, error)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (delivery_id, NOW, "retry" if state == "pending" else "delivered", 503, None),
+        )
+    conn.execute(
+        "INSERT INTO delivery_counts (destination, action, state, n) VALUES"
+        " ('kameleoon', 'logEvent', 'retrying', 1), ('kameleoon', 'identify', 'delivered', 1)"
+    )
+    conn.close()
+
+
+def file_bytes(path: Path) -> bytes:
+    return b"".join(
+        Path(f"{path}{suffix}").read_bytes()
+        for suffix in ("", "-wal")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+async def test_a_version_1_queue_is_migrated_and_its_requests_erased(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "relay.db"
+    build_v1(path)
+    assert SECRET.encode() in file_bytes(path)  # the check below can see it
+
+    # Some SQLite builds (Debian's) default to secure_delete = ON; make the store's
+    # connection start with it OFF so that only the migration can erase the requests.
+    connect = sqlite3.connect
+
+    def insecure_connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)  # type: ignore[arg-type]
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", insecure_connect)
+
+    store = SQLiteStore(str(path), dedupe_window=3600)
+    await store.open()
+    [row] = await store.list_deliveries()
+    assert (row["message_id"], row["destination"], row["user_id"]) == ("m1", "kameleoon", "u1")
+    assert row["state"] == "retrying"  # pending, attempted before
+    assert await store.count_deliveries(DeliveryQuery(states=("pending", "retrying"))) == 1
+    [claimed] = await store.claim("kameleoon", 10, NOW + 5, 30)
+    assert claimed.message_id == "m1" and orjson.loads(claimed.body)["userId"] == "u1"
+    detail = await store.get_delivery(claimed.id)
+    assert detail is not None
+    assert sorted(a["subscription"] for a in detail["history"]) == ["Identify", "Track Calls"]
+    stats = await store.stats()
+    assert stats["deliveries"]["in_flight"] == 1 and sum(stats["deliveries"].values()) == 1
+    await store.close()
+    monkeypatch.undo()
+
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & {"deliveries_v1", "attempts_v1"}
+    conn.close()
+    assert SECRET.encode() not in file_bytes(path)
+
+
+async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "relay.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    store = SQLiteStore(str(path), dedupe_window=3600)
+    with pytest.raises(RuntimeError, match="schema version"):
+        await store.open()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="store bug: _V2 merges a v1 event's subscriptions into one pending delivery with"
+    " done = NULL, so a subscription v1 had already delivered is sent again",
+)
+async def test_subscriptions_delivered_before_the_migration_are_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "relay.db"
+    build_v1(path)  # Track Calls pending, Identify delivered
+    store = SQLiteStore(str(path), dedupe_window=3600)
+    await store.open()
+    try:
+        [claimed] = await store.claim("kameleoon", 10, NOW + 5, 30)
+        assert claimed.done == frozenset({"Identify"})
+    finally:
+        await store.close()

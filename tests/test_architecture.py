@@ -1,0 +1,166 @@
+"""The import graph follows the data flow: no cycles, and lower stages never import
+higher ones (`store` knows nothing of the pipeline side)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "kameleoon_relay"
+ROOT = "kameleoon_relay"
+
+# stage -> stages it must not import (directly or through a module of its own)
+FORBIDDEN = {
+    "store": (
+        "pipeline",
+        "kameleoon",
+        "actions",
+        "mapping",
+        "fql",
+        "filters",
+        "config",
+        "delivery",
+        "server",
+        "cli",
+        "sandbox",
+        "spec",
+    ),
+    "fql": ("pipeline", "store", "delivery", "server", "cli", "config", "mapping"),
+    "mapping": ("pipeline", "store", "delivery", "server", "cli", "config", "fql"),
+    "actions": ("pipeline", "store", "delivery", "server", "cli", "config"),
+    "kameleoon": ("pipeline", "store", "delivery", "server", "cli", "config"),
+    "filters": ("pipeline", "store", "delivery", "server", "cli", "config"),
+    "spec": ("pipeline", "store", "delivery", "server", "cli", "config"),
+    "config": ("pipeline", "store", "delivery", "server", "cli"),
+    "pipeline": ("store", "delivery", "server", "cli"),
+    "delivery": ("server", "cli"),
+    "sandbox": ("pipeline", "store", "delivery", "server", "config"),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """Modules of the package that `name` imports at run time (any depth in the file)."""
+    tree = ast.parse(path.read_text())
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == ROOT:
+                    found.add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".") if is_package else name.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != ROOT:
+                return
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.add(sub if sub in known else target)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    found.discard(name)
+    return {m for m in found if m in known}
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: imports_of(name, path, known) for name, path in known.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = [0]
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(edges):
+        if v not in index:
+            strong(v)
+    return found
+
+
+def stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    assert cycles(graph()) == []
+
+
+def test_the_cycle_finder_finds_cycles() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize("lower", sorted(FORBIDDEN))
+def test_lower_stages_never_import_higher_ones(lower: str) -> None:
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph().items()
+        if stage(module) == lower
+        for target in targets
+        if stage(target) in FORBIDDEN[lower]
+    )
+    assert wrong == []
+
+
+def test_the_graph_sees_lazy_and_relative_imports() -> None:
+    edges = graph()
+    assert "kameleoon_relay.mapping.resolvers" in edges["kameleoon_relay.mapping.directives"]
+    assert "kameleoon_relay.store" in edges["kameleoon_relay.delivery.replay"]
