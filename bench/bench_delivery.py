@@ -24,38 +24,38 @@ sys.path.insert(0, str(REPO))
 
 from machine import describe  # noqa: E402
 
-from kameleoon_relay.delivery import DeliveryOptions, Dispatcher  # noqa: E402
+from kameleoon_relay.config.model import DeliverySettings  # noqa: E402
+from kameleoon_relay.delivery import Dispatcher  # noqa: E402
+from kameleoon_relay.pipeline import Pipeline  # noqa: E402
 from kameleoon_relay.store import SQLiteStore  # noqa: E402
 from tests.helpers.processes import running  # noqa: E402
-from tests.store.store_factories import item  # noqa: E402
+from tests.store.store_factories import (  # noqa: E402
+    DEMO_API_KEY,
+    DEMO_SITECODE,
+    config_for,
+    record,
+)
 
-DEMO_API_KEY = "eyJpZCI6ImRlbW8iLCJzZWNyZXQiOiJkZW1vIn0="
-DEMO_SITECODE = "demosite01"
+DEDUPE_WINDOW = 86400.0
 
 
-def events(url: str, n: int) -> list:
+def events(n: int) -> list:
     run = uuid.uuid4().hex[:8]
-    return [
-        item(
-            f"{run}-{i}",
-            url=f"{url}/segmentio",
-            api_key=DEMO_API_KEY,
-            sitecode=DEMO_SITECODE,
-        )
-        for i in range(n)
-    ]
+    return [record(f"{run}-{i}") for i in range(n)]
 
 
 async def bench_ingest(tmp: Path, n: int, synchronous: str) -> None:
-    items = events("http://127.0.0.1:9", n)
-    store = SQLiteStore(str(tmp / f"ingest-{synchronous}.db"), synchronous=synchronous)
+    items = events(n)
+    store = SQLiteStore(
+        str(tmp / f"ingest-{synchronous}.db"), DEDUPE_WINDOW, synchronous=synchronous
+    )
     await store.open()
     start = time.perf_counter()
     for i in range(0, n, 100):
         await store.ingest(items[i : i + 100])
     batched = n / (time.perf_counter() - start)
 
-    singles = events("http://127.0.0.1:9", n)
+    singles = events(n)
     commits = store.commits
     start = time.perf_counter()
     # 64 concurrent one-event requests, like many SDKs calling /v1/track at once.
@@ -77,15 +77,20 @@ async def bench_ingest(tmp: Path, n: int, synchronous: str) -> None:
 
 
 async def bench_delivery(tmp: Path, sandbox_url: str, n: int, concurrency: int) -> None:
-    store = SQLiteStore(str(tmp / "deliver.db"))
+    store = SQLiteStore(str(tmp / "deliver.db"), DEDUPE_WINDOW)
     await store.open()
-    items = events(sandbox_url, n)
+    items = events(n)
     for i in range(0, n, 500):
         await store.ingest(items[i : i + 500])
     async with httpx.AsyncClient() as client:
         before = (await client.get(f"{sandbox_url}/api/stats")).json()["accepted"]
-    options = DeliveryOptions(concurrency=concurrency, timeout=10)
-    dispatcher = Dispatcher(store, options=options)
+    settings = DeliverySettings(concurrency=concurrency, timeout=10)
+    pipeline = Pipeline(
+        config_for(
+            {"kameleoon": f"{sandbox_url}/segmentio"}, api_key=DEMO_API_KEY, sitecode=DEMO_SITECODE
+        )
+    )
+    dispatcher = Dispatcher(store, lambda: pipeline, settings)
     stop = asyncio.Event()
     start = time.perf_counter()
     task = asyncio.create_task(dispatcher.run(stop))
