@@ -119,11 +119,6 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         await store.open()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store bug: _V2 merges a v1 event's subscriptions into one pending delivery with"
-    " done = NULL, so a subscription v1 had already delivered is sent again",
-)
 async def test_subscriptions_delivered_before_the_migration_are_not_sent_again(
     tmp_path: Path,
 ) -> None:

@@ -165,11 +165,6 @@ async def test_an_item_the_database_refuses_does_not_cost_the_others(db_url: str
     await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store bug: _ingest_one adds the messageId to `seen` before its INSERTs, so when"
-    " that item fails (rolled back), a later item with the same messageId is a 'duplicate'",
-)
 async def test_a_refused_item_does_not_make_its_twin_a_duplicate(db_url: str) -> None:
     store = await opened(db_url)
     broken = replace(record("m1", received_at=NOW), body=None)  # type: ignore[arg-type]

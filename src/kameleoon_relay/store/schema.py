@@ -113,9 +113,8 @@ CREATE TABLE counters (
 
 # Version 1 kept built requests (credentials included) per subscription; version 2 keeps
 # one delivery per event and destination. Work still queued stays queued; the stored
-# requests are dropped (secure_delete overwrites their pages).
+# requests are dropped (migrations run with secure_delete, which overwrites their pages).
 _V2 = f"""
-PRAGMA secure_delete = ON;
 DROP TRIGGER IF EXISTS deliveries_count_insert;
 DROP TRIGGER IF EXISTS deliveries_count_update;
 DROP TRIGGER IF EXISTS deliveries_count_delete;
@@ -147,7 +146,7 @@ CREATE TABLE deliveries (
     last_latency REAL
 );
 INSERT INTO deliveries (event_id, destination, action, state, created_at, window_start,
-    next_attempt_at, updated_at, attempts, replays, last_status, last_error,
+    next_attempt_at, updated_at, attempts, replays, done, last_status, last_error,
     last_attempt_at, last_latency)
 SELECT event_id, destination, group_concat(DISTINCT action),
     CASE WHEN sum(state IN ('pending', 'in_flight')) > 0 THEN 'pending'
@@ -155,8 +154,11 @@ SELECT event_id, destination, group_concat(DISTINCT action),
          WHEN sum(state = 'failed') > 0 THEN 'failed'
          ELSE 'delivered' END,
     min(created_at), min(window_start), min(next_attempt_at), max(updated_at),
-    max(attempts), max(replays), max(last_status), max(last_error), max(last_attempt_at),
-    max(last_latency)
+    max(attempts), max(replays),
+    -- subscriptions already delivered are not sent again when the rest is retried
+    CASE WHEN sum(state = 'delivered') > 0
+         THEN json_group_array(subscription) FILTER (WHERE state = 'delivered') END,
+    max(last_status), max(last_error), max(last_attempt_at), max(last_latency)
 FROM deliveries_v1 GROUP BY event_id, destination;
 
 CREATE TABLE attempts (
@@ -196,7 +198,6 @@ INSERT INTO delivery_counts (destination, action, state, n)
 SELECT destination, action, {_REPORTED_STATE.format(row="deliveries")}, count(*)
 FROM deliveries GROUP BY 1, 2, 3;
 {_COUNT_TRIGGERS}
-PRAGMA secure_delete = OFF;
 """
 
 # MIGRATIONS[i] takes the schema from version i to version i + 1.

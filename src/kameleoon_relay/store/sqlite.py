@@ -198,11 +198,20 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         raise RuntimeError(
             f"{path} has schema version {version}; this relay knows {SCHEMA_VERSION}"
         )
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        # executescript commits first; each migration is one transaction with its version.
-        conn.executescript(
-            f"BEGIN IMMEDIATE;\n{MIGRATIONS[target - 1]}\nPRAGMA user_version = {target};\nCOMMIT;"
-        )
+    if version == SCHEMA_VERSION:
+        return
+    # Rows a migration drops may hold what must not stay on disk (old stored requests).
+    secure_delete = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            # executescript commits first; each migration is one transaction with its version.
+            script = MIGRATIONS[target - 1]
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;"
+            )
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(secure_delete)}")
 
 
 def _recover_in_flight(conn: sqlite3.Connection) -> int:
@@ -259,7 +268,6 @@ def _ingest_one(
         return "rejected", 0
     if item.message_id in seen or _seen_recently(conn, item, window):
         return "duplicate", 0
-    seen.add(item.message_id)
     replaced = 0
     code = None
     if item.link_code:
@@ -277,6 +285,7 @@ def _ingest_one(
         " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
         [(event_id, name, at, at, at, at) for name in item.destinations],
     )
+    seen.add(item.message_id)  # only once stored: a refused twin must not hide the next
     return "accepted", replaced
 
 
