@@ -1,4 +1,5 @@
-"""Crash safety: acknowledged events survive SIGKILL; in-flight work is picked up again."""
+"""Crash safety: acknowledged events survive SIGKILL; in-flight work is picked up again,
+on reopening (SQLite, one relay per file) or when its lease runs out (both stores)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ WRITER = textwrap.dedent(
 )
 
 
-async def test_reopening_moves_in_flight_back_to_pending(db_url: str) -> None:
+async def test_reopening_moves_in_flight_back_to_pending(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'relay.db'}"
     store = open_store(db_url, dedupe_window=WINDOW)
     await store.open()
     now = time.time()
@@ -55,6 +57,31 @@ async def test_reopening_moves_in_flight_back_to_pending(db_url: str) -> None:
     assert again.id == claimed[1].id
     assert (await store.stats())["deliveries"]["delivered"] == 1
     await store.close()
+
+
+async def test_work_of_a_dead_process_is_claimed_again_once_its_lease_ends(db_url: str) -> None:
+    dead = open_store(db_url, dedupe_window=WINDOW)
+    await dead.open()
+    now = time.time()
+    await dead.ingest([record("m1", received_at=now), record("m2", received_at=now)])
+    [lost] = await dead.claim("kameleoon", 1, now, LEASE)
+    await dead.close()  # died with m1 in flight, lease running
+
+    other = open_store(db_url, dedupe_window=WINDOW)
+    # recover=False: what a PostgreSQL relay always does (its peers' work is theirs);
+    # no restart is needed for the lost work to come back.
+    await other.open(recover=False)
+    assert (await other.stats())["deliveries"]["in_flight"] == 1
+    [m2] = await other.claim("kameleoon", 10, now + 1, LEASE)
+    assert m2.id != lost.id
+    [again] = await other.claim("kameleoon", 10, now + LEASE + 1, LEASE)
+    assert again.id == lost.id and again.lease == now + 2 * LEASE + 1
+    # The dead process's outcome, recorded late under the old lease, is ignored.
+    late = DeliveryOutcome(lost.id, lost.lease, "delivered", now, status=200)
+    assert await other.record([late]) == 0
+    done = DeliveryOutcome(again.id, again.lease, "delivered", now, status=200)
+    assert await other.record([done]) == 1
+    await other.close()
 
 
 async def test_a_second_process_can_open_without_stealing_in_flight_work(db_url: str) -> None:
@@ -97,7 +124,16 @@ async def test_sigkill_loses_no_acknowledged_event(db_url: str) -> None:
     await store.open()
     stats = await store.stats()
     assert stats["events"]["received"] >= len(acknowledged)
-    assert stats["deliveries"]["in_flight"] == 0  # recovered on open
+    if db_url.startswith("sqlite"):
+        assert stats["deliveries"]["in_flight"] == 0  # recovered on open
+    else:  # shared: held until the dead writer's leases end, then anyone's again
+        held = await store.list_deliveries(DeliveryQuery(states=("in_flight",)), limit=10_000)
+        assert len(held) == stats["deliveries"]["in_flight"] > 0
+        held_ids = {row["id"] for row in held}
+        early = await store.claim("kameleoon", 10_000, 1e12 + 1, 30)  # the pending ones
+        assert held_ids.isdisjoint(claimed.id for claimed in early)
+        again = await store.claim("kameleoon", 10_000, 1e12 + 31, 30)
+        assert held_ids == {claimed.id for claimed in again}
     total = sum(stats["deliveries"].values())
     assert total == stats["events"]["received"]  # every event kept its delivery
     stored: set[str] = set()

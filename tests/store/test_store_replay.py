@@ -316,7 +316,8 @@ async def test_prune_works_in_batches_of_limit(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://localhost/relay", "not supported yet"),
+        ("postgresql://localhost/relay?pool_size=none", "must be numbers"),
+        ("postgresql://localhost/relay?pool_size=0", "pool_size must be >= 1"),
         ("mysql://localhost/relay", "unknown URL"),
         ("sqlite:///", "no file path"),
         ("sqlite:///x.db?journal=off", "unknown database option"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from kameleoon_relay.store.base import ProgressCallback, Store
+from kameleoon_relay.store.errors import StoreUnavailable
 from kameleoon_relay.store.models import (
     FINAL_STATES,
     REPLAY_STATES,
@@ -37,10 +38,12 @@ __all__ = [
     "SQLiteStore",
     "SentRequest",
     "Store",
+    "StoreUnavailable",
     "open_store",
 ]
 
 SQLITE_PREFIX = "sqlite:///"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 def open_store(url: str, dedupe_window: float) -> Store:
@@ -48,6 +51,8 @@ def open_store(url: str, dedupe_window: float) -> Store:
 
     `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite:///:memory:`;
     `?synchronous=normal` trades power-loss safety for speed (process crashes stay safe).
+    `postgresql://user:password@host:5432/dbname` (any libpq URL; `?pool_size=10` and
+    `?pool_timeout=5` size the connection pool) lets many relay processes share the queue.
     """
     if url.startswith(SQLITE_PREFIX):
         path, _, query = url[len(SQLITE_PREFIX) :].partition("?")
@@ -61,6 +66,12 @@ def open_store(url: str, dedupe_window: float) -> Store:
             path, dedupe_window=dedupe_window, synchronous=options.get("synchronous", "full")
         )
     scheme = url.partition(":")[0]
-    if scheme in ("postgresql", "postgres"):
-        raise ValueError("database: postgresql:// is not supported yet; use sqlite:///path.db")
-    raise ValueError(f"database: unknown URL {url!r}; expected sqlite:///path/relay.db")
+    if scheme in POSTGRES_SCHEMES:
+        # Imported here: the embedded default needs no PostgreSQL driver loaded.
+        from kameleoon_relay.store.postgres import PostgresStore
+
+        return PostgresStore(url, dedupe_window=dedupe_window)
+    raise ValueError(
+        f"database: unknown URL scheme {scheme!r}; expected sqlite:///path/relay.db"
+        " or postgresql://user:password@host:5432/dbname"
+    )

@@ -31,6 +31,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """Whether the database answers now (for /health); never raises."""
+
+    def check_available(self) -> None:  # noqa: B027 - most stores have nothing to check
+        """Before serving: raise StoreUnavailable, with a one-line reason, if this process
+        cannot serve this store (another relay holds it, the database cannot be reached)."""
+
     async def __aenter__(self) -> Store:
         await self.open()
         return self

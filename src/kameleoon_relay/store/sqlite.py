@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 from pathlib import Path
@@ -11,6 +13,7 @@ import orjson
 
 from kameleoon_relay.store._thread import SQLiteThread
 from kameleoon_relay.store.base import Store
+from kameleoon_relay.store.errors import StoreUnavailable
 from kameleoon_relay.store.models import (
     FINAL_STATES,
     REPORTED_STATES,
@@ -41,21 +44,44 @@ class SQLiteStore(Store):
         self.synchronous = synchronous.upper()
         self.dedupe_window = dedupe_window
         self._thread: SQLiteThread | None = None
+        self._lock: int | None = None  # the owner lock's file descriptor, while held
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def check_available(self) -> None:
+        holder = _lock_holder(self.path)
+        if holder is not None:
+            raise _in_use(self.path, holder)
 
     async def open(self, recover: bool = True) -> None:
         if self._thread is not None:
             return
-        self._thread = SQLiteThread(self._connect, name=f"sqlite:{self.path}")
-        await self._thread.start()
         if recover:
-            await self._run(_recover_in_flight)
+            # The owner resets in-flight work: a second owner would reset the first
+            # one's work and send it twice. One relay per SQLite file.
+            self._lock = _take_lock(self.path)
+        try:
+            self._thread = SQLiteThread(self._connect, name=f"sqlite:{self.path}")
+            await self._thread.start()
+            if recover:
+                await self._run(_recover_in_flight)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._thread is not None:
             await self._thread.stop()
             self._thread = None
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._run(lambda conn: conn.execute("SELECT 1").fetchone()))
+        except Exception:
+            return False
 
     @property
     def commits(self) -> int:
@@ -187,6 +213,61 @@ class SQLiteStore(Store):
 
     async def prune(self, before: float, limit: int) -> int:
         return await self._run(lambda conn: _prune(conn, before, limit))
+
+
+# -- the owner lock: `<file>.lock`, flock'ed by the serving process, holding its PID -----
+
+
+def _lock_path(path: str) -> str | None:
+    return None if path == ":memory:" else path + ".lock"
+
+
+def _take_lock(path: str) -> int | None:
+    lock_path = _lock_path(path)
+    if lock_path is None:
+        return None
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, OWNER_ONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_pid(fd)
+        os.close(fd)
+        raise _in_use(path, holder) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _lock_holder(path: str) -> int | None:
+    """The PID of the process serving `path`, or None if none does (0: unknown PID)."""
+    lock_path = _lock_path(path)
+    if lock_path is None or not os.path.exists(lock_path):
+        return None
+    fd = os.open(lock_path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_pid(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_pid(fd: int) -> int:
+    with contextlib.suppress(ValueError):
+        return int(os.pread(fd, 32, 0).decode(errors="replace").strip() or 0)
+    return 0
+
+
+def _in_use(path: str, pid: int) -> StoreUnavailable:
+    holder = f"pid {pid}" if pid else "another process"
+    return StoreUnavailable(
+        f"database {path} is in use by another kameleoon-relay ({holder}); one relay per"
+        " SQLite file: stop that one, or use PostgreSQL to run several"
+    )
 
 
 # -- jobs: run on the store's thread, inside its transaction ------------------------------

@@ -1,0 +1,803 @@
+"""The shared queue: PostgreSQL, for many relay processes on many machines.
+
+Every method is one short transaction on a pooled connection (psycopg 3, async).
+Several processes share the work safely because:
+- claims take due rows with `FOR UPDATE SKIP LOCKED`, so two processes never claim the
+  same delivery and never wait on each other's claims;
+- a claim is a lease: work whose lease ran out (its process died, or its outcome could
+  not be recorded) is due again for any process; `open()` never resets another live
+  process's in-flight work;
+- `record()` applies an outcome only under the lease it was claimed with;
+- dedupe is `INSERT ... ON CONFLICT` on `message_ids` (see postgres_schema.py), and
+  identity links are upserts, so every process sees the others' messageIds and links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from kameleoon_relay.store.base import Store
+from kameleoon_relay.store.errors import StoreUnavailable
+from kameleoon_relay.store.models import (
+    FINAL_STATES,
+    REPORTED_STATES,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    DeliveryQuery,
+    EventRecord,
+    IngestResult,
+)
+from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
+
+# The same row shapes as SQLite's: one definition of what a delivery looks like.
+from kameleoon_relay.store.sqlite import _reported, _shown_request
+
+log = logging.getLogger("kameleoon_relay.store")
+
+T = TypeVar("T")
+Conn = psycopg.AsyncConnection[Any]
+
+_REASON_LIMIT = 300
+# admin_shutdown, crash_shutdown, cannot_connect_now: the server is going or coming back.
+_SHUTDOWN_STATES = ("57P01", "57P02", "57P03")
+# Our own URL options; the rest of the URL goes to libpq as it is.
+POOL_OPTIONS = ("pool_size", "pool_timeout")
+DEFAULT_POOL_SIZE = 10
+DEFAULT_POOL_TIMEOUT = 5.0  # how long a request waits for a connection before its 503
+PING_TIMEOUT = 2.0
+# pg_try_advisory_xact_lock key: one process at a time folds the counter shards.
+FOLD_LOCK = MIGRATION_LOCK + 1
+
+_SUMMARY_COLUMNS = """
+d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
+d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
+d.last_status, d.last_error, d.last_attempt_at, d.last_latency
+"""
+
+
+def masked_url(url: str) -> str:
+    """The URL as it may be shown or logged: the password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """(the libpq URL, our pool options): libpq refuses options it does not know."""
+    parts = urlsplit(url)
+    ours: dict[str, str] = {}
+    theirs: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        (theirs.append((key, value)) if key not in POOL_OPTIONS else ours.update({key: value}))
+    return urlunsplit(parts._replace(query=urlencode(theirs))), ours
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str, dedupe_window: float) -> None:
+        self._conninfo, options = split_url(url)
+        self.url = masked_url(url)
+        self.dedupe_window = dedupe_window
+        try:
+            self.pool_size = int(options.get("pool_size", DEFAULT_POOL_SIZE))
+            self.pool_timeout = float(options.get("pool_timeout", DEFAULT_POOL_TIMEOUT))
+        except ValueError as exc:
+            raise ValueError(
+                f"database: pool_size and pool_timeout must be numbers ({exc})"
+            ) from None
+        if self.pool_size < 1 or self.pool_timeout <= 0:
+            raise ValueError("database: pool_size must be >= 1 and pool_timeout > 0")
+        self._pool: AsyncConnectionPool | None = None
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def check_available(self) -> None:
+        try:
+            with psycopg.connect(self._conninfo, connect_timeout=5) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            raise StoreUnavailable(
+                f"cannot reach PostgreSQL at {self.url}: {_first_line(exc, self._conninfo)}"
+            ) from None
+
+    async def open(self, recover: bool = True) -> None:
+        # `recover` needs nothing here: in-flight work of a dead process comes back when
+        # its lease ends, and resetting it at open would steal live processes' work.
+        if self._pool is not None:
+            return
+        pool = AsyncConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={"autocommit": True},
+            timeout=self.pool_timeout,
+            reconnect_timeout=24 * 3600.0,  # a database away for long is waited for
+            open=False,
+            name="kameleoon-relay",
+        )
+        try:
+            await pool.open(wait=True, timeout=30)
+            async with pool.connection() as conn:
+                await _migrate(conn)
+        except BaseException as exc:
+            await pool.close()
+            if isinstance(exc, psycopg.Error | TimeoutError):
+                raise StoreUnavailable(
+                    f"cannot open PostgreSQL at {self.url}: {_first_line(exc, self._conninfo)}"
+                ) from None
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def ping(self) -> bool:
+        if self._pool is None:
+            return False
+        try:
+            async with self._pool.connection(timeout=PING_TIMEOUT) as conn:
+                await conn.execute("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Conn]:
+        if self._pool is None:
+            raise RuntimeError("store is not open: await store.open() first")
+        async with self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    async def _run(self, job: Callable[[Conn], Awaitable[T]]) -> T:
+        """`job` in one transaction; once more on a fresh connection if the pooled one was
+        broken (the database restarted since it was last used)."""
+        for retry in (True, False):
+            try:
+                async with self._tx() as conn:
+                    return await job(conn)
+            except psycopg.OperationalError as exc:
+                if not retry or isinstance(exc, PoolTimeout) or not _is_disconnect(exc):
+                    raise
+                log.warning("database connection lost; trying once more on a new one")
+        raise AssertionError("unreachable")
+
+    # -- ingest and delivery ---------------------------------------------------------------
+
+    async def ingest(self, items: list[EventRecord]) -> IngestResult:
+        if not items:
+            return IngestResult(0, 0)
+        window = self.dedupe_window
+        try:
+            return await self._run(lambda conn: _ingest(conn, items, window, isolate=False))
+        except psycopg.Error as exc:
+            if _is_disconnect(exc):
+                raise  # the database is away: nothing to isolate
+            # One item the database refuses must not cost the others: again, each item in
+            # its own savepoint (a deadlock with another process also lands here).
+            return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
+
+    async def claim(
+        self, destination: str, limit: int, now: float, lease: float
+    ) -> list[ClaimedDelivery]:
+        if limit <= 0:
+            return []
+        return await self._run(lambda conn: _claim(conn, destination, limit, now, now + lease))
+
+    async def record(self, outcomes: list[DeliveryOutcome]) -> int:
+        if not outcomes:
+            return 0
+        return await self._run(lambda conn: _record(conn, outcomes))
+
+    async def linked_code(self, identity_ids: list[str]) -> str | None:
+        return await self._run(lambda conn: _lookup_code(conn, identity_ids))
+
+    async def pending_destinations(self) -> list[str]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT destination FROM delivery_counts"
+                " WHERE state IN ('pending', 'retrying', 'in_flight')"
+                " GROUP BY destination HAVING sum(n) > 0 ORDER BY destination",
+            )
+        )
+        return [row["destination"] for row in rows]
+
+    # -- inspection ------------------------------------------------------------------------
+
+    async def stats(self) -> dict[str, Any]:
+        return await self._run(_stats)
+
+    async def list_rejected(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT id, message_id, source, received_at, body AS event, problems"
+                " FROM rejected_events ORDER BY id DESC LIMIT %s",
+                [limit],
+            )
+        )
+        for row in rows:
+            row["event"] = orjson.loads(row["event"])
+            row["problems"] = orjson.loads(row["problems"])
+        return rows
+
+    async def list_deliveries(
+        self, query: DeliveryQuery | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        where, params = _where(query or DeliveryQuery())
+        sql = (
+            f"SELECT {_SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+            f"{where} ORDER BY d.id DESC LIMIT %s"
+        )
+        rows = await self._run(lambda conn: _fetch(conn, sql, [*params, limit]))
+        return [_reported(row) for row in rows]
+
+    async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        return await self._run(lambda conn: _delivery(conn, delivery_id))
+
+    # -- replay and retention --------------------------------------------------------------
+
+    async def find_deliveries(
+        self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        where, params = _where(query)
+        sql = (
+            "SELECT d.id, d.destination, d.state, e.source, e.body, e.visitor_code"
+            f" FROM deliveries d JOIN events e ON e.id = d.event_id{where} AND d.id > %s"
+            " ORDER BY d.id LIMIT %s"
+        )
+        return await self._run(lambda conn: _fetch(conn, sql, [*params, after_id, limit]))
+
+    async def count_deliveries(self, query: DeliveryQuery) -> int:
+        where, params = _where(query)
+        sql = f"SELECT count(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id{where}"
+        rows = await self._run(lambda conn: _fetch(conn, sql, params))
+        return int(rows[0]["n"])
+
+    async def requeue(self, delivery_ids: list[int], states: tuple[str, ...], now: float) -> int:
+        if not delivery_ids:
+            return 0
+        return await self._run(lambda conn: _requeue(conn, delivery_ids, states, now))
+
+    async def prune(self, before: float, limit: int) -> int:
+        removed = await self._run(lambda conn: _prune(conn, before, limit))
+        await self._run(_fold_counters)
+        return removed
+
+
+# -- jobs: each runs inside one transaction -------------------------------------------------
+
+
+async def _migrate(conn: Conn) -> None:
+    # A session lock, so that the version is read and raised by one process at a time.
+    await conn.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    try:
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
+        version = row[0] if row and row[0] is not None else 0
+        if version > SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"the database has schema version {version}; this relay knows {SCHEMA_VERSION}"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            async with conn.transaction():  # each migration with its version, or nothing
+                await conn.execute(MIGRATIONS[target - 1])
+                await conn.execute("DELETE FROM schema_version")
+                await conn.execute("INSERT INTO schema_version VALUES (%s)", [target])
+            log.info("database schema migrated to version %d", target)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+
+
+async def _ingest(
+    conn: Conn, items: list[EventRecord], window: float, isolate: bool
+) -> IngestResult:
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflicts": 0}
+    failed: dict[int, str] = {}
+    if not isolate:
+        counts = await _store_items(conn, items, window)
+    else:
+        for index, item in enumerate(items):
+            try:
+                async with conn.transaction():  # a savepoint: this item alone rolls back
+                    one = await _store_items(conn, [item], window)
+            except psycopg.Error as exc:
+                if _is_disconnect(exc):
+                    raise
+                failed[index] = f"could not be stored ({_error_class(exc)})"
+                continue
+            for key, value in one.items():
+                counts[key] += value
+    bumps = {
+        "events_received": counts["accepted"],
+        "events_duplicate": counts["duplicate"],
+        "events_rejected": counts["rejected"],
+        "identity_conflicts": counts["conflicts"],
+    }
+    await _bump(conn, bumps)
+    return IngestResult(counts["accepted"], counts["duplicate"], counts["rejected"], failed)
+
+
+async def _store_items(conn: Conn, items: list[EventRecord], window: float) -> dict[str, int]:
+    """Store events in a few set-based statements; returns what each item turned out to be."""
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflicts": 0}
+    rejected = [item for item in items if item.problems is not None]
+    if rejected:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [
+                    (
+                        i.message_id,
+                        i.source,
+                        i.received_at,
+                        i.body,
+                        orjson.dumps(list(i.problems or ())).decode(),
+                    )
+                    for i in rejected
+                ],
+            )
+        counts["rejected"] = len(rejected)
+    # The first of twins in one call is the candidate; the others are duplicates.
+    candidates: dict[str, EventRecord] = {}
+    for item in items:
+        if item.problems is None:
+            candidates.setdefault(item.message_id, item)
+    valid = len(items) - len(rejected)
+    if not candidates:
+        counts["duplicate"] = valid
+        return counts
+    ordered = sorted(candidates)  # one lock order for every process: no deadlock
+    cursor = await conn.execute(
+        """
+        INSERT INTO message_ids (message_id, received_at)
+        SELECT * FROM unnest(%s::text[], %s::float8[]) ORDER BY 1
+        ON CONFLICT (message_id) DO UPDATE SET received_at = excluded.received_at
+        WHERE message_ids.received_at < excluded.received_at - %s
+        RETURNING message_id
+        """,
+        [ordered, [candidates[m].received_at for m in ordered], window],
+    )
+    new = {row[0] for row in await cursor.fetchall()}
+    accepted = [item for item in candidates.values() if item.message_id in new]
+    counts["accepted"] = len(accepted)
+    counts["duplicate"] = valid - len(accepted)
+    if not accepted:
+        return counts
+    # Links in event order: a link is seen by the later items of the same call.
+    codes: list[str | None] = []
+    for item in accepted:
+        code = None
+        if item.link_code:
+            counts["conflicts"] += await _link(
+                conn, item.identity_ids, item.link_code, item.received_at
+            )
+        elif item.resolve_code and item.identity_ids:
+            code = await _lookup_code(conn, item.identity_ids)
+        codes.append(code)
+    cursor = await conn.execute(
+        "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)",
+        [len(accepted)],
+    )
+    ids = [row[0] for row in await cursor.fetchall()]
+    await conn.execute(
+        "INSERT INTO events (id, message_id, source, user_id, received_at, visitor_code, body)"
+        " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::float8[],"
+        " %s::text[], %s::bytea[])",
+        [
+            ids,
+            [i.message_id for i in accepted],
+            [i.source for i in accepted],
+            [i.user_id for i in accepted],
+            [i.received_at for i in accepted],
+            codes,
+            [i.body for i in accepted],
+        ],
+    )
+    work = [
+        (eid, name, i.received_at)
+        for eid, i in zip(ids, accepted, strict=True)
+        for name in i.destinations
+    ]
+    if work:
+        await conn.execute(
+            "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
+            " next_attempt_at, updated_at)"
+            " SELECT e, d, 'pending', t, t, t, t"
+            " FROM unnest(%s::bigint[], %s::text[], %s::float8[]) AS w(e, d, t)",
+            [[w[0] for w in work], [w[1] for w in work], [w[2] for w in work]],
+        )
+    return counts
+
+
+async def _link(conn: Conn, ids: tuple[str, ...], code: str, at: float) -> int:
+    """Link `ids` to `code`; the newest link wins. Returns how many links it replaced."""
+    replaced = 0
+    for key in ids:
+        # No row back: the link was already this code. `xmax = 0`: a new row, else replaced.
+        cursor = await conn.execute(
+            "INSERT INTO identity_links (id, code, updated_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET code = excluded.code,"
+            " updated_at = excluded.updated_at WHERE identity_links.code <> excluded.code"
+            " RETURNING xmax = 0",
+            [key, code, at],
+        )
+        row = await cursor.fetchone()
+        replaced += row is not None and not row[0]
+    return replaced
+
+
+async def _lookup_code(conn: Conn, ids: list[str] | tuple[str, ...]) -> str | None:
+    if not ids:
+        return None
+    cursor = await conn.execute(
+        "SELECT id, code FROM identity_links WHERE id = ANY(%s::text[])", [list(ids)]
+    )
+    found = dict(await cursor.fetchall())
+    return next((found[key] for key in ids if key in found), None)
+
+
+async def _bump(conn: Conn, by: dict[str, int]) -> None:
+    changes = {name: n for name, n in by.items() if n}
+    if changes:
+        names = sorted(changes)
+        await conn.execute(
+            "INSERT INTO counters (shard, name, value)"
+            " SELECT pg_backend_pid(), * FROM unnest(%s::text[], %s::bigint[])"
+            " ON CONFLICT (shard, name) DO UPDATE SET value = counters.value + excluded.value",
+            [names, [changes[name] for name in names]],
+        )
+
+
+async def _claim(
+    conn: Conn, destination: str, limit: int, now: float, lease: float
+) -> list[ClaimedDelivery]:
+    # Work whose lease ran out (a process that died, a record that failed) is due again.
+    # SKIP LOCKED: rows another process is claiming right now are its business.
+    await conn.execute(
+        "UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE id IN ("
+        " SELECT id FROM deliveries WHERE state = 'in_flight' AND destination = %s"
+        " AND lease_until < %s FOR UPDATE SKIP LOCKED)",
+        [destination, now],
+    )
+    rows = await _fetch(
+        conn,
+        """
+        WITH due AS (
+            SELECT id FROM deliveries
+            WHERE state = 'pending' AND destination = %(destination)s
+              AND next_attempt_at <= %(now)s
+            ORDER BY next_attempt_at LIMIT %(limit)s
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE deliveries d SET state = 'in_flight', lease_until = %(lease)s, updated_at = %(now)s
+        FROM due, events e
+        WHERE d.id = due.id AND e.id = d.event_id
+        RETURNING d.id, d.event_id, d.attempts, d.window_start, d.done,
+            e.source, e.message_id, e.body, e.visitor_code
+        """,
+        {"destination": destination, "now": now, "limit": limit, "lease": lease},
+    )
+    return [
+        ClaimedDelivery(
+            id=row["id"],
+            event_id=row["event_id"],
+            destination=destination,
+            source=row["source"],
+            message_id=row["message_id"],
+            body=row["body"],
+            visitor_code=row["visitor_code"],
+            attempts=row["attempts"],
+            window_start=row["window_start"],
+            lease=lease,
+            done=frozenset(orjson.loads(row["done"])) if row["done"] else frozenset(),
+        )
+        for row in sorted(rows, key=lambda row: row["id"])
+    ]
+
+
+async def _record(conn: Conn, outcomes: list[DeliveryOutcome]) -> int:
+    rows = await _fetch(
+        conn,
+        """
+        UPDATE deliveries d SET state = v.state, attempts = d.attempts + 1, action = v.action,
+            done = v.done, last_status = v.status, last_error = v.error,
+            last_attempt_at = v.attempted_at, last_latency = v.latency,
+            next_attempt_at = COALESCE(v.next_at, d.next_attempt_at),
+            updated_at = v.attempted_at, lease_until = NULL
+        FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::int[],
+                    %s::text[], %s::float8[], %s::float8[], %s::float8[])
+            AS v(id, lease, state, action, done, status, error, attempted_at, latency, next_at)
+        WHERE d.id = v.id AND d.state = 'in_flight' AND d.lease_until = v.lease
+        RETURNING d.id, d.destination
+        """,
+        [
+            [o.delivery_id for o in outcomes],
+            [o.lease for o in outcomes],
+            [o.state for o in outcomes],
+            [o.actions for o in outcomes],
+            [orjson.dumps(sorted(o.done)).decode() if o.done else None for o in outcomes],
+            [o.status for o in outcomes],
+            [o.error for o in outcomes],
+            [o.attempted_at for o in outcomes],
+            [o.latency for o in outcomes],
+            [o.next_attempt_at for o in outcomes],
+        ],
+    )
+    recorded = {row["id"]: row["destination"] for row in rows}
+    mine = [o for o in outcomes if o.delivery_id in recorded]
+    attempts = [
+        (
+            o.delivery_id,
+            o.attempted_at,
+            sent.subscription,
+            sent.action,
+            sent.outcome,
+            sent.status,
+            sent.error,
+            sent.latency,
+            sent.url,
+            orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
+            sent.body,
+            sent.response,
+        )
+        for o in mine
+        for sent in o.requests
+    ]
+    async with conn.cursor() as cur:
+        if attempts:
+            await cur.executemany(
+                "INSERT INTO attempts (delivery_id, attempted_at, subscription, action, outcome,"
+                " status, error, latency, url, headers, body, response)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                attempts,
+            )
+        filtered = [
+            (recorded[o.delivery_id], o.filtered[0], o.filtered[1][:_REASON_LIMIT])
+            for o in mine
+            if o.filtered is not None
+        ]
+        if filtered:
+            await cur.executemany(
+                "INSERT INTO filter_counts (shard, destination, filter, reason, n)"
+                " VALUES (pg_backend_pid(), %s, %s, %s, 1)"
+                " ON CONFLICT (shard, destination, filter, reason)"
+                " DO UPDATE SET n = filter_counts.n + 1",
+                sorted(filtered),
+            )
+    return len(mine)
+
+
+async def _requeue(conn: Conn, ids: list[int], states: tuple[str, ...], now: float) -> int:
+    cursor = await conn.execute(
+        """
+        UPDATE deliveries SET state = 'pending', attempts = 0, replays = replays + 1,
+            done = NULL, window_start = %s, next_attempt_at = %s, updated_at = %s
+        WHERE id = ANY(%s::bigint[]) AND state = ANY(%s::text[])
+        """,
+        [now, now, now, ids, list(states)],
+    )
+    return cursor.rowcount
+
+
+async def _prune(conn: Conn, before: float, limit: int) -> int:
+    # Each DELETE takes a bounded set of rows, skipping any another process holds:
+    # short transactions, no long locks, ingest never waits behind retention.
+    cursor = await conn.execute(
+        "SELECT id FROM deliveries WHERE state = ANY(%s::text[]) AND updated_at < %s"
+        " LIMIT %s FOR UPDATE SKIP LOCKED",
+        [list(FINAL_STATES), before, limit],
+    )
+    ids = [row[0] for row in await cursor.fetchall()]
+    removed = 0
+    if ids:
+        for sql in (
+            "DELETE FROM attempts WHERE delivery_id = ANY(%s::bigint[])",
+            "DELETE FROM deliveries WHERE id = ANY(%s::bigint[])",
+        ):
+            removed += (await conn.execute(sql, [ids])).rowcount
+    for sql in (
+        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < %s"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)"
+        " LIMIT %s FOR UPDATE SKIP LOCKED)",
+        "DELETE FROM rejected_events WHERE id IN (SELECT id FROM rejected_events"
+        " WHERE received_at < %s LIMIT %s FOR UPDATE SKIP LOCKED)",
+    ):
+        removed += (await conn.execute(sql, [before, limit])).rowcount
+    # Dedupe keys older than retention (never shorter than the dedupe window) are done;
+    # not counted: they are bookkeeping, like SQLite's index entries.
+    await conn.execute(
+        "DELETE FROM message_ids WHERE message_id IN (SELECT message_id FROM message_ids"
+        " WHERE received_at < %s LIMIT %s FOR UPDATE SKIP LOCKED)",
+        [before, limit],
+    )
+    return removed
+
+
+async def _fold_counters(conn: Conn) -> None:
+    """Fold the counter shards of closed connections into shard 0 (sums unchanged)."""
+    row = await (await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [FOLD_LOCK])).fetchone()
+    if not row or not row[0]:
+        return  # another process is folding
+    live = "SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL"
+    for table, keys, value in (
+        ("delivery_counts", "destination, action, state", "n"),
+        ("filter_counts", "destination, filter, reason", "n"),
+        ("counters", "name", "value"),
+    ):
+        await conn.execute(
+            f"""
+            WITH gone AS (
+                DELETE FROM {table} WHERE shard <> 0 AND shard NOT IN ({live})
+                RETURNING {keys}, {value}
+            )
+            INSERT INTO {table} (shard, {keys}, {value})
+            SELECT 0, {keys}, sum({value}) FROM gone GROUP BY {keys} ORDER BY {keys}
+            ON CONFLICT (shard, {keys}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}
+            """
+        )
+
+
+async def _stats(conn: Conn) -> dict[str, Any]:
+    def zero() -> dict[str, int]:
+        return dict.fromkeys(REPORTED_STATES, 0)
+
+    counters = {
+        row["name"]: int(row["value"])
+        for row in await _fetch(
+            conn, "SELECT name, sum(value)::bigint AS value FROM counters GROUP BY name"
+        )
+    }
+    totals = zero()
+    destinations: dict[str, Any] = {}
+    rows = await _fetch(
+        conn,
+        "SELECT destination, action, state, sum(n)::bigint AS n FROM delivery_counts"
+        " GROUP BY destination, action, state HAVING sum(n) <> 0 ORDER BY destination, action",
+    )
+    for row in rows:
+        destination, action, state, n = row["destination"], row["action"], row["state"], row["n"]
+        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
+        if action:  # deliveries not yet planned have no action
+            for name in action.split(","):
+                entry["actions"].setdefault(name, zero())[state] += n
+        entry["total"][state] += n
+        totals[state] += n
+    filtered_total = 0
+    for row in await _fetch(
+        conn,
+        "SELECT destination, filter, reason, sum(n)::bigint AS n FROM filter_counts"
+        " GROUP BY destination, filter, reason ORDER BY destination, filter",
+    ):
+        entry = destinations.setdefault(row["destination"], {"total": zero(), "actions": {}})
+        per_filter = entry.setdefault("filtered", {}).setdefault(
+            row["filter"], {"events": 0, "reasons": {}}
+        )
+        per_filter["events"] += row["n"]
+        per_filter["reasons"][row["reason"]] = row["n"]
+        filtered_total += row["n"]
+    links = (await _fetch(conn, "SELECT count(*) AS n FROM identity_links"))[0]["n"]
+    return {
+        "events": {
+            "received": counters.get("events_received", 0),
+            "duplicates": counters.get("events_duplicate", 0),
+            "rejected": counters.get("events_rejected", 0),
+            "filtered": filtered_total,
+        },
+        "deliveries": totals,
+        "destinations": destinations,
+        "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
+    }
+
+
+def _where(query: DeliveryQuery) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.states:
+        states = []
+        for state in query.states:
+            if state == "retrying":
+                states.append("(d.state = 'pending' AND d.attempts > 0)")
+            elif state == "pending":
+                states.append("(d.state = 'pending' AND d.attempts = 0)")
+            else:
+                states.append("d.state = %s")
+                params.append(state)
+        clauses.append("(" + " OR ".join(states) + ")")
+    if query.destination is not None:
+        clauses.append("d.destination = %s")
+        params.append(query.destination)
+    if query.action is not None:
+        clauses.append("position(',' || %s || ',' in ',' || d.action || ',') > 0")
+        params.append(query.action)
+    if query.message_id is not None:
+        clauses.append("e.message_id = %s")
+        params.append(query.message_id)
+    if query.user_id is not None:
+        clauses.append("e.user_id = %s")
+        params.append(query.user_id)
+    if query.since is not None:
+        clauses.append("e.received_at >= %s")
+        params.append(query.since)
+    if query.until is not None:
+        clauses.append("e.received_at < %s")
+        params.append(query.until)
+    if query.before_id is not None:
+        clauses.append("d.id < %s")
+        params.append(query.before_id)
+    return (" WHERE " + " AND ".join(clauses) if clauses else " WHERE TRUE"), params
+
+
+async def _delivery(conn: Conn, delivery_id: int) -> dict[str, Any] | None:
+    rows = await _fetch(
+        conn,
+        f"SELECT {_SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
+        " JOIN events e ON e.id = d.event_id WHERE d.id = %s",
+        [delivery_id],
+    )
+    if not rows:
+        return None
+    row = _reported(rows[0])
+    row["event"] = orjson.loads(row["event"])
+    history = await _fetch(
+        conn,
+        "SELECT attempted_at, subscription, action, outcome, status, error, latency, url,"
+        " headers, body, response FROM attempts WHERE delivery_id = %s ORDER BY id",
+        [delivery_id],
+    )
+    for attempt in history:
+        attempt["request"] = _shown_request(
+            attempt.pop("url"), attempt.pop("headers"), attempt.pop("body")
+        )
+    row["history"] = history
+    sent = [a for a in history if a["request"] is not None]
+    row["request"] = sent[-1]["request"] if sent else None
+    row["response"] = history[-1]["response"] if history else None
+    return row
+
+
+async def _fetch(conn: Conn, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql, params)
+        return await cur.fetchall()
+
+
+def _is_disconnect(exc: psycopg.Error) -> bool:
+    """The database or the connection failed, not the statement (a deadlock is not one)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if exc.sqlstate is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return exc.sqlstate.startswith("08") or exc.sqlstate in _SHUTDOWN_STATES
+
+
+def _error_class(exc: psycopg.Error) -> str:
+    """The DB-API class of an error (IntegrityError, DataError...), as SQLite reports it."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "psycopg" and cls is not psycopg.Error:
+            return cls.__name__
+    return type(exc).__name__
+
+
+def _first_line(exc: BaseException, conninfo: str) -> str:
+    """An error for people: its first line, without the password if it shows up."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    password = urlsplit(conninfo).password
+    return text.replace(password, "***") if password else text
