@@ -84,15 +84,15 @@ def dispatcher_for(store: Store, config: Config, settings: DeliverySettings = FA
     return Dispatcher(store, lambda: pipeline, settings)
 
 
-def opened_store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path / 'relay.db'}", dedupe_window=86400)
+def opened_store(url: str) -> Store:
+    return open_store(url, dedupe_window=86400)
 
 
 @contextlib.asynccontextmanager
 async def dispatching(
-    tmp_path: Path, config: Config, options: DeliverySettings = FAST
+    db_url: str, config: Config, options: DeliverySettings = FAST
 ) -> AsyncIterator[tuple[Store, Dispatcher]]:
-    store = opened_store(tmp_path)
+    store = opened_store(db_url)
     await store.open()
     dispatcher = dispatcher_for(store, config, options)
     stop = asyncio.Event()
@@ -105,9 +105,9 @@ async def dispatching(
         await store.close()
 
 
-async def test_every_event_is_delivered_once(sandbox_url: str, tmp_path: Path) -> None:
+async def test_every_event_is_delivered_once(sandbox_url: str, db_url: str) -> None:
     before = await sandbox_stats(sandbox_url)
-    async with dispatching(tmp_path, demo_config(sandbox_url)) as (store, dispatcher):
+    async with dispatching(db_url, demo_config(sandbox_url)) as (store, dispatcher):
         await store.ingest(events(60))
         dispatcher.wake()
         await eventually(lambda: _equals(count(store, "delivered"), 60))
@@ -123,10 +123,10 @@ async def test_every_event_is_delivered_once(sandbox_url: str, tmp_path: Path) -
     assert sent["response"] is None  # no sample is kept for a 2xx
 
 
-async def test_503s_are_retried_until_the_faults_stop(sandbox_url: str, tmp_path: Path) -> None:
+async def test_503s_are_retried_until_the_faults_stop(sandbox_url: str, db_url: str) -> None:
     before = await sandbox_stats(sandbox_url)
     await set_faults(sandbox_url, error_rate=1.0, error_statuses=[503])
-    async with dispatching(tmp_path, demo_config(sandbox_url)) as (store, dispatcher):
+    async with dispatching(db_url, demo_config(sandbox_url)) as (store, dispatcher):
         await store.ingest(events(30))
         dispatcher.wake()
         await eventually(lambda: _at_least(count(store, "retrying"), 30))
@@ -141,9 +141,9 @@ async def test_503s_are_retried_until_the_faults_stop(sandbox_url: str, tmp_path
     assert all(r["attempts"] >= 2 and r["last_error"] is None for r in rows)
 
 
-async def test_429_retry_after_is_honoured(sandbox_url: str, tmp_path: Path) -> None:
+async def test_429_retry_after_is_honoured(sandbox_url: str, db_url: str) -> None:
     await set_faults(sandbox_url, rate_limit_rate=1.0, retry_after=2)
-    async with dispatching(tmp_path, demo_config(sandbox_url)) as (store, dispatcher):
+    async with dispatching(db_url, demo_config(sandbox_url)) as (store, dispatcher):
         await store.ingest(events(5))
         dispatcher.wake()
         await eventually(lambda: _at_least(count(store, "retrying"), 5))
@@ -156,12 +156,12 @@ async def test_429_retry_after_is_honoured(sandbox_url: str, tmp_path: Path) -> 
         await eventually(lambda: _equals(count(store, "delivered"), 5))
 
 
-async def test_timeouts_are_retried(sandbox_url: str, tmp_path: Path) -> None:
+async def test_timeouts_are_retried(sandbox_url: str, db_url: str) -> None:
     await set_faults(sandbox_url, timeout_rate=1.0, hang_seconds=3)
     options = DeliverySettings(
         retry_window=120, concurrency=8, timeout=0.3, backoff_base=0.05, backoff_max=0.3
     )
-    async with dispatching(tmp_path, demo_config(sandbox_url), options) as (store, dispatcher):
+    async with dispatching(db_url, demo_config(sandbox_url), options) as (store, dispatcher):
         await store.ingest(events(5))
         dispatcher.wake()
         await eventually(lambda: _at_least(count(store, "retrying"), 5))
@@ -172,10 +172,10 @@ async def test_timeouts_are_retried(sandbox_url: str, tmp_path: Path) -> None:
         await eventually(lambda: _equals(count(store, "delivered"), 5))
 
 
-async def test_connection_resets_are_retried(sandbox_url: str, tmp_path: Path) -> None:
+async def test_connection_resets_are_retried(sandbox_url: str, db_url: str) -> None:
     before = await sandbox_stats(sandbox_url)
     await set_faults(sandbox_url, reset_rate=0.5, seed=4)
-    async with dispatching(tmp_path, demo_config(sandbox_url)) as (store, dispatcher):
+    async with dispatching(db_url, demo_config(sandbox_url)) as (store, dispatcher):
         await store.ingest(events(40))
         dispatcher.wake()
         await eventually(lambda: _equals(count(store, "delivered"), 40))
@@ -186,12 +186,12 @@ async def test_connection_resets_are_retried(sandbox_url: str, tmp_path: Path) -
     assert after["accepted"] - before["accepted"] == 40
 
 
-async def test_a_tiny_window_dead_letters_with_the_reason(sandbox_url: str, tmp_path: Path) -> None:
+async def test_a_tiny_window_dead_letters_with_the_reason(sandbox_url: str, db_url: str) -> None:
     await set_faults(sandbox_url, error_rate=1.0, error_statuses=[502])
     options = DeliverySettings(
         retry_window=0.5, concurrency=4, timeout=2, backoff_base=0.05, backoff_max=0.1
     )
-    async with dispatching(tmp_path, demo_config(sandbox_url), options) as (store, dispatcher):
+    async with dispatching(db_url, demo_config(sandbox_url), options) as (store, dispatcher):
         await store.ingest(events(3))
         dispatcher.wake()
         await eventually(lambda: _equals(count(store, "dead"), 3))
@@ -204,10 +204,10 @@ async def test_a_tiny_window_dead_letters_with_the_reason(sandbox_url: str, tmp_
 
 
 async def test_client_errors_fail_at_once_without_leaking_the_key(
-    sandbox_url: str, tmp_path: Path
+    sandbox_url: str, db_url: str
 ) -> None:
     wrong_key = base64.b64encode(b'{"id":"nobody","secret":"hunter2-hunter2"}').decode()
-    async with dispatching(tmp_path, demo_config(sandbox_url, api_key=wrong_key)) as (
+    async with dispatching(db_url, demo_config(sandbox_url, api_key=wrong_key)) as (
         store,
         dispatcher,
     ):
@@ -223,7 +223,7 @@ async def test_client_errors_fail_at_once_without_leaking_the_key(
 
 
 async def test_a_slow_destination_does_not_hold_back_a_fast_one(
-    sandbox_url: str, tmp_path: Path
+    sandbox_url: str, db_url: str, tmp_path: Path
 ) -> None:
     log = tmp_path / "slow.log"
     with running(["sandbox", "--latency-ms", "3000"], log, health_path="/api/stats") as slow:
@@ -231,7 +231,7 @@ async def test_a_slow_destination_does_not_hold_back_a_fast_one(
             retry_window=120, concurrency=2, timeout=10, backoff_base=0.05, backoff_max=0.3
         )
         config = demo_config(sandbox_url, slow=slow.url, fast=sandbox_url)
-        async with dispatching(tmp_path, config, options) as (store, dispatcher):
+        async with dispatching(db_url, config, options) as (store, dispatcher):
             await store.ingest(events(20, ("slow",)))
             await store.ingest(events(40, ("fast",)))
             dispatcher.wake()
@@ -241,9 +241,9 @@ async def test_a_slow_destination_does_not_hold_back_a_fast_one(
             assert await _destination(store, "slow", "pending") >= 12
 
 
-async def test_stopping_finishes_requests_in_flight(sandbox_url: str, tmp_path: Path) -> None:
+async def test_stopping_finishes_requests_in_flight(sandbox_url: str, db_url: str) -> None:
     await set_faults(sandbox_url, latency_ms=500)
-    store = opened_store(tmp_path)
+    store = opened_store(db_url)
     await store.open()
     dispatcher = dispatcher_for(store, demo_config(sandbox_url))
     stop = asyncio.Event()
@@ -275,7 +275,7 @@ async def _destination(store: Store, name: str, state: str) -> int:
 
 async def test_cancelling_leaves_work_for_the_next_start(sandbox_url: str, tmp_path: Path) -> None:
     await set_faults(sandbox_url, latency_ms=2000)
-    store = opened_store(tmp_path)
+    store = opened_store(f"sqlite:///{tmp_path / 'relay.db'}")
     await store.open()
     task = asyncio.create_task(dispatcher_for(store, demo_config(sandbox_url)).run(asyncio.Event()))
     await store.ingest(events(4))
@@ -285,11 +285,11 @@ async def test_cancelling_leaves_work_for_the_next_start(sandbox_url: str, tmp_p
         await task
     await store.close()
     await clear_faults(sandbox_url)
-    store = opened_store(tmp_path)
+    store = opened_store(f"sqlite:///{tmp_path / 'relay.db'}")
     await store.open(recover=False)
     assert await count(store, "in_flight") >= 1
     await store.close()
-    store = opened_store(tmp_path)
+    store = opened_store(f"sqlite:///{tmp_path / 'relay.db'}")
     await store.open()  # recovery: in-flight rows are pending again
     assert await count(store, "in_flight") == 0
     dispatcher = dispatcher_for(store, demo_config(sandbox_url))

@@ -175,7 +175,7 @@ def test_replay_refuses_bad_requests(stack: Stack, body: dict) -> None:
 
 def test_health_metrics_and_openapi_need_no_token(stack: Stack) -> None:
     url = stack.relay.url
-    assert httpx.get(f"{url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{url}/health").json() == {"status": "ok", "database": "up"}
     send(stack, "Metered", "vis-metrics")
     metrics = httpx.get(f"{url}/metrics")
     assert metrics.status_code == 200

@@ -48,6 +48,9 @@ def create_app(
     """
     pipeline = Pipeline(config)
     openapi = openapi_document(ingest.ingest_paths())
+    # Before any port is bound: a SQLite file another relay serves, or a database that
+    # cannot be reached, is a one-line error (StoreUnavailable is a ValueError).
+    open_store(config.database, dedupe_window=config.dedupe_window).check_available()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -132,7 +135,11 @@ def _off_sighup() -> None:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    """200 while the database answers; 503 while it does not (ingest answers 503 too)."""
+    relay = getattr(request.app.state, "relay", None)
+    if relay is not None and not await relay.store.ping():
+        return JSONResponse({"status": "degraded", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
 
 
 async def metrics(request: Request) -> Response:
