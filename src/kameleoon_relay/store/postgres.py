@@ -466,9 +466,17 @@ async def _bump(conn: Conn, by: dict[str, int]) -> None:
         )
 
 
+# Claims and outcomes need not wait for their WAL flush: if PostgreSQL itself crashes
+# before the flush, a claim lost is work pending again, an outcome lost is work whose
+# lease ends: sent again, at least once. Ingest (an acknowledgement) keeps the server's
+# durability setting.
+_NO_FLUSH_WAIT = "SET LOCAL synchronous_commit = off"
+
+
 async def _claim(
     conn: Conn, destination: str, limit: int, now: float, lease: float
 ) -> list[ClaimedDelivery]:
+    await conn.execute(_NO_FLUSH_WAIT)
     # Work whose lease ran out (a process that died, a record that failed) is due again.
     # SKIP LOCKED: rows another process is claiming right now are its business.
     await conn.execute(
@@ -514,6 +522,7 @@ async def _claim(
 
 
 async def _record(conn: Conn, outcomes: list[DeliveryOutcome]) -> int:
+    await conn.execute(_NO_FLUSH_WAIT)
     rows = await _fetch(
         conn,
         """
