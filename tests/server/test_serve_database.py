@@ -57,9 +57,11 @@ def test_an_unreachable_postgresql_is_one_line_without_the_password(tmp_path: Pa
     assert "s3cret-pw" not in done.stderr + done.stdout
 
 
-def test_serve_on_postgresql_reports_the_database_in_health(tmp_path: Path, pg_url: str) -> None:
-    config = write_config(tmp_path, NOWHERE, database=pg_url)
-    relay = start_server(["serve", "--config", str(config)], tmp_path / "relay.log")
+def test_serve_database_option_puts_the_queue_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    config = write_config(tmp_path, NOWHERE)  # its own database: SQLite
+    relay = start_server(
+        ["serve", "--config", str(config), "--database", pg_url], tmp_path / "relay.log"
+    )
     try:
         assert httpx.get(f"{relay.url}/health").json() == {"status": "ok", "database": "up"}
         sent = httpx.post(
@@ -72,3 +74,15 @@ def test_serve_on_postgresql_reports_the_database_in_health(tmp_path: Path, pg_u
         assert stats["events"]["received"] == 1
     finally:
         relay.stop()
+    assert not (tmp_path / "relay.db").exists()  # the config's SQLite file was not used
+
+
+def test_check_config_shows_a_postgresql_url_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://relay:s3cret-pw@db.internal:5432/relay?pool_size=20"
+    config = write_config(tmp_path, NOWHERE, database=url)
+    done = subprocess.run(
+        [*CLI, "check-config", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "database: postgresql://relay:***@db.internal:5432/relay?pool_size=20" in done.stdout
+    assert "s3cret-pw" not in done.stdout + done.stderr

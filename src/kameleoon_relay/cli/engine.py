@@ -10,6 +10,7 @@ from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
 from kameleoon_relay.config import Config, ConfigError, load_config
 from kameleoon_relay.js import as_js_value
+from kameleoon_relay.store.urls import masked_url
 
 EventsArg = Annotated[
     str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")
@@ -104,7 +105,7 @@ def check_config(config_file: Annotated[str, typer.Argument(help="Config file.")
     """Validate a config and summarise its sources, destinations and subscriptions."""
     config = _load(config_file)
     typer.echo(f"{config_file}: valid")
-    typer.echo(f"database: {config.database}")
+    typer.echo(f"database: {masked_url(config.database)}")  # never the password
     typer.echo(f"sources ({len(config.sources)}):")
     for source in config.sources:
         typer.echo(f"  - {source.name}")

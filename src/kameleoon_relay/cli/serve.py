@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,6 +30,13 @@ def serve(
         Path, typer.Option(help="Where the embedded default keeps its SQLite files and key.")
     ] = DEFAULT_STATE_DIR,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="Database URL, instead of the config's: sqlite:///path.db, or"
+            " postgresql://user:password@host/db for several relays sharing one queue."
+        ),
+    ] = None,
 ) -> None:
     """Receive Segment events on /v1/* and deliver them to Kameleoon.
 
@@ -45,8 +53,11 @@ def serve(
 
     def loader() -> Config:  # read again on SIGHUP and POST /api/config/reload
         if config is None:
-            return default_config(state_dir, os.environ, host=local_host, port=port)
-        return load_config(config)
+            loaded = default_config(state_dir, os.environ, host=local_host, port=port)
+        else:
+            loaded = load_config(config)
+        # --database wins over the file at every reload, as it did at start.
+        return dataclasses.replace(loaded, database=database) if database else loaded
 
     try:
         cfg = loader()

@@ -71,7 +71,7 @@ class DeliverySettings:
 class Config:
     sources: tuple[SourceConfig, ...]
     destinations: tuple[DestinationConfig, ...]
-    database: str = DEFAULT_DATABASE
+    database: str = field(default=DEFAULT_DATABASE, repr=False)  # may hold a password
     admin_token: str | None = field(default=None, repr=False)
     dedupe_window: float = DEFAULT_DEDUPE_WINDOW
     delivery: DeliverySettings = field(default_factory=DeliverySettings)

@@ -23,6 +23,7 @@ from kameleoon_relay.store.models import (
     SentRequest,
 )
 from kameleoon_relay.store.sqlite import SQLiteStore
+from kameleoon_relay.store.urls import masked_url
 
 __all__ = [
     "FINAL_STATES",
@@ -39,6 +40,7 @@ __all__ = [
     "SentRequest",
     "Store",
     "StoreUnavailable",
+    "masked_url",
     "open_store",
 ]
 

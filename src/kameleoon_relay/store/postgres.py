@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import orjson
 import psycopg
@@ -40,6 +40,7 @@ from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SC
 
 # The same row shapes as SQLite's: one definition of what a delivery looks like.
 from kameleoon_relay.store.sqlite import _reported, _shown_request
+from kameleoon_relay.store.urls import masked_url, split_url
 
 log = logging.getLogger("kameleoon_relay.store")
 
@@ -49,8 +50,6 @@ Conn = psycopg.AsyncConnection[Any]
 _REASON_LIMIT = 300
 # admin_shutdown, crash_shutdown, cannot_connect_now: the server is going or coming back.
 _SHUTDOWN_STATES = ("57P01", "57P02", "57P03")
-# Our own URL options; the rest of the URL goes to libpq as it is.
-POOL_OPTIONS = ("pool_size", "pool_timeout")
 DEFAULT_POOL_SIZE = 10
 DEFAULT_POOL_TIMEOUT = 5.0  # how long a request waits for a connection before its 503
 PING_TIMEOUT = 2.0
@@ -62,26 +61,6 @@ d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destinatio
 d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
 d.last_status, d.last_error, d.last_attempt_at, d.last_latency
 """
-
-
-def masked_url(url: str) -> str:
-    """The URL as it may be shown or logged: the password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def split_url(url: str) -> tuple[str, dict[str, str]]:
-    """(the libpq URL, our pool options): libpq refuses options it does not know."""
-    parts = urlsplit(url)
-    ours: dict[str, str] = {}
-    theirs: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        (theirs.append((key, value)) if key not in POOL_OPTIONS else ours.update({key: value}))
-    return urlunsplit(parts._replace(query=urlencode(theirs))), ours
 
 
 class PostgresStore(Store):
