@@ -140,6 +140,7 @@ def check_auth(
     """Run Kameleoon's test authentication against each configured endpoint."""
     import httpx
 
+    from kameleoon_relay.delivery.client import sync_client
     from kameleoon_relay.kameleoon import DESTINATION_TYPES
     from kameleoon_relay.kameleoon.destination import AuthenticationError
 
@@ -155,9 +156,8 @@ def check_auth(
             continue
         try:
             request = test(target.settings, target.endpoint)
-            response = httpx.request(
-                request.method, request.url, headers=request.headers, timeout=timeout
-            )
+            with sync_client(timeout=timeout) as client:
+                response = client.request(request.method, request.url, headers=request.headers)
         except AuthenticationError as error:
             typer.echo(f"{target.name}: invalid settings: {error}")
             failures += 1

@@ -47,7 +47,9 @@ class SQLiteStore(Store):
     async def open(self, recover: bool = True) -> None:
         if self._thread is not None:
             return
-        self._thread = SQLiteThread(self._connect, name=f"sqlite:{self.path}")
+        self._thread = SQLiteThread(
+            self._connect, name=f"sqlite:{self.path}", synchronous=self.synchronous
+        )
         await self._thread.start()
         if recover:
             await self._run(_recover_in_flight)
@@ -86,10 +88,10 @@ class SQLiteStore(Store):
                     os.chmod(self.path + suffix, OWNER_ONLY)
         return conn
 
-    async def _run(self, job: Any) -> Any:
+    async def _run(self, job: Any, *, urgent: bool = False, durable: bool = True) -> Any:
         if self._thread is None:
             raise RuntimeError("store is not open: await store.open() first")
-        return await self._thread.run(job)
+        return await self._thread.run(job, urgent=urgent, durable=durable)
 
     # -- ingest and delivery ---------------------------------------------------------------
 
@@ -109,12 +111,20 @@ class SQLiteStore(Store):
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        return await self._run(lambda conn: _claim(conn, destination, limit, now, now + lease))
+        # Delivery goes first and needs no fsync: a claim lost to power loss is claimed again.
+        return await self._run(
+            lambda conn: _claim(conn, destination, limit, now, now + lease),
+            urgent=True,
+            durable=False,
+        )
 
     async def record(self, outcomes: list[DeliveryOutcome]) -> int:
         if not outcomes:
             return 0
-        return await self._run(lambda conn: sum(_record(conn, o) for o in outcomes))
+        # A record lost to power loss only means the delivery is sent again (at least once).
+        return await self._run(
+            lambda conn: sum(_record(conn, o) for o in outcomes), urgent=True, durable=False
+        )
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
@@ -186,7 +196,7 @@ class SQLiteStore(Store):
         return await self._run(lambda conn: _requeue(conn, delivery_ids, states, now))
 
     async def prune(self, before: float, limit: int) -> int:
-        return await self._run(lambda conn: _prune(conn, before, limit))
+        return await self._run(lambda conn: _prune(conn, before, limit), durable=False)
 
 
 # -- jobs: run on the store's thread, inside its transaction ------------------------------
