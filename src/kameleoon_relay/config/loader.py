@@ -50,7 +50,15 @@ _DESTINATION_KEYS = {
     "enabled",
 }
 _SUBSCRIPTION_KEYS = {"name", "trigger", "action", "mapping", "enabled"}
-_DELIVERY_KEYS = {"retry_window", "concurrency", "timeout", "backoff_base", "backoff_max", "lease"}
+_DELIVERY_KEYS = {
+    "retry_window",
+    "concurrency",
+    "timeout",
+    "backoff_base",
+    "backoff_max",
+    "lease",
+    "max_backlog",
+}
 
 
 class _Problems:
@@ -308,12 +316,13 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
                 values[key] = parse_duration(raw[key])
             except ValueError as error:
                 problems.add(f"delivery.{key}", str(error))
-    if "concurrency" in raw:
-        value = raw["concurrency"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            problems.add("delivery.concurrency", "must be a positive integer")
-        else:
-            values["concurrency"] = value
+    for key in ("concurrency", "max_backlog"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                problems.add(f"delivery.{key}", "must be a positive integer")
+            else:
+                values[key] = value
     return DeliverySettings(**values)
 
 

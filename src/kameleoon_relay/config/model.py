@@ -65,6 +65,8 @@ class DeliverySettings:
     # How long a claimed delivery is held before any process may take it again (a worker
     # that died, a record that failed): longer than sending its requests can take.
     lease: float = 300.0
+    # Queued deliveries past which ingest answers 503 with Retry-After (the SDKs retry).
+    max_backlog: int = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,10 @@ class Store(abc.ABC):
         """The visitor code linked to the first of these ids that has one."""
 
     @abc.abstractmethod
+    async def queued(self) -> int:
+        """Deliveries waiting: pending, retrying and in flight (cheap: kept by triggers)."""
+
+    @abc.abstractmethod
     async def pending_destinations(self) -> list[str]:
         """Destinations that have pending, retrying or in-flight deliveries."""
 

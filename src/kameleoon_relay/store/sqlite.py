@@ -129,6 +129,16 @@ class SQLiteStore(Store):
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
+    async def queued(self) -> int:
+        return await self._run(
+            lambda conn: conn.execute(
+                "SELECT coalesce(sum(n), 0) FROM delivery_counts"
+                " WHERE state IN ('pending', 'retrying', 'in_flight')"
+            ).fetchone()[0],
+            urgent=True,
+            durable=False,
+        )
+
     async def pending_destinations(self) -> list[str]:
         rows = await self._run(
             lambda conn: conn.execute(
