@@ -50,7 +50,7 @@ def time_clip(ms: float) -> float:
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
     year -= month <= 2
-    era = (year if year >= 0 else year - 399) // 400
+    era = year // 400  # floor division (the C original truncates, then adjusts)
     yoe = year - era * 400
     doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
@@ -59,7 +59,7 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
 
 def _civil_from_days(days: int) -> tuple[int, int, int]:
     days += 719468
-    era = (days if days >= 0 else days - 146096) // 146097
+    era = days // 146097
     doe = days - era * 146097
     yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
     year = yoe + era * 400
@@ -491,12 +491,11 @@ def _zone_offset(name: str, utc: float) -> float:
     zone_key = _ZONES.get(name.lower())
     if zone_key is None:
         raise FilterError(f"Invalid time zone specified: {name}")
-    seconds = math.floor(utc / 1000)
-    try:
-        moment = datetime.fromtimestamp(seconds, UTC)
-        offset = moment.astimezone(zoneinfo.ZoneInfo(zone_key)).utcoffset()
-    except (OverflowError, ValueError, OSError):
-        return math.nan
+    # Outside Python's years, the zone's offset at the nearest representable instant
+    # (liquidjs reads the offset back from locale strings, which keeps it constant there).
+    seconds = min(max(math.floor(utc / 1000), -62135510400), 253402214400)
+    moment = datetime.fromtimestamp(seconds, UTC)
+    offset = moment.astimezone(zoneinfo.ZoneInfo(zone_key)).utcoffset()
     assert offset is not None
     return -offset.total_seconds() / 60
 

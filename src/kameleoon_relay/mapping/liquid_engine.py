@@ -316,14 +316,14 @@ class Filter:
         self.func = FILTERS.get(name)
 
     def apply(self, ctx: Context, value: Any) -> Any:
-        if self.func is None:
-            return value  # unknown filters pass the value through
         argv = [
             [arg[0], arg[1].evaluate(ctx) if arg[1] is not None else UNDEFINED]
             if isinstance(arg, tuple)
             else arg.evaluate(ctx)
             for arg in self.args
         ]
+        if self.func is None:
+            return value  # unknown filters pass the value through (after their arguments)
         return self.func(ctx, value, *argv)
 
 

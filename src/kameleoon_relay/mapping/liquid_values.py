@@ -200,19 +200,19 @@ def _relational(left: Any, right: Any) -> int | None:
     """Compare like JavaScript's `<`: -1, 0, 1, or None when NaN is involved."""
     left, right = to_primitive(left, "number"), to_primitive(right, "number")
     if type(left) is str and type(right) is str:
-        a, b = _utf16_key(left), _utf16_key(right)
-        return -1 if a < b else (1 if a > b else 0)
+        if not (_plain(left) and _plain(right)):
+            # JavaScript compares strings by UTF-16 code units, Python by code points.
+            left = left.encode("utf-16-be", "surrogatepass")  # type: ignore[assignment]
+            right = right.encode("utf-16-be", "surrogatepass")  # type: ignore[assignment]
+        return -1 if left < right else (1 if left > right else 0)
     x, y = to_number(left), to_number(right)
     if x != x or y != y:
         return None
     return -1 if x < y else (1 if x > y else 0)
 
 
-def _utf16_key(text: str) -> Any:
-    # JavaScript compares strings by UTF-16 code units, Python by code points.
-    if text.isascii() or all(ord(ch) < 0xD800 for ch in text):
-        return text
-    return text.encode("utf-16-be", "surrogatepass")
+def _plain(text: str) -> bool:
+    return text.isascii() or all(ord(ch) < 0xD800 for ch in text)
 
 
 def js_lt(left: Any, right: Any) -> bool:
