@@ -237,7 +237,7 @@ class Gen:
             "where": lambda: self.pick([["'sku'", "'a'"], ["'price'"], ["'sku'"], [v(), v()]]),
             "sample": lambda: self.pick([["0"], ["2"], ["5"]]),
             "round": lambda: self.pick([[], ["1"], ["2"], ["-1"], [v()]]),
-            "json": lambda: self.pick([[], ["2"], ["'--'"], [v()]]),
+            "json": lambda: self.pick([[], ["2"], ["0.5"], ["'--'"], ["''"], [v()]]),
             "sum": lambda: self.pick([[], ["'price'"], [v()]]),
             "divided_by": lambda: self.pick([[v()], [self.number()], ["0"], ["3", "true"]]),
             "truncate": lambda: self.pick([[], [self.number()], [v(), v()], ["5", "''"]]),

@@ -110,6 +110,9 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> None:
             "|{{ 'Hello' | slice: 1, 3 }}|{{ '  x  ' | strip }}|{{ 'a,b' | split: ',' | last }}",
             "Hell...|a b...|ell|x|b",
         ),
+        # V8 pretty-prints JSON for any positive gap, even one under 1.
+        ("{{ properties.tags | json: 0.5 }}", '[\n"a",\n"b"\n]'),
+        ("{{ properties.tags | json: 2 }}", '[\n  "a",\n  "b"\n]'),
         # liquidjs's lenient parsing.
         ("{{ properties.tags[0] properties.tags[1] }}", "a"),
         ("{{ size }}", "0"),

@@ -811,19 +811,24 @@ def _charge_json(ctx: Ctx, value: Any) -> None:
     if type(value) is str:
         ctx.use(utf16_len(value))
     elif value is None or type(value) in (bool, int, float):
-        ctx.use(len(_json_text(value, "", "")))
+        ctx.use(len(_json_text(value, None, "")))
     elif type(value) is list:
         ctx.use(len(value) + 1)
     elif type(value) is dict or isinstance(value, Drop):
         ctx.use(2)
 
 
-def _indent(space: Any) -> str:
+def _indent(space: Any) -> str | None:
+    """JSON.stringify's gap as V8 sets it: None for compact output.
+
+    V8 pretty-prints for any positive number, so 0.5 gives newlines without indentation.
+    """
     if is_number(space):
-        return " " * int(max(0, min(10, to_integer(space))))
-    if type(space) is str:
-        return space[:10]
-    return ""
+        width = min(float(space), 10.0)
+        return " " * int(width) if width > 0 else None
+    if type(space) is str and space:
+        return _unit_slice(space, 0, 10)
+    return None
 
 
 def f_json(ctx: Ctx, value: Any, *args: Any) -> Any:
@@ -833,7 +838,7 @@ def f_json(ctx: Ctx, value: Any, *args: Any) -> Any:
     return _json_text(value, indent, "", ctx)
 
 
-def _json_text(value: Any, indent: str, current: str, ctx: Ctx | None = None) -> str:
+def _json_text(value: Any, indent: str | None, current: str, ctx: Ctx | None = None) -> str:
     """JSON.stringify with a replacer that charges liquidjs's memory limit."""
     if ctx is not None:
         _charge_json(ctx, value)
@@ -846,7 +851,7 @@ def _json_text(value: Any, indent: str, current: str, ctx: Ctx | None = None) ->
         return "true" if value else "false"
     if kind is int or kind is float:
         return js_string(value) if math.isfinite(value) else "null"
-    inner = current + indent
+    inner = current + (indent or "")
     if kind is list:
         if not value:
             return "[]"
@@ -856,7 +861,7 @@ def _json_text(value: Any, indent: str, current: str, ctx: Ctx | None = None) ->
         return _wrap("[", "]", items, indent, current, inner)
     if kind is dict:
         parts = []
-        colon = ": " if indent else ":"
+        colon = ":" if indent is None else ": "
         for key in js_key_order(value):
             item = value[key]
             if item is UNDEFINED:
@@ -868,8 +873,10 @@ def _json_text(value: Any, indent: str, current: str, ctx: Ctx | None = None) ->
     return "{}"  # drops: objects without enumerable keys
 
 
-def _wrap(open_: str, close: str, parts: list[str], indent: str, current: str, inner: str) -> str:
-    if not indent:
+def _wrap(
+    open_: str, close: str, parts: list[str], indent: str | None, current: str, inner: str
+) -> str:
+    if indent is None:
         return open_ + ",".join(parts) + close
     return f"{open_}\n{inner}" + f",\n{inner}".join(parts) + f"\n{current}{close}"
 
