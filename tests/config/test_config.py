@@ -117,7 +117,8 @@ def test_more_than_fifty_subscriptions_is_an_error() -> None:
 def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
-    with pytest.raises(ConfigError, match="not valid YAML/JSON at line 3"):
+    # Where, and why: the parser's `problem`, with the construct it was reading.
+    with pytest.raises(ConfigError, match=r"line 3, column 1: invalid YAML: expected ',' or ']'"):
         load_config(write(tmp_path, "sources:\n  - [unclosed\n"))
 
 
