@@ -338,6 +338,19 @@ def test_half_set_credentials_are_an_error_naming_the_missing_one(
     assert "eyJpZCI6InJlYWwifQ==" not in line
 
 
+def test_bad_live_credentials_are_named_by_their_variable(tmp_path: Path) -> None:
+    env = {"KAMELEOON_API_KEY": "not-base64-key", "KAMELEOON_SITECODE": "site"}
+    result = serve("--port", str(free_port()), env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: KAMELEOON_API_KEY: is not base64 of a JSON object, as Kameleoon API keys are; "
+        "Kameleoon would refuse every delivery (401): copy the key again from Kameleoon",
+        "error: KAMELEOON_SITECODE: must be exactly 10 characters, got 4 "
+        "(your Kameleoon project's sitecode)",
+    ]
+
+
 @pytest.mark.parametrize("with_config", [True, False])
 def test_a_busy_port_is_one_line_naming_it_and_port(tmp_path: Path, with_config: bool) -> None:
     args = ["--config", str(write(tmp_path, config_text()))] if with_config else []

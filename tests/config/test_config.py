@@ -127,7 +127,8 @@ def test_default_config_targets_the_sandbox_unless_credentials(tmp_path: Path) -
     assert local.mount_sandbox
     assert local.destinations[0].endpoint == "http://127.0.0.1:9000/sandbox/segmentio"
     assert default_config(tmp_path, {}).sources[0].write_key == local.sources[0].write_key
-    live = default_config(tmp_path, {"KAMELEOON_API_KEY": "k", "KAMELEOON_SITECODE": "1q2w3e4r5t"})
+    key = "eyJpZCI6InJlYWwifQ=="  # base64 of {"id":"real"}
+    live = default_config(tmp_path, {"KAMELEOON_API_KEY": key, "KAMELEOON_SITECODE": "1q2w3e4r5t"})
     assert not live.mount_sandbox
     assert live.destinations[0].endpoint == "https://integrations.kameleoon.com/segmentio"
-    assert live.destinations[0].settings == {"apiKey": "k", "sitecode": "1q2w3e4r5t"}
+    assert live.destinations[0].settings == {"apiKey": key, "sitecode": "1q2w3e4r5t"}

@@ -11,6 +11,7 @@ from pathlib import Path
 from kameleoon_relay.config.errors import ConfigError
 from kameleoon_relay.config.loader import parse_config
 from kameleoon_relay.config.model import Config
+from kameleoon_relay.kameleoon.destination import settings_problems
 
 SANDBOX_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 SANDBOX_SITECODE = "demosite01"
@@ -54,6 +55,12 @@ def default_config(
                 "or neither to deliver to the sandbox"
             ]
         )
+    if live:
+        # Named by variable: there is no config file whose key path would mean anything.
+        variables = {"apiKey": API_KEY_VARIABLE, "sitecode": SITECODE_VARIABLE}
+        problems = settings_problems({"apiKey": api_key, "sitecode": sitecode})
+        if problems:
+            raise ConfigError([f"{variables[key]}: {text}" for key, text in problems.items()])
     state_dir.mkdir(parents=True, exist_ok=True)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     destination = {
