@@ -36,7 +36,8 @@ def serve(
         typer.Option(
             "--sandbox",
             help="Also mount the local Kameleoon sandbox at /sandbox (with --config; "
-            "the embedded default always does). Its demo credentials are in the banner.",
+            "the embedded default mounts it when it targets the sandbox); the banner shows "
+            "its demo credentials.",
         ),
     ] = False,
 ) -> None:

@@ -69,10 +69,8 @@ def _sqlite_problems(url: str) -> list[str]:
 def _sqlite_file_problem(file: Path) -> str | None:
     if file.is_dir():
         return f"{file} is a folder; name a file in it, such as {file / 'relay.db'}"
-    if file.exists():
-        if not os.access(file, os.R_OK | os.W_OK):
-            return f"{file} is not readable and writable by this user; fix its permissions"
-        return _folder_problem(file.parent)
+    if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+        return f"{file} is not readable and writable by this user; fix its permissions"
     return _folder_problem(file.parent)
 
 
@@ -122,11 +120,7 @@ def _postgres_problems(parts: SplitResult) -> list[str]:
             "database: the PostgreSQL database name must be a single path segment "
             "(postgresql://user@host:5432/dbname)"
         )
-    if not parts.hostname and "host=" not in parts.query:
-        problems.append(
-            "database: the PostgreSQL URL names no host (postgresql://user@host:5432/dbname)"
-        )
-    return problems
+    return problems  # no host is libpq's local socket: valid
 
 
 def settings_problems(config: Config) -> list[str]:
@@ -146,8 +140,12 @@ def is_relay_sandbox(endpoint: str, sandbox_path: str, port: int | None = None) 
     parts = urlsplit(endpoint)
     if parts.hostname not in LOOPBACK_HOSTS or not parts.path.startswith(sandbox_path + "/"):
         return False
-    default_port = 443 if parts.scheme == "https" else 80
-    return port is None or (parts.port or default_port) == port
+    if port is None:
+        return True
+    try:
+        return (parts.port or (443 if parts.scheme == "https" else 80)) == port
+    except ValueError:  # not a number: not this relay
+        return False
 
 
 def unmounted_sandbox_warnings(
