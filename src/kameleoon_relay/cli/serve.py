@@ -11,6 +11,8 @@ import typer
 from kameleoon_relay.cli.app import app
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from kameleoon_relay.config import Config
 
 DEFAULT_STATE_DIR = Path(".kameleoon-relay")
@@ -29,6 +31,15 @@ def serve(
         Path, typer.Option(help="Where the embedded default keeps its SQLite files and key.")
     ] = DEFAULT_STATE_DIR,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    with_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Also mount the local Kameleoon sandbox at /sandbox (with --config; "
+            "the embedded default mounts it when it targets the sandbox); the banner shows "
+            "its demo credentials.",
+        ),
+    ] = False,
 ) -> None:
     """Receive Segment events on /v1/* and deliver them to Kameleoon.
 
@@ -37,6 +48,7 @@ def serve(
     as the target (Kameleoon itself when KAMELEOON_API_KEY and KAMELEOON_SITECODE
     are set).
     """
+    from kameleoon_relay.cli.preflight import check_before_serving, fail_with
     from kameleoon_relay.config import ConfigError, default_config, load_config
     from kameleoon_relay.server import SANDBOX_PATH, create_app, run
 
@@ -51,10 +63,11 @@ def serve(
     try:
         cfg = loader()
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail_with(exc.problems)
+    mount = cfg.mount_sandbox or with_sandbox
+    check_before_serving(cfg, host, port, SANDBOX_PATH, mount)
     sandbox = None
-    if cfg.mount_sandbox:
+    if mount:
         from kameleoon_relay.sandbox import create_app as create_sandbox
 
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +77,7 @@ def serve(
     except ValueError as exc:  # e.g. a database URL the store cannot open
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None)
+    _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None, sandbox)
     _log_to_stderr(log_level)
     run(asgi, host, port, log_level=log_level)
 
@@ -82,7 +95,9 @@ def _log_to_stderr(level: str) -> None:
     logger.setLevel(level.upper())
 
 
-def _print_banner(cfg: Config, base: str, sandbox_path: str | None) -> None:
+def _print_banner(
+    cfg: Config, base: str, sandbox_path: str | None, sandbox: Starlette | None = None
+) -> None:
     """Where to send events and where to look; never the destination's API key."""
     echo = typer.echo
     echo(f"kameleoon-relay listening on {base}")
@@ -99,5 +114,11 @@ def _print_banner(cfg: Config, base: str, sandbox_path: str | None) -> None:
         )
     if sandbox_path:
         echo(f"  sandbox page: {base}{sandbox_path}/  (goals, conversions, visitors)")
+        echo(f"  sandbox endpoint: {base}{sandbox_path}/segmentio")
+    if sandbox is not None:
+        # Demo credentials, public by design: what a config pointing at the sandbox needs.
+        for account in sandbox.state.sandbox.config.accounts:
+            key, sites = account.api_key_setting, ", ".join(s.sitecode for s in account.sites)
+            echo(f"  sandbox credentials (demo): apiKey {key}  sitecode {sites}")
     echo(f"  admin API:    {base}/api/stats  {base}/api/deliveries  ({base}/openapi.json)")
     echo(f"  metrics:      {base}/metrics")

@@ -64,9 +64,18 @@ _DELIVERY_KEYS = {
 class _Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
+        # Values left empty by an unset environment variable: reported once, at their path.
+        self.unset: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
+        for unset in self.unset:
+            if path == unset or path.startswith((f"{unset}.", f"{unset}[")):
+                return  # "required", "must not be empty", ...: the unset variable says it all
         self.items.append(f"{path}: {message}")
+
+    def unset_variable(self, path: str, name: str) -> None:
+        self.items.append(f"{path}: environment variable {name} is not set")
+        self.unset.add(path)
 
 
 _PLACEHOLDER = "__kameleoon_relay_env_{}__"
@@ -108,7 +117,7 @@ def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: _Probl
             return env[name]
         if fallback is not None:
             return fallback
-        problems.add(path, f"environment variable {name} is not set")
+        problems.unset_variable(path, name)
         return ""
 
     return _ENV_REF.sub(substitute, value)
@@ -336,6 +345,13 @@ def _duration(data: dict[str, Any], key: str, default: float, problems: _Problem
         return default
 
 
+def _source_names(data: dict[str, Any]) -> set[str]:
+    """Every source the document names, even one whose write key has a problem of its own."""
+    raw = data.get("sources")
+    items = raw if isinstance(raw, list) else []
+    return {item["name"] for item in items if isinstance(item, dict) and "name" in item}
+
+
 def parse_config(
     data: Any, env: Mapping[str, str] | None = None, path: Path | None = None
 ) -> Config:
@@ -346,7 +362,7 @@ def parse_config(
     data = _interpolate(data, "", os.environ if env is None else env, problems)
     _unknown_keys(data, _TOP_KEYS, "", problems)
     sources = _sources(data.get("sources"), problems)
-    destinations = _destinations(data.get("destinations", []), {s.name for s in sources}, problems)
+    destinations = _destinations(data.get("destinations", []), _source_names(data), problems)
     database = data.get("database", DEFAULT_DATABASE)
     if not isinstance(database, str) or "://" not in database:
         problems.add("database", "must be a URL such as sqlite:///path/relay.db")
@@ -382,6 +398,22 @@ def parse_config(
     return config
 
 
+def _syntax_error(error: yaml.YAMLError | orjson.JSONDecodeError) -> str:
+    """Where and why, as `line 3, column 7: invalid YAML: <reason> (<context>)`."""
+    if isinstance(error, orjson.JSONDecodeError):
+        return f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    reason = getattr(error, "problem", None) or type(error).__name__
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and context_mark:
+        at = f"line {context_mark.line + 1}, column {context_mark.column + 1}"
+        reason = f"{reason} ({context} that starts at {at})"
+    elif context:
+        reason = f"{reason} ({context})"
+    return f"{place}invalid YAML: {_unshield(reason)}"
+
+
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Load a YAML (or JSON) config file; ConfigError names the file and every bad key."""
     file = Path(path)
@@ -393,9 +425,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         shielded = _shield_env_refs(text)
         data = orjson.loads(shielded) if file.suffix == ".json" else yaml.safe_load(shielded)
     except (yaml.YAMLError, orjson.JSONDecodeError) as error:
-        where = getattr(error, "problem_mark", None)
-        place = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ConfigError([f"{file}: not valid YAML/JSON{place}"]) from None
+        raise ConfigError([f"{file}: {_syntax_error(error)}"]) from None
     try:
         return parse_config(data, env, file)
     except ConfigError as error:
