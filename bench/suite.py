@@ -29,6 +29,7 @@ import base64
 import contextlib
 import ctypes
 import json
+import os
 import shutil
 import signal
 import socket
@@ -278,6 +279,7 @@ class Suite:
         database: str | None,
         say: Callable[[str], None],
         concurrency: int = 16,
+        tool: str = "auto",
     ) -> None:
         self.mode = mode
         self.directory = directory
@@ -286,7 +288,11 @@ class Suite:
         self.concurrency = concurrency
         self.children = Children(directory)
         self.run_id = uuid.uuid4().hex[:10]
-        self.tool = "wrk" if loadgen.wrk_path() else "python"
+        if tool == "auto":
+            tool = "wrk" if loadgen.wrk_path() else "python"
+        elif tool == "wrk" and not loadgen.wrk_path():
+            raise BenchError("wrk is not installed (apt-get install wrk)")
+        self.tool = tool
         self.wrk_log: list[str] = []
         self.results: dict[str, Any] = {}
         self.parking = listening_socket()
@@ -505,8 +511,13 @@ class Suite:
                     f"{relay.log_tail()}"
                 )
             time.sleep(0.02)
-        # The relay goes on to the next phase: wait until it has recorded every outcome.
-        while self.backlog(stats := self.stats(relay)) and time.monotonic() < deadline:
+        # The relay goes on to the next phase: wait until it has recorded every outcome
+        # (a shared database may hold earlier phases' backlogs: no waiting for those).
+        while (
+            self.backlog(stats := self.stats(relay))
+            and not self.shared_database
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         seconds = count["target_at"] - count["first"]
         d = stats["deliveries"]
@@ -621,11 +632,14 @@ def _node_version() -> str | None:
     return subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
 
 
-def machine() -> dict[str, Any]:
+def machine(tool: str = "auto") -> dict[str, Any]:
     info = machine_info()
     info["description"] = describe()
     info["node"] = _node_version()
-    info["load_generator"] = loadgen.wrk_version() or "python asyncio (wrk not installed)"
+    # Other work on the machine skews every figure: the 1-minute load average at the start.
+    info["load_average_1m"] = round(os.getloadavg()[0], 2)
+    wrk = loadgen.wrk_version() if tool != "python" else None
+    info["load_generator"] = wrk or "python asyncio" + ("" if tool == "python" else " (no wrk)")
     return info
 
 
@@ -634,17 +648,18 @@ def run_suite(
     database: str | None,
     say: Callable[[str], None],
     concurrency: int = 16,
+    tool: str = "auto",
 ) -> dict[str, Any]:
     """Runs every phase; returns the JSON document (figures, details, machine)."""
     mode = MODES[mode_name]
     report: dict[str, Any] = {"mode": mode_name}
     with tempfile.TemporaryDirectory(prefix="kameleoon-bench-") as tmp:
-        suite = Suite(mode, Path(tmp), database, say, concurrency)
+        suite = Suite(mode, Path(tmp), database, say, concurrency, tool)
         try:
             report.update(suite.run())
         finally:
             suite.close()
-    report["machine"] = machine()
+    report["machine"] = machine(tool)
     report["load_generator"] = suite.tool
     report["database"] = database or "sqlite (one file per phase, temporary directory)"
     return report

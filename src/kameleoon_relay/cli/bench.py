@@ -28,12 +28,18 @@ def bench(
         typer.Option(
             help="The relays' `database:` URL (default: SQLite, one file per phase in a "
             "temporary directory). `{phase}` in it is replaced by the phase's name "
-            "(ingest, drain, under); without it every phase shares that database."
+            "(ingest, drain); without it every phase shares that database."
         ),
     ] = None,
     concurrency: Annotated[
         int, typer.Option(min=1, help="delivery.concurrency, and the e2e ceiling's connections.")
     ] = 16,
+    load_generator: Annotated[
+        str,
+        typer.Option(
+            help="auto: wrk when installed, else python (asyncio, slower: lower ceilings)."
+        ),
+    ] = "auto",
 ) -> None:
     """Run every benchmark (pipeline vs Node, ingest vs its ceiling, drain vs the e2e
     ceiling, delivery under ingest) and print a table, the machine first.
@@ -44,6 +50,9 @@ def bench(
     """
     from rich.console import Console
 
+    if load_generator not in ("auto", "wrk", "python"):
+        typer.echo("error: --load-generator: auto, wrk or python", err=True)
+        raise typer.Exit(2)
     if quick and smoke:
         typer.echo("error: --quick and --smoke: choose one", err=True)
         raise typer.Exit(2)
@@ -62,16 +71,25 @@ def bench(
 
     console = Console(stderr=True)
     out = Console()
+    if not out.is_terminal:  # a log or CI: no wrapping at 80 columns
+        out = Console(width=120)
     mode = "smoke" if smoke else "quick" if quick else "full"
-    machine = suite.machine()
+    machine = suite.machine(load_generator)
     out.print(f"[bold]machine:[/bold] {machine['description']}")
-    out.print(f"  node {machine['node']}, load generator: {machine['load_generator']}")
+    out.print(
+        f"  node {machine['node']}, load generator: {machine['load_generator']}, "
+        f"load average {machine['load_average_1m']} (other work skews the figures)"
+    )
 
     # SIGTERM ends the run like Ctrl-C: the suite's `finally` stops every child.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         report = suite.run_suite(
-            mode, database, lambda line: console.print(line, highlight=False), concurrency
+            mode,
+            database,
+            lambda line: console.print(line, highlight=False),
+            concurrency,
+            load_generator,
         )
     except suite.BenchError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -83,7 +101,7 @@ def bench(
         signal.signal(signal.SIGTERM, previous)
     out.print(_table(report))
     for line in _notes(report):
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, soft_wrap=True)
     if json_file is not None:
         suite.dump(report, json_file)
         out.print(f"JSON: {json_file}")
@@ -106,7 +124,7 @@ def _table(r: dict[str, Any]) -> Any:
     rows = [
         ("pipeline (ours)", "pipeline_events_per_s", "Node reference core",
          "node_pipeline_events_per_s", ratios["pipeline_over_node"]),
-        ("ingest (relay, /v1/batch x100)", "ingest_events_per_s", "do-nothing app, same stack",
+        ("ingest (/v1/batch, 100 a request)", "ingest_events_per_s", "do-nothing app, same stack",
          "ingest_ceiling_events_per_s", ratios["ingest_over_ceiling"]),
         ("drain (queued backlog -> sink)", "drain_events_per_s", "e2e ceiling: raw client -> sink",
          "e2e_ceiling_events_per_s", ratios["drain_over_e2e_ceiling"]),
