@@ -45,8 +45,8 @@ def bench(
     ceiling, delivery under ingest) and print a table, the machine first.
 
     Runs from a source checkout (bench/ beside src/), with Node and tests/oracle's
-    packages installed; `wrk` is the load generator when installed (apt-get install wrk),
-    else a slower asyncio one (the table says which).
+    packages installed. The load generator is wrk when installed (apt-get install
+    wrk), else a slower asyncio one; the table says which. See bench/README.md.
     """
     from rich.console import Console
 
