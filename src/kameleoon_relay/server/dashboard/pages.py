@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -28,6 +29,7 @@ from kameleoon_relay.store import DeliveryQuery
 
 PAGE_SIZE = 50
 DEAD_PAGE = 200
+MAX_FORM = 16 * 1024
 FILTERS = ("state", "destination", "action", "message_id", "user_id", "since", "until")
 
 
@@ -141,6 +143,15 @@ def _label(event: dict[str, Any]) -> str:
 # -- login and logout ----------------------------------------------------------------------
 
 
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (login, logout), without a multipart parser."""
+    body = await request.body()
+    if len(body) > MAX_FORM:
+        return {}
+    pairs = parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
+    return dict(pairs)
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never `//host` or a scheme."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -172,7 +183,7 @@ def login(gate: Gate) -> Handler:
         relay = relay_of(request)
         if not relay.admin.configured:
             return RedirectResponse("/", status_code=303)
-        form = await request.form()
+        form = await _form(request)
         target = str(form.get("next") or "/")
         expected = request.cookies.get(LOGIN_COOKIE, "")
         supplied = str(form.get("csrf_token") or "")
@@ -194,7 +205,7 @@ def login(gate: Gate) -> Handler:
 def logout(gate: Gate) -> Handler:
     async def endpoint(request: Request) -> Response:
         session = gate.sessions.find(request)
-        form = await request.form()
+        form = await _form(request)
         if session is not None:
             if not csrf_ok(session, str(form.get("csrf_token") or "")):
                 return Response("missing or wrong CSRF token", 403)

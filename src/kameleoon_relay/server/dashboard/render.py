@@ -43,6 +43,7 @@ def _pretty(value: Any) -> str:
 
 _env.filters["when"] = _when
 _env.filters["pretty"] = _pretty
+_env.filters["compact"] = lambda value: orjson.dumps(value, default=str).decode()  # key order kept
 
 
 SANDBOX_PATH = "/sandbox"  # where serve mounts the sandbox (server.app.SANDBOX_PATH)
