@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Importing the command modules registers their commands on `app`.
-from kameleoon_relay.cli import engine, replay, sandbox, serve  # noqa: F401
+from kameleoon_relay.cli import deliveries, engine, replay, sandbox, serve, status  # noqa: F401
 from kameleoon_relay.cli.app import app
 
 
