@@ -183,3 +183,46 @@ def test_edit_a_mapping(page: Page, stack: DashStack, shots: Path) -> None:
         lambda: "SegmentIO track - Edited After Edit" in goals(stack.sandbox.url),
         "the edited mapping used by the next event",
     )
+
+
+def test_sandbox_page_at_420px(browser: Browser, stack: DashStack, shots: Path) -> None:
+    box = stack.sandbox.url
+    good = {"authorization": f"Basic {SANDBOX_API_KEY}", "x-segment-settings": "demosite01"}
+    classic = {
+        "type": "screenview",
+        "name": "Home",
+        "messageId": "sbx-classic-1",
+        "properties": {"k_visitorCode": "sbx-vc", "kameleoonVisitorCode": "sbx-vc"},
+    }
+    assert httpx.post(f"{box}/segmentio", json=classic, headers=good).status_code == 200
+    refused = {**good, "x-segment-settings": "wrongsite1"}
+    body = {"type": "track", "event": "Refused", "messageId": "sbx-refused-1", "userId": "u"}
+    assert httpx.post(f"{box}/segmentio", json=body, headers=refused).status_code == 403
+    for n in range(26):  # more than one page of 25
+        event = {
+            "type": "track",
+            "event": f"Paged {n}",
+            "messageId": f"sbx-page-{n}",
+            "userId": "pager",
+            "properties": {"kameleoonVisitorCode": "sbx-pager"},
+        }
+        assert httpx.post(f"{box}/segmentio", json=event, headers=good).status_code == 200
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{box}/")
+        page.locator("#search").fill("sbx-refused-1")
+        refused_row = page.locator("#events tr.rejected")
+        expect(refused_row).to_have_count(1)
+        expect(refused_row.locator(".reason")).to_contain_text("403: sitecode 'wrongsite1'")
+        page.locator("#search").fill("sbx-classic-1")
+        expect(page.locator("#events tbody tr").first).to_contain_text("classic · ")
+        page.locator("#search").fill("")
+        expect(page.locator("#events tbody tr")).to_have_count(25)
+        page.get_by_role("button", name="Older").click()
+        expect(page.locator("#page-info")).to_contain_text("page 2")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 420, f"the page scrolls sideways at 420 px ({width})"
+        snap(page, shots, "sandbox-420px")
+    finally:
+        context.close()
