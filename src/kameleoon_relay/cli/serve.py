@@ -40,6 +40,9 @@ def serve(
             "its demo credentials.",
         ),
     ] = False,
+    log_format: Annotated[
+        str, typer.Option(help="auto (text on a terminal, else json), json or text.")
+    ] = "auto",
 ) -> None:
     """Receive Segment events on /v1/* and deliver them to Kameleoon.
 
@@ -78,21 +81,14 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None, sandbox)
-    _log_to_stderr(log_level)
-    run(asgi, host, port, log_level=log_level)
+    # The relay's own lines (reloads, delivery outcomes) and uvicorn's, in one format.
+    from kameleoon_relay.logs import FORMATS, configure_logging, uvicorn_log_config
 
-
-def _log_to_stderr(level: str) -> None:
-    """The relay's own lines (reloads, delivery outcomes) beside uvicorn's, at its level."""
-    import logging
-
-    logger = logging.getLogger("kameleoon_relay")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel(level.upper())
+    if log_format not in FORMATS:
+        typer.echo(f"error: --log-format must be one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    configure_logging(log_level, log_format)
+    run(asgi, host, port, log_level=log_level, log_config=uvicorn_log_config())
 
 
 def _print_banner(

@@ -23,6 +23,7 @@ from kameleoon_relay.config.model import (
     SourceConfig,
     SubscriptionConfig,
 )
+from kameleoon_relay.config.overlay import apply_overlay, overlay_path
 from kameleoon_relay.durations import parse_duration
 from kameleoon_relay.js import as_js_value
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
@@ -37,6 +38,7 @@ _TOP_KEYS = {
     "dedupe_window",
     "delivery",
     "retention",
+    "overlay",
 }
 _DESTINATION_KEYS = {
     "name",
@@ -389,6 +391,7 @@ def parse_config(
         delivery=delivery,
         retention=retention,
         path=path,
+        overlay=overlay_path(data.get("overlay"), path),
     )
     if not problems.items:
         # Triggers and mappings are checked by compiling them, as the relay will.
@@ -427,6 +430,6 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except (yaml.YAMLError, orjson.JSONDecodeError) as error:
         raise ConfigError([f"{file}: {_syntax_error(error)}"]) from None
     try:
-        return parse_config(data, env, file)
+        return parse_config(apply_overlay(data, file), env, file)
     except ConfigError as error:
         raise ConfigError([f"{file}: {problem}" for problem in error.problems]) from None

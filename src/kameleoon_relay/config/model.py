@@ -79,6 +79,7 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     retention: float = DEFAULT_RETENTION  # finished work and its events are kept this long
     path: Path | None = None
+    overlay: Path | None = None  # subscriptions edited in the dashboard (config/overlay.py)
     # Set by the embedded default: mount the sandbox under /sandbox.
     mount_sandbox: bool = False
 

@@ -246,12 +246,27 @@ def _observe(destination: str, outcome: DeliveryOutcome) -> None:
             LATENCY.labels(destination, sent.action or "").observe(sent.latency)
     if not outcome.requests:
         ATTEMPTS.labels(destination, "", OUTCOME_LABELS[outcome.state]).inc()
-    if outcome.state not in ("delivered", "filtered"):
-        log.warning(
-            "delivery %s to %s/%s: %s (%s)",
-            outcome.delivery_id,
-            destination,
-            outcome.actions or "-",
-            OUTCOME_LABELS[outcome.state],
-            outcome.error,
-        )
+    # One line per outcome: info when it went through (or was filtered), warning otherwise.
+    # Names and numbers only: never the event, its user id, or a header.
+    label = OUTCOME_LABELS[outcome.state]
+    ok = outcome.state in ("delivered", "filtered")
+    log.log(
+        logging.INFO if ok else logging.WARNING,
+        "delivery %s to %s/%s: %s%s",
+        outcome.delivery_id,
+        destination,
+        outcome.actions or "-",
+        label,
+        "" if outcome.error is None else f" ({outcome.error})",
+        extra={
+            "fields": {
+                "delivery_id": outcome.delivery_id,
+                "destination": destination,
+                "actions": outcome.actions or None,
+                "outcome": label,
+                "status": outcome.status,
+                "latency_ms": None if outcome.latency is None else round(outcome.latency * 1000, 1),
+                "error": outcome.error,
+            }
+        },
+    )

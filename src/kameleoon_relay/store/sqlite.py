@@ -182,6 +182,20 @@ class SQLiteStore(Store):
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         return await self._run(lambda conn: _delivery(conn, delivery_id))
 
+    # -- monitoring --------------------------------------------------------------------------
+
+    async def activity(self, since: float) -> list[dict[str, Any]]:
+        return await self._run(lambda conn: _activity(conn, since))
+
+    async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
+        return await self._run(lambda conn: _throughput(conn, since, bucket))
+
+    async def latencies(self, since: float, limit: int = 10_000) -> dict[str, list[float]]:
+        return await self._run(lambda conn: _latencies(conn, since, limit))
+
+    async def queue_depth(self, now: float) -> dict[str, dict[str, float]]:
+        return await self._run(lambda conn: _queue_depth(conn, now))
+
     # -- replay and retention --------------------------------------------------------------
 
     async def find_deliveries(
@@ -544,6 +558,62 @@ def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "deliveries": totals,
         "destinations": destinations,
         "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
+    }
+
+
+def _activity(conn: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
+    # Through events.received_at (indexed): the window's events, then their deliveries.
+    return _fetch_dicts(
+        conn,
+        f"SELECT d.destination, d.action, {_REPORTED_SQL} AS state, count(*) AS n"
+        " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= ?"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        [since],
+    )
+
+
+_REPORTED_SQL = "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
+
+
+def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+
+    def slot(at: float) -> dict[str, Any]:
+        index = int((at - since) // bucket)
+        return rows.setdefault(
+            index, {"at": since + index * bucket, "received": 0, "delivered": 0, "failed": 0}
+        )
+
+    for at, n in conn.execute("SELECT received_at, 1 FROM events WHERE received_at >= ?", (since,)):
+        slot(at)["received"] += n
+    # deliveries_state (state, updated_at) serves both.
+    for state, at in conn.execute(
+        "SELECT state, updated_at FROM deliveries"
+        " WHERE state IN ('delivered', 'failed', 'dead') AND updated_at >= ?",
+        (since,),
+    ):
+        slot(at)["delivered" if state == "delivered" else "failed"] += 1
+    return [rows[index] for index in sorted(rows)]
+
+
+def _latencies(conn: sqlite3.Connection, since: float, limit: int) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for destination, latency in conn.execute(
+        "SELECT destination, last_latency FROM deliveries WHERE state = 'delivered'"
+        " AND updated_at >= ? AND last_latency IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
+        (since, limit),
+    ):
+        found.setdefault(destination, []).append(latency)
+    return {name: sorted(values) for name, values in found.items()}
+
+
+def _queue_depth(conn: sqlite3.Connection, now: float) -> dict[str, dict[str, float]]:
+    return {
+        destination: {"depth": depth, "oldest_age": max(0.0, now - oldest)}
+        for destination, depth, oldest in conn.execute(
+            "SELECT destination, count(*), min(created_at) FROM deliveries"
+            " WHERE state IN ('pending', 'in_flight') GROUP BY destination ORDER BY destination"
+        )
     }
 
 
