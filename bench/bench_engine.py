@@ -28,7 +28,8 @@ HERE = Path(__file__).resolve().parent
 EVENT_FILE = HERE / "realistic_event.json"
 
 
-def ours(iterations: int) -> tuple[float, float]:
+def pipeline() -> Pipeline:
+    """The Kameleoon (Actions) presets, as the reference runs them."""
     config = parse_config(
         {
             "sources": [{"name": "web", "write_key": "k"}],
@@ -41,9 +42,20 @@ def ours(iterations: int) -> tuple[float, float]:
             ],
         }
     )
-    pipeline = Pipeline(config)
+    return Pipeline(config)
+
+
+def our_body() -> bytes:
+    """The request body our pipeline builds for the benchmark's event."""
     event = as_js_value(orjson.loads(EVENT_FILE.read_bytes()))
-    plan = pipeline.plan
+    request = pipeline().plan(event, "web")[0].request
+    assert request is not None
+    return request.body
+
+
+def ours(iterations: int) -> tuple[float, float]:
+    event = as_js_value(orjson.loads(EVENT_FILE.read_bytes()))
+    plan = pipeline().plan
     assert plan(event, "web")[0].request is not None
     for _ in range(min(iterations, 2000)):
         plan(event, "web")
@@ -61,7 +73,8 @@ def ours(iterations: int) -> tuple[float, float]:
     return elapsed, time.perf_counter() - start
 
 
-def reference(iterations: int) -> tuple[float, float, float]:
+def reference_run(iterations: int) -> dict:
+    """bench_reference.js's JSON: seconds, coreSeconds, baselineSeconds, coreBody, ..."""
     output = subprocess.run(
         ["node", str(HERE / "bench_reference.js"), str(EVENT_FILE), str(iterations)],
         check=True,
@@ -70,6 +83,11 @@ def reference(iterations: int) -> tuple[float, float, float]:
     ).stdout
     result = json.loads(output)
     assert result["bodies"] == result["coreBodies"] == iterations, result
+    return result
+
+
+def reference(iterations: int) -> tuple[float, float, float]:
+    result = reference_run(iterations)
     return result["seconds"], result["coreSeconds"], result["baselineSeconds"]
 
 

@@ -2,7 +2,8 @@
 // trigger, mapping-kit, payload validation and the request body, through
 // @segment/action-destinations' Kameleoon destination with the HTTP fetch
 // replaced by an in-memory 200 (so the network is not measured).
-// Usage: node bench_reference.js EVENT_FILE ITERATIONS  -> JSON on stdout
+// Usage: node bench_reference.js EVENT_FILE ITERATIONS  -> JSON on stdout, with
+// `coreBody`, the last request body the core steps built (compared with ours).
 'use strict'
 const path = require('path')
 const fs = require('fs')
@@ -44,6 +45,7 @@ async function main() {
   const schema = core.fieldsToJsonSchema(action.fields)
   const track = presets[0]
   let coreBodies = 0
+  let lastCoreBody = null
   function coreOnly() {
     for (const preset of presets) {
       if (!validate(preset.ast, event)) continue
@@ -53,6 +55,7 @@ async function main() {
       const { kameleoonVisitorCode, ...rest } = payload
       const body = JSON.stringify({ ...rest, properties: { ...(payload.properties || {}), kameleoonVisitorCode } })
       coreBodies += body.length > 0 ? 1 : 0
+      lastCoreBody = body
     }
   }
   await run(Math.min(2000, iterations), once) // warm up the JIT
@@ -64,6 +67,6 @@ async function main() {
   for (let i = 0; i < iterations; i++) coreOnly()
   const coreSeconds = Number(process.hrtime.bigint() - start) / 1e9
   const baseline = await run(iterations, async () => {})
-  process.stdout.write(JSON.stringify({ iterations, seconds, coreSeconds, baselineSeconds: baseline, bodies, coreBodies }))
+  process.stdout.write(JSON.stringify({ iterations, seconds, coreSeconds, baselineSeconds: baseline, bodies, coreBodies, coreBody: lastCoreBody }))
 }
 main().catch((e) => { console.error(e); process.exit(1) })

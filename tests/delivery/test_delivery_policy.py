@@ -5,21 +5,23 @@ from __future__ import annotations
 import random
 from email.utils import formatdate
 
-import httpx
+import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kameleoon_relay import USER_AGENT
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.delivery import (
-    USER_AGENT,
     RetryPolicy,
     Verdict,
     classify_error,
     classify_status,
-    http_client,
+    http_session,
     parse_retry_after,
+    sync_client,
 )
+from kameleoon_relay.delivery.policy import describe_error
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])
@@ -38,14 +40,17 @@ def test_other_statuses_fail_at_once(status: int) -> None:
 
 
 def test_network_errors_and_timeouts_are_retried_but_bad_urls_fail() -> None:
-    request = httpx.Request("POST", "http://127.0.0.1/segmentio")
-    assert classify_error(httpx.ReadTimeout("", request=request)) is Verdict.RETRY
-    assert classify_error(httpx.ConnectTimeout("", request=request)) is Verdict.RETRY
-    assert classify_error(httpx.ConnectError("refused", request=request)) is Verdict.RETRY
-    assert classify_error(httpx.ReadError("reset", request=request)) is Verdict.RETRY
-    assert classify_error(httpx.RemoteProtocolError("closed", request=request)) is Verdict.RETRY
-    assert classify_error(httpx.UnsupportedProtocol("ftp")) is Verdict.FAIL
-    assert classify_error(httpx.InvalidURL("bad")) is Verdict.FAIL
+    key = aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 9, False, True, None, None, None)
+    assert classify_error(TimeoutError()) is Verdict.RETRY
+    assert classify_error(aiohttp.ServerTimeoutError("slow")) is Verdict.RETRY
+    refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+    assert classify_error(refused) is Verdict.RETRY
+    assert classify_error(aiohttp.ServerDisconnectedError()) is Verdict.RETRY
+    assert classify_error(aiohttp.ClientPayloadError("cut short")) is Verdict.RETRY
+    assert classify_error(ConnectionResetError(104, "reset")) is Verdict.RETRY
+    assert classify_error(aiohttp.InvalidURL("bad")) is Verdict.FAIL
+    assert classify_error(ValueError("not a network error")) is Verdict.FAIL
+    assert describe_error(TimeoutError(), 0.5) == "Timeout: no answer within 0.5s"
 
 
 def test_retry_after_in_seconds_and_as_an_http_date() -> None:
@@ -121,10 +126,14 @@ def test_fail_and_deliver_do_not_schedule_anything() -> None:
     )
 
 
-async def test_client_sends_our_user_agent_unless_the_request_has_one() -> None:
-    async with http_client(timeout=1) as client:
-        plain = client.build_request("POST", "http://x/", content=b"{}")
-        assert plain.headers["user-agent"] == USER_AGENT
+async def test_session_sends_our_user_agent_and_ignores_proxy_variables() -> None:
+    session = http_session(timeout=1, max_connections=3)
+    try:
+        assert session.headers["user-agent"] == USER_AGENT
         assert USER_AGENT.startswith("kameleoon-relay/")
-        own = client.build_request("POST", "http://x/", headers={"User-Agent": "mine"})
-        assert own.headers["user-agent"] == "mine"
+        assert session.trust_env is False
+        assert session.connector is not None and session.connector.limit == 3
+    finally:
+        await session.close()
+    with sync_client(timeout=1) as client:
+        assert client.headers["user-agent"] == USER_AGENT

@@ -167,7 +167,7 @@ async def test_timeouts_are_retried(sandbox_url: str, db_url: str) -> None:
         await eventually(lambda: _at_least(count(store, "retrying"), 5))
         [row] = await store.list_deliveries(limit=1)
         assert row["last_status"] is None
-        assert row["last_error"] == "ReadTimeout: no answer within 0.3s"
+        assert row["last_error"] == "Timeout: no answer within 0.3s"
         await clear_faults(sandbox_url)
         await eventually(lambda: _equals(count(store, "delivered"), 5))
 

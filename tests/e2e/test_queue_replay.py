@@ -273,3 +273,32 @@ def test_the_api_key_is_nowhere_at_rest_or_in_answers(tmp_path: Path, boxes: Any
     for text in [*answers, logs]:
         assert not any(secret in text for secret in secrets)
     time.sleep(0)  # the relay is stopped: its files are final
+
+
+def test_ingest_pushes_back_when_the_queue_is_full(tmp_path: Path, boxes: Any) -> None:
+    _, box = boxes
+    down = {**destination(box.url, CANARY_KEY), "endpoint": "http://127.0.0.1:9/segmentio"}
+    config = configure(
+        tmp_path,
+        box.url,
+        down,
+        delivery={"max_backlog": 5, "backoff_base": 60, "backoff_max": 60},
+    )
+    with relay(config, tmp_path) as r:
+        post_events(r.url, [track("erin") for _ in range(5)])
+        wait_for(lambda: states(r.url)["retrying"] == 5, "five deliveries waiting to retry")
+
+        def refused() -> httpx.Response | None:
+            answer = httpx.post(
+                f"{r.url}/v1/track", json=track("erin"), auth=(WRITE_KEY, ""), timeout=10
+            )
+            return answer if answer.status_code == 503 else None
+
+        answer = wait_for(refused, "ingest to push back", timeout=10)
+        assert answer.headers["retry-after"] == "10"
+        assert "queue is full" in answer.json()["error"]
+        # The count is read once a second, so the bound is approximate; once it is
+        # passed, nothing more is stored.
+        received = stats(r.url)["events"]["received"]
+        assert refused() is not None
+        assert stats(r.url)["events"]["received"] == received

@@ -79,6 +79,8 @@ class Destination:
     default_endpoint: str
     max_subscriptions: int = 50
     test_authentication: Callable[[Mapping[str, Any], str], HttpRequest | None] | None = None
+    # What the destination would refuse in the settings, by key (checked before serving).
+    check_settings: Callable[[Mapping[str, Any]], dict[str, str]] | None = None
     # Link ids to visitor codes ("Kameleoon identifier") unless the config says otherwise.
     identity_linking_default: bool = False
     # Call types the destination accepts at all; others are skipped as filtered.

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 # Importing the command modules registers their commands on `app`.
-from kameleoon_relay.cli import engine, replay, sandbox, serve  # noqa: F401
+from kameleoon_relay.cli import (  # noqa: F401
+    bench,
+    deliveries,
+    engine,
+    replay,
+    sandbox,
+    serve,
+    status,
+)
 from kameleoon_relay.cli.app import app
 
 

@@ -10,7 +10,6 @@ from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
 from kameleoon_relay.config import Config, ConfigError, load_config
 from kameleoon_relay.js import as_js_value
-from kameleoon_relay.store.urls import masked_url
 
 EventsArg = Annotated[
     str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")
@@ -30,10 +29,15 @@ def _load(path: str) -> Config:
 def preview(
     config: ConfigOpt,
     events: EventsArg = "-",
-    reveal_secrets: Annotated[bool, typer.Option(help="Show the API key instead of ***.")] = False,
+    reveal_secrets: Annotated[
+        bool, typer.Option("--reveal-secrets", help="Show the API key instead of ***.")
+    ] = False,
     source: Annotated[str | None, typer.Option(help="Only destinations this source feeds.")] = None,
 ) -> None:
-    """The event tester: print what Kameleoon would receive, one JSON line per event."""
+    """The event tester: print what Kameleoon would receive, one JSON line per event.
+
+    A delivery whose body names no visitor gets a `warnings` list (also on stderr).
+    """
     from kameleoon_relay.pipeline import Pipeline
     from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
     from kameleoon_relay.spec import SpecError, normalize_event
@@ -55,7 +59,21 @@ def preview(
             continue
         linking = linking_of(event) if pipeline.links_identities(source) else NO_LINKING
         code = identities.apply(linking)
-        write_json_line(pipeline.preview(event, source, reveal_secrets, code))
+        result = pipeline.preview(event, source, reveal_secrets, code)
+        _warn_about_visitors(result)
+        write_json_line(result)
+
+
+def _warn_about_visitors(result: dict[str, Any]) -> None:
+    """A `warnings` list on each delivery whose body names no visitor, and a line on stderr."""
+    from kameleoon_relay.kameleoon.request import visitor_warning
+
+    for delivery in result["deliveries"]:
+        warning = visitor_warning(delivery.get("request", {}).get("json"))
+        if warning:
+            delivery["warnings"] = [warning]
+            where = f"{delivery['destination']} / {delivery.get('subscription')}"
+            typer.echo(f"warning: {result['messageId']}: {where}: {warning}", err=True)
 
 
 @app.command("fql")
@@ -102,10 +120,19 @@ def map_command(
 
 @app.command("check-config")
 def check_config(config_file: Annotated[str, typer.Argument(help="Config file.")]) -> None:
-    """Validate a config and summarise its sources, destinations and subscriptions."""
+    """Validate a config as `serve` would, and summarise its sources, destinations, mappings.
+
+    Also warns about endpoints that cannot be reached now.
+    """
+    from kameleoon_relay.cli.preflight import refuse, startup_problems, warn
+    from kameleoon_relay.config.checks import display_database, endpoint_warnings
+    from kameleoon_relay.server import SANDBOX_PATH
+
     config = _load(config_file)
+    refuse([f"{config_file}: {problem}" for problem in startup_problems(config)])
+    warn(f"{config_file}: {warning}" for warning in endpoint_warnings(config, SANDBOX_PATH))
     typer.echo(f"{config_file}: valid")
-    typer.echo(f"database: {masked_url(config.database)}")  # never the password
+    typer.echo(f"database: {display_database(config.database)}")
     typer.echo(f"sources ({len(config.sources)}):")
     for source in config.sources:
         typer.echo(f"  - {source.name}")
@@ -141,6 +168,7 @@ def check_auth(
     """Run Kameleoon's test authentication against each configured endpoint."""
     import httpx
 
+    from kameleoon_relay.delivery.client import sync_client
     from kameleoon_relay.kameleoon import DESTINATION_TYPES
     from kameleoon_relay.kameleoon.destination import AuthenticationError
 
@@ -156,9 +184,8 @@ def check_auth(
             continue
         try:
             request = test(target.settings, target.endpoint)
-            response = httpx.request(
-                request.method, request.url, headers=request.headers, timeout=timeout
-            )
+            with sync_client(timeout=timeout) as client:
+                response = client.request(request.method, request.url, headers=request.headers)
         except AuthenticationError as error:
             typer.echo(f"{target.name}: invalid settings: {error}")
             failures += 1

@@ -12,6 +12,8 @@ import typer
 from kameleoon_relay.cli.app import app
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from kameleoon_relay.config import Config
 
 DEFAULT_STATE_DIR = Path(".kameleoon-relay")
@@ -37,6 +39,18 @@ def serve(
             " postgresql://user:password@host/db for several relays sharing one queue."
         ),
     ] = None,
+    with_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Also mount the local Kameleoon sandbox at /sandbox (with --config; "
+            "the embedded default mounts it when it targets the sandbox); the banner shows "
+            "its demo credentials.",
+        ),
+    ] = False,
+    log_format: Annotated[
+        str, typer.Option(help="auto (text on a terminal, else json), json or text.")
+    ] = "auto",
 ) -> None:
     """Receive Segment events on /v1/* and deliver them to Kameleoon.
 
@@ -45,6 +59,7 @@ def serve(
     as the target (Kameleoon itself when KAMELEOON_API_KEY and KAMELEOON_SITECODE
     are set).
     """
+    from kameleoon_relay.cli.preflight import check_before_serving, fail_with
     from kameleoon_relay.config import ConfigError, default_config, load_config
     from kameleoon_relay.server import SANDBOX_PATH, create_app, run
 
@@ -62,10 +77,11 @@ def serve(
     try:
         cfg = loader()
     except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail_with(exc.problems)
+    mount = cfg.mount_sandbox or with_sandbox
+    check_before_serving(cfg, host, port, SANDBOX_PATH, mount)
     sandbox = None
-    if cfg.mount_sandbox:
+    if mount:
         from kameleoon_relay.sandbox import create_app as create_sandbox
 
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -75,25 +91,20 @@ def serve(
     except ValueError as exc:  # e.g. a database URL the store cannot open
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None)
-    _log_to_stderr(log_level)
-    run(asgi, host, port, log_level=log_level)
+    _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None, sandbox)
+    # The relay's own lines (reloads, delivery outcomes) and uvicorn's, in one format.
+    from kameleoon_relay.logs import FORMATS, configure_logging, uvicorn_log_config
+
+    if log_format not in FORMATS:
+        typer.echo(f"error: --log-format must be one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    configure_logging(log_level, log_format)
+    run(asgi, host, port, log_level=log_level, log_config=uvicorn_log_config())
 
 
-def _log_to_stderr(level: str) -> None:
-    """The relay's own lines (reloads, delivery outcomes) beside uvicorn's, at its level."""
-    import logging
-
-    logger = logging.getLogger("kameleoon_relay")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
-    logger.setLevel(level.upper())
-
-
-def _print_banner(cfg: Config, base: str, sandbox_path: str | None) -> None:
+def _print_banner(
+    cfg: Config, base: str, sandbox_path: str | None, sandbox: Starlette | None = None
+) -> None:
     """Where to send events and where to look; never the destination's API key."""
     echo = typer.echo
     echo(f"kameleoon-relay listening on {base}")
@@ -110,5 +121,11 @@ def _print_banner(cfg: Config, base: str, sandbox_path: str | None) -> None:
         )
     if sandbox_path:
         echo(f"  sandbox page: {base}{sandbox_path}/  (goals, conversions, visitors)")
+        echo(f"  sandbox endpoint: {base}{sandbox_path}/segmentio")
+    if sandbox is not None:
+        # Demo credentials, public by design: what a config pointing at the sandbox needs.
+        for account in sandbox.state.sandbox.config.accounts:
+            key, sites = account.api_key_setting, ", ".join(s.sitecode for s in account.sites)
+            echo(f"  sandbox credentials (demo): apiKey {key}  sitecode {sites}")
     echo(f"  admin API:    {base}/api/stats  {base}/api/deliveries  ({base}/openapi.json)")
     echo(f"  metrics:      {base}/metrics")

@@ -8,12 +8,16 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from kameleoon_relay.config.errors import ConfigError
 from kameleoon_relay.config.loader import parse_config
 from kameleoon_relay.config.model import Config
+from kameleoon_relay.kameleoon.destination import settings_problems
 
 SANDBOX_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 SANDBOX_SITECODE = "demosite01"
 WRITE_KEY_FILE = "write_key"
+API_KEY_VARIABLE = "KAMELEOON_API_KEY"
+SITECODE_VARIABLE = "KAMELEOON_SITECODE"
 
 
 def _write_key(state_dir: Path) -> str:
@@ -36,9 +40,28 @@ def default_config(
     KAMELEOON_SITECODE are set: then it is Kameleoon itself.
     """
     env = os.environ if env is None else env
-    state_dir.mkdir(parents=True, exist_ok=True)
-    api_key, sitecode = env.get("KAMELEOON_API_KEY"), env.get("KAMELEOON_SITECODE")
+    api_key, sitecode = env.get(API_KEY_VARIABLE), env.get(SITECODE_VARIABLE)
     live = bool(api_key and sitecode)
+    if bool(api_key) != bool(sitecode):
+        # Half the live credentials: silently using the sandbox would hide the mistake.
+        missing, present = (
+            (SITECODE_VARIABLE, API_KEY_VARIABLE)
+            if api_key
+            else (API_KEY_VARIABLE, SITECODE_VARIABLE)
+        )
+        raise ConfigError(
+            [
+                f"{missing} is not set but {present} is: set both to deliver to Kameleoon, "
+                "or neither to deliver to the sandbox"
+            ]
+        )
+    if live:
+        # Named by variable: there is no config file whose key path would mean anything.
+        variables = {"apiKey": API_KEY_VARIABLE, "sitecode": SITECODE_VARIABLE}
+        problems = settings_problems({"apiKey": api_key, "sitecode": sitecode})
+        if problems:
+            raise ConfigError([f"{variables[key]}: {text}" for key, text in problems.items()])
+    state_dir.mkdir(parents=True, exist_ok=True)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     destination = {
         "name": "kameleoon",

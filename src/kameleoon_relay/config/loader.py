@@ -23,6 +23,7 @@ from kameleoon_relay.config.model import (
     SourceConfig,
     SubscriptionConfig,
 )
+from kameleoon_relay.config.overlay import apply_overlay, overlay_path
 from kameleoon_relay.durations import parse_duration
 from kameleoon_relay.js import as_js_value
 from kameleoon_relay.kameleoon import DESTINATION_TYPES
@@ -37,6 +38,7 @@ _TOP_KEYS = {
     "dedupe_window",
     "delivery",
     "retention",
+    "overlay",
 }
 _DESTINATION_KEYS = {
     "name",
@@ -50,15 +52,32 @@ _DESTINATION_KEYS = {
     "enabled",
 }
 _SUBSCRIPTION_KEYS = {"name", "trigger", "action", "mapping", "enabled"}
-_DELIVERY_KEYS = {"retry_window", "concurrency", "timeout", "backoff_base", "backoff_max", "lease"}
+_DELIVERY_KEYS = {
+    "retry_window",
+    "concurrency",
+    "timeout",
+    "backoff_base",
+    "backoff_max",
+    "lease",
+    "max_backlog",
+}
 
 
 class _Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
+        # Values left empty by an unset environment variable: reported once, at their path.
+        self.unset: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
+        for unset in self.unset:
+            if path == unset or path.startswith((f"{unset}.", f"{unset}[")):
+                return  # "required", "must not be empty", ...: the unset variable says it all
         self.items.append(f"{path}: {message}")
+
+    def unset_variable(self, path: str, name: str) -> None:
+        self.items.append(f"{path}: environment variable {name} is not set")
+        self.unset.add(path)
 
 
 _PLACEHOLDER = "__kameleoon_relay_env_{}__"
@@ -100,7 +119,7 @@ def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: _Probl
             return env[name]
         if fallback is not None:
             return fallback
-        problems.add(path, f"environment variable {name} is not set")
+        problems.unset_variable(path, name)
         return ""
 
     return _ENV_REF.sub(substitute, value)
@@ -308,12 +327,13 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
                 values[key] = parse_duration(raw[key])
             except ValueError as error:
                 problems.add(f"delivery.{key}", str(error))
-    if "concurrency" in raw:
-        value = raw["concurrency"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            problems.add("delivery.concurrency", "must be a positive integer")
-        else:
-            values["concurrency"] = value
+    for key in ("concurrency", "max_backlog"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                problems.add(f"delivery.{key}", "must be a positive integer")
+            else:
+                values[key] = value
     return DeliverySettings(**values)
 
 
@@ -327,6 +347,13 @@ def _duration(data: dict[str, Any], key: str, default: float, problems: _Problem
         return default
 
 
+def _source_names(data: dict[str, Any]) -> set[str]:
+    """Every source the document names, even one whose write key has a problem of its own."""
+    raw = data.get("sources")
+    items = raw if isinstance(raw, list) else []
+    return {item["name"] for item in items if isinstance(item, dict) and "name" in item}
+
+
 def parse_config(
     data: Any, env: Mapping[str, str] | None = None, path: Path | None = None
 ) -> Config:
@@ -337,7 +364,7 @@ def parse_config(
     data = _interpolate(data, "", os.environ if env is None else env, problems)
     _unknown_keys(data, _TOP_KEYS, "", problems)
     sources = _sources(data.get("sources"), problems)
-    destinations = _destinations(data.get("destinations", []), {s.name for s in sources}, problems)
+    destinations = _destinations(data.get("destinations", []), _source_names(data), problems)
     database = data.get("database", DEFAULT_DATABASE)
     if not isinstance(database, str) or "://" not in database:
         problems.add("database", "must be a URL such as sqlite:///path/relay.db")
@@ -364,6 +391,7 @@ def parse_config(
         delivery=delivery,
         retention=retention,
         path=path,
+        overlay=overlay_path(data.get("overlay"), path),
     )
     if not problems.items:
         # Triggers and mappings are checked by compiling them, as the relay will.
@@ -371,6 +399,22 @@ def parse_config(
     if problems.items:
         raise ConfigError(problems.items)
     return config
+
+
+def _syntax_error(error: yaml.YAMLError | orjson.JSONDecodeError) -> str:
+    """Where and why, as `line 3, column 7: invalid YAML: <reason> (<context>)`."""
+    if isinstance(error, orjson.JSONDecodeError):
+        return f"line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
+    mark = getattr(error, "problem_mark", None)
+    place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    reason = getattr(error, "problem", None) or type(error).__name__
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and context_mark:
+        at = f"line {context_mark.line + 1}, column {context_mark.column + 1}"
+        reason = f"{reason} ({context} that starts at {at})"
+    elif context:
+        reason = f"{reason} ({context})"
+    return f"{place}invalid YAML: {_unshield(reason)}"
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -384,10 +428,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         shielded = _shield_env_refs(text)
         data = orjson.loads(shielded) if file.suffix == ".json" else yaml.safe_load(shielded)
     except (yaml.YAMLError, orjson.JSONDecodeError) as error:
-        where = getattr(error, "problem_mark", None)
-        place = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise ConfigError([f"{file}: not valid YAML/JSON{place}"]) from None
+        raise ConfigError([f"{file}: {_syntax_error(error)}"]) from None
     try:
-        return parse_config(data, env, file)
+        return parse_config(apply_overlay(data, file), env, file)
     except ConfigError as error:
         raise ConfigError([f"{file}: {problem}" for problem in error.problems]) from None

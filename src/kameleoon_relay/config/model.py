@@ -65,6 +65,8 @@ class DeliverySettings:
     # How long a claimed delivery is held before any process may take it again (a worker
     # that died, a record that failed): longer than sending its requests can take.
     lease: float = 300.0
+    # Queued deliveries past which ingest answers 503 with Retry-After (the SDKs retry).
+    max_backlog: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Config:
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     retention: float = DEFAULT_RETENTION  # finished work and its events are kept this long
     path: Path | None = None
+    overlay: Path | None = None  # subscriptions edited in the dashboard (config/overlay.py)
     # Set by the embedded default: mount the sandbox under /sandbox.
     mount_sandbox: bool = False
 

@@ -1,12 +1,12 @@
 """Delivery: plan queued events with the config in force, send, retry, dead-letter.
 
 `Dispatcher(store, current, settings)` runs the loop; `RetryPolicy` decides what an answer
-means; `http_client()` is the one place an outgoing HTTP client is built; `replay`
+means; `client` is the one place outgoing HTTP clients are built; `replay`
 re-plans stored events and requeues them.
 """
 
 from kameleoon_relay.delivery.attempt import attempt, send
-from kameleoon_relay.delivery.client import USER_AGENT, ClientPool, http_client
+from kameleoon_relay.delivery.client import http_session, sync_client
 from kameleoon_relay.delivery.dispatcher import DestinationWorker, Dispatcher
 from kameleoon_relay.delivery.policy import (
     RETRYABLE_STATUSES,
@@ -20,8 +20,6 @@ from kameleoon_relay.delivery.policy import (
 
 __all__ = [
     "RETRYABLE_STATUSES",
-    "USER_AGENT",
-    "ClientPool",
     "Decision",
     "DestinationWorker",
     "Dispatcher",
@@ -30,7 +28,8 @@ __all__ = [
     "attempt",
     "classify_error",
     "classify_status",
-    "http_client",
+    "http_session",
     "parse_retry_after",
     "send",
+    "sync_client",
 ]

@@ -11,11 +11,12 @@ import random
 import time
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 import orjson
 
 from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.delivery.policy import (
+    SEND_ERRORS,
     RetryPolicy,
     Verdict,
     classify_error,
@@ -44,40 +45,45 @@ class Answer:
     latency: float
 
 
-async def send(client: httpx.AsyncClient, request: HttpRequest, timeout: float) -> Answer:
+async def send(session: aiohttp.ClientSession, request: HttpRequest, timeout: float) -> Answer:
     """Send `request` (its exact body bytes) and classify the answer."""
-    secrets = secrets_in(request.headers)
-    headers = dict(request.headers)
-    if not any(name.lower() == "content-type" for name in headers):
-        headers["content-type"] = "application/json"
+    headers = request.headers
+    if "content-type" not in headers:
+        headers = {**headers, "content-type": "application/json"}
     started = time.monotonic()
     try:
-        response = await client.request(
-            request.method, request.url, headers=headers, content=request.body
-        )
-    except httpx.HTTPError as exc:
+        async with session.request(
+            request.method, request.url, headers=headers, data=request.body
+        ) as response:
+            status = response.status
+            verdict = classify_status(status)
+            if verdict is Verdict.DELIVERED:
+                await response.read()  # the connection goes back to the pool
+                # No sample is kept for a 2xx: it says nothing and would cost every row.
+                return Answer(verdict, status, None, None, None, time.monotonic() - started)
+            text = (await response.read()).decode("utf-8", errors="replace")
+            retry_header = response.headers.get("retry-after")
+            phrase = response.reason or ""
+    except SEND_ERRORS as exc:
         latency = time.monotonic() - started
-        reason = scrub(describe_error(exc, timeout), secrets)
+        reason = scrub(describe_error(exc, timeout), secrets_in(request.headers))
         return Answer(classify_error(exc), None, reason, None, None, latency)
     latency = time.monotonic() - started
-    status = response.status_code
-    verdict = classify_status(status)
-    if verdict is Verdict.DELIVERED:
-        return Answer(verdict, status, None, None, None, latency)  # no sample kept for 2xx
-    sample = scrub(response.text[:SAMPLE_CHARS], secrets) or None
+    secrets = secrets_in(request.headers)
+    sample = scrub(text[:SAMPLE_CHARS], secrets) or None
     retry_after = None
     if verdict is Verdict.RETRY:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-    reason = f"HTTP {status} {response.reason_phrase}".rstrip()
-    if response.headers.get("retry-after"):
-        reason += f" (Retry-After: {response.headers['retry-after']})"
+        retry_after = parse_retry_after(retry_header, time.time())
+    reason = f"HTTP {status} {phrase}".rstrip()
+    if retry_header:
+        reason += f" (Retry-After: {retry_header})"
     if sample:
         reason += ": " + " ".join(sample[:REASON_BODY_CHARS].split())
     return Answer(verdict, status, scrub(reason, secrets), sample, retry_after, latency)
 
 
 async def attempt(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     claimed: ClaimedDelivery,
     pipeline: Pipeline,
     policy: RetryPolicy,

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from kameleoon_relay import USER_AGENT
+from kameleoon_relay.delivery.client import sync_client
 from kameleoon_relay.pipeline import Pipeline
 
 
@@ -19,7 +19,7 @@ def send_event(
     entry per planned delivery with `status` and `response` (or `error`).
     """
     results: list[dict[str, Any]] = []
-    with httpx.Client(timeout=timeout, headers={"user-agent": USER_AGENT}) as client:
+    with sync_client(timeout=timeout) as client:
         for entry in pipeline.plan(event, source):
             shown = entry.to_dict()
             if entry.request is not None:

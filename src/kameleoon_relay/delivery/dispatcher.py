@@ -16,11 +16,12 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+
+import aiohttp
 
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.delivery.attempt import attempt, crashed
-from kameleoon_relay.delivery.client import ClientPool
+from kameleoon_relay.delivery.client import http_session
 from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY
 from kameleoon_relay.delivery.policy import RetryPolicy
 from kameleoon_relay.pipeline import Pipeline
@@ -119,7 +120,12 @@ class Dispatcher:
 
 
 class DestinationWorker:
-    """Claims and sends one destination's deliveries, at most `concurrency` at a time."""
+    """Claims and sends one destination's deliveries, at most `concurrency` at a time.
+
+    Outcomes are recorded in batches: while one batch is being written, the next one
+    gathers, so under load one transaction records many attempts and at low load an
+    outcome is written at once.
+    """
 
     def __init__(
         self,
@@ -138,10 +144,13 @@ class DestinationWorker:
         self.policy = RetryPolicy.from_settings(settings)
         self.poll_interval = poll_interval
         self.rng = rng
-        self._tasks: set[asyncio.Task] = set()  # until their outcome is recorded
+        self._tasks: set[asyncio.Task] = set()
+        self._sending = 0  # requests out now: the concurrency bound
         self._signal = asyncio.Event()
         self._saturated = False
-        self._clients: ClientPool | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._outcomes: list[DeliveryOutcome] = []
+        self._recorder: asyncio.Task | None = None
         # Refill in batches: one claim per few finished requests, not one per request.
         self._refill_at = max(1, settings.concurrency // 4)
 
@@ -149,15 +158,15 @@ class DestinationWorker:
         self._signal.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        # One client (one keep-alive connection) per slot: the free list is the limit.
-        clients = self._clients = ClientPool(self.options.concurrency, self.options.timeout)
+        concurrency = self.options.concurrency
+        self._session = http_session(timeout=self.options.timeout, max_connections=concurrency)
         try:
             while not stop.is_set():
                 self._signal.clear()  # before claiming: a wake during the claim is kept
-                free = clients.available
+                free = concurrency - self._sending
                 claimed = await self._claim(free) if free > 0 else []
                 for record in claimed:
-                    self._start(clients.take(), record)
+                    self._start(record)
                 self._saturated = free == 0 or len(claimed) == free
                 # Saturated: more work is likely waiting, so wait for slots, not the clock.
                 timeout = None if self._saturated else self.poll_interval
@@ -171,7 +180,9 @@ class DestinationWorker:
                     task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            await clients.aclose()
+            if self._recorder is not None:
+                await asyncio.gather(self._recorder, return_exceptions=True)
+            await self._session.close()
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         try:
@@ -180,37 +191,51 @@ class DestinationWorker:
             log.exception("claiming deliveries for %s failed", self.destination)
             return []
 
-    def _start(self, client: Any, record: ClaimedDelivery) -> None:
-        task = asyncio.create_task(self._deliver(client, record))
+    def _start(self, record: ClaimedDelivery) -> None:
+        self._sending += 1
+        task = asyncio.create_task(self._deliver(record))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _release(self, client: Any) -> None:
+    def _release(self) -> None:
         """The request is answered: its slot may serve the next one while we record."""
-        assert self._clients is not None
-        self._clients.give_back(client)
-        free = self._clients.available
+        self._sending -= 1
+        free = self.options.concurrency - self._sending
         if self._saturated and (free >= self._refill_at or free == self.options.concurrency):
             self._signal.set()
 
-    async def _deliver(self, client: Any, claimed: ClaimedDelivery) -> None:
+    async def _deliver(self, claimed: ClaimedDelivery) -> None:
+        assert self._session is not None
         IN_FLIGHT.labels(self.destination).inc()
         try:
             outcome = await attempt(
-                client, claimed, self.current(), self.policy, self.options.timeout, self.rng
+                self._session,
+                claimed,
+                self.current(),
+                self.policy,
+                self.options.timeout,
+                self.rng,
             )
         except Exception as exc:
             log.exception("delivery %s to %s crashed", claimed.id, self.destination)
             outcome = crashed(claimed, exc, self.policy, self.rng)
         finally:
             IN_FLIGHT.labels(self.destination).dec()
-            self._release(client)
+            self._release()
         _observe(self.destination, outcome)
-        try:
-            await self.store.record([outcome])
-        except Exception:
-            # It stays in_flight until its lease ends, then is sent again: at least once.
-            log.exception("recording delivery %s failed", claimed.id)
+        self._outcomes.append(outcome)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_all())
+
+    async def _record_all(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                await self.store.record(batch)
+            except Exception:
+                # They stay in_flight until their lease ends, then are sent again:
+                # at least once, never lost.
+                log.exception("recording %d delivery outcomes failed", len(batch))
 
 
 def _observe(destination: str, outcome: DeliveryOutcome) -> None:
@@ -221,12 +246,27 @@ def _observe(destination: str, outcome: DeliveryOutcome) -> None:
             LATENCY.labels(destination, sent.action or "").observe(sent.latency)
     if not outcome.requests:
         ATTEMPTS.labels(destination, "", OUTCOME_LABELS[outcome.state]).inc()
-    if outcome.state not in ("delivered", "filtered"):
-        log.warning(
-            "delivery %s to %s/%s: %s (%s)",
-            outcome.delivery_id,
-            destination,
-            outcome.actions or "-",
-            OUTCOME_LABELS[outcome.state],
-            outcome.error,
-        )
+    # One line per outcome: info when it went through (or was filtered), warning otherwise.
+    # Names and numbers only: never the event, its user id, or a header.
+    label = OUTCOME_LABELS[outcome.state]
+    ok = outcome.state in ("delivered", "filtered")
+    log.log(
+        logging.INFO if ok else logging.WARNING,
+        "delivery %s to %s/%s: %s%s",
+        outcome.delivery_id,
+        destination,
+        outcome.actions or "-",
+        label,
+        "" if outcome.error is None else f" ({outcome.error})",
+        extra={
+            "fields": {
+                "delivery_id": outcome.delivery_id,
+                "destination": destination,
+                "actions": outcome.actions or None,
+                "outcome": label,
+                "status": outcome.status,
+                "latency_ms": None if outcome.latency is None else round(outcome.latency * 1000, 1),
+                "error": outcome.error,
+            }
+        },
+    )

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-import httpx
+import aiohttp
 
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.store.models import NextState
@@ -30,21 +30,31 @@ def classify_status(status: int) -> Verdict:
     return Verdict.FAIL
 
 
+# What sending can raise besides an answer: the network's troubles and the client's refusals.
+SEND_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+
+
 def classify_error(exc: BaseException) -> Verdict:
     """Timeouts and network trouble may pass; a malformed URL or request never will."""
-    if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
-        return Verdict.RETRY
-    if isinstance(exc, httpx.ProxyError):
+    if isinstance(exc, aiohttp.InvalidURL):
+        return Verdict.FAIL
+    if isinstance(
+        exc,
+        TimeoutError
+        | aiohttp.ClientConnectionError
+        | aiohttp.ClientPayloadError
+        | aiohttp.ClientResponseError
+        | OSError,
+    ):
         return Verdict.RETRY
     return Verdict.FAIL
 
 
 def describe_error(exc: BaseException, timeout: float | None = None) -> str:
-    """A one-line reason for an exception (httpx timeouts often have an empty message)."""
-    if isinstance(exc, httpx.TimeoutException):
-        kind = type(exc).__name__
-        return f"{kind}: no answer within {timeout:g}s" if timeout else kind
-    text = str(exc).strip() or repr(exc)
+    """A one-line reason for an exception (timeouts often have an empty message)."""
+    if isinstance(exc, TimeoutError):
+        return f"Timeout: no answer within {timeout:g}s" if timeout else "Timeout"
+    text = " ".join(str(exc).split()) or repr(exc)
     return f"{type(exc).__name__}: {text}"
 
 

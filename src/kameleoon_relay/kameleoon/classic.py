@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kameleoon_relay.actions import Action, Destination, Field
-from kameleoon_relay.kameleoon.destination import test_authentication_request
+from kameleoon_relay.kameleoon.destination import settings_problems, test_authentication_request
 from kameleoon_relay.kameleoon.fields import ANONYMOUS_ID, CONTEXT, TIMESTAMP, USER_ID, path
 from kameleoon_relay.kameleoon.request import post_event
 from kameleoon_relay.kameleoon.settings import KAMELEOON_SETTINGS
@@ -98,6 +98,7 @@ KAMELEOON_CLASSIC = Destination(
     ),
     default_endpoint="https://integrations.kameleoon.com/segmentio",
     test_authentication=test_authentication_request,
+    check_settings=settings_problems,
     identity_linking_default=True,
     configurable_subscriptions=False,
     linked_code_key="k_visitorCode",

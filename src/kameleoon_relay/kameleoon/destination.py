@@ -37,6 +37,57 @@ def _js_string(value: Any) -> str:
     return str(value)
 
 
+def decode_api_key(api_key: Any) -> dict[str, Any]:
+    """The API key's entries, decoded as the reference's test authentication decodes it.
+
+    ValueError says what is wrong with the key, never what it is (it is a secret).
+    """
+    if not isinstance(api_key, str):
+        raise ValueError(f"must be a string (base64 of a JSON object), got {_type_name(api_key)}")
+    try:
+        decoded = base64.b64decode(api_key, validate=False)
+        entries = orjson.loads(decoded.decode("ascii", errors="replace"))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        raise ValueError("is not base64 of a JSON object, as Kameleoon API keys are") from None
+    if not isinstance(entries, dict):
+        raise ValueError("is base64 of JSON but not of an object, as Kameleoon API keys are")
+    return entries
+
+
+def settings_problems(settings: Mapping[str, Any]) -> dict[str, str]:
+    """What Kameleoon would refuse in the settings, by key: each line says how to fix it."""
+    problems: dict[str, str] = {}
+    api_key = settings.get("apiKey")
+    if api_key not in (None, ""):
+        try:
+            decode_api_key(api_key)
+        except ValueError as error:
+            problems["apiKey"] = (
+                f"{error}; Kameleoon would refuse every delivery (401): "
+                "copy the key again from Kameleoon"
+            )
+    sitecode = settings.get("sitecode")
+    # A number is sent as its digits, so it may pass; leading zeros are lost, hence the hint.
+    number = isinstance(sitecode, int) and not isinstance(sitecode, bool)
+    if sitecode in (None, ""):
+        pass
+    elif not isinstance(sitecode, str) and not number:
+        problems["sitecode"] = (
+            f"must be a string of {SITECODE_LENGTH} characters, got {_type_name(sitecode)}"
+        )
+    elif len(str(sitecode)) != SITECODE_LENGTH:
+        hint = "quote it in YAML" if number else "your Kameleoon project's sitecode"
+        problems["sitecode"] = (
+            f"must be exactly {SITECODE_LENGTH} characters, got {len(str(sitecode))} ({hint})"
+        )
+    return problems
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", bool: "true/false", int: "a number"}
+    return names.get(type(value), "a number" if isinstance(value, float) else type(value).__name__)
+
+
 def test_authentication_request(settings: Mapping[str, Any], endpoint: str) -> HttpRequest:
     """The GET that Kameleoon answers 2xx for valid credentials.
 
@@ -46,12 +97,9 @@ def test_authentication_request(settings: Mapping[str, Any], endpoint: str) -> H
     if len(str(settings.get("sitecode", ""))) != SITECODE_LENGTH:
         raise AuthenticationError("Invalid project sitecode. Please check your sitecode")
     try:
-        decoded = base64.b64decode(str(settings.get("apiKey", "")), validate=False)
-        entries = orjson.loads(decoded.decode("ascii", errors="replace"))
-    except (binascii.Error, orjson.JSONDecodeError, ValueError):
+        entries = decode_api_key(str(settings.get("apiKey", "")))
+    except ValueError:
         raise AuthenticationError("Invalid API key: not base64 of a JSON object") from None
-    if not isinstance(entries, dict):
-        raise AuthenticationError("Invalid API key: not base64 of a JSON object")
     query = "&".join(f"{key}={_js_string(value)}" for key, value in entries.items())
     url = f"{endpoint}/getapikey?{query}"
     return HttpRequest("GET", url, {"user-agent": USER_AGENT}, None)
@@ -71,4 +119,5 @@ KAMELEOON_ACTIONS = Destination(
     ),
     default_endpoint=DEFAULT_ENDPOINT,
     test_authentication=test_authentication_request,
+    check_settings=settings_problems,
 )

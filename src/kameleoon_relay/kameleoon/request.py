@@ -39,3 +39,33 @@ def post_event(context: PerformContext) -> HttpRequest:
         # escapes it; orjson refuses it.
         encoded = json_stringify(body).encode()
     return HttpRequest("POST", context.endpoint, headers, body, encoded)
+
+
+# Where Kameleoon (and the sandbox) look for the visitor code in a body we send.
+VISITOR_CODE_KEYS = ("kameleoonVisitorCode", "k_visitorCode")
+
+
+def visitor_warning(body: object) -> str | None:
+    """Why Kameleoon may not know whose event `body` is, or None when it carries the code.
+
+    The sandbox falls back to userId, then anonymousId, and refuses a body with
+    none of them ("no visitor"); Kameleoon itself needs the code.
+    """
+    if not isinstance(body, dict):
+        return None
+    properties = body.get("properties")
+    if isinstance(properties, dict) and any(properties.get(k) for k in VISITOR_CODE_KEYS):
+        return None
+    advice = (
+        'include it in the event, or map kameleoonVisitorCode (e.g. {"@path": '
+        '"$.properties.kameleoonVisitorCode"})'
+    )
+    if not body.get("userId") and not body.get("anonymousId"):
+        return (
+            "no properties.kameleoonVisitorCode, userId or anonymousId: no visitor to credit "
+            f'(the sandbox refuses it: "no visitor"); {advice}'
+        )
+    return (
+        "no properties.kameleoonVisitorCode: Kameleoon needs it to match the visitor "
+        f"(the sandbox falls back to userId/anonymousId); {advice}"
+    )

@@ -1,211 +1,48 @@
-"""`@liquid`: Liquid templates, set up like the reference's liquidjs engine.
+"""`@liquid`: Liquid templates rendered exactly as Segment's actions-core renders them.
 
-The reference disables the tags `case`, `for`, `include`, `layout`, `render`,
-`tablerow` and a list of filters (below), caps templates at 1000 characters,
-passes unknown filters through, and prints values the JavaScript way. We do the
-same with python-liquid, and give output, string filters, `size`, `first`,
-`last`, `join`, `truncate` and `divided_by` liquidjs's semantics. Known
-differences: liquidjs-only filters (`json`/`jsonify` are provided; `slugify`,
-`to_integer`, `push`, `where` on objects and the like are not), python-liquid's
-own semantics for the remaining filters (float arithmetic, dates), and error
-wording; liquidjs's 500 ms render limit has no python-liquid
-counterpart (without loops, render time is bounded by the template length).
+The reference evaluates `@liquid` with liquidjs configured by actions-core: a
+render limit of 500 ms, a memory limit of 1e8, templates of at most 1,000
+characters (UTF-16 units), the tags `case`, `for`, `include`, `layout`,
+`render`, `tablerow` and twenty filters (DISABLED_FILTERS) disabled, unknown
+filters passed through. Every other liquidjs tag and filter is available, with
+liquidjs's semantics: the engine in liquid_engine.py parses like liquidjs's
+tokenizer, values coerce as JavaScript does (liquid_values.py), filters keep
+liquidjs's argument handling and memory accounting (liquid_filters.py), and
+dates follow V8's Date parsing and liquidjs's strftime (liquid_dates.py).
+
+Any failure (a parse error, a disabled tag or filter, a filter that throws, a
+limit) is a per-event MappingEvaluationError, as in the reference, where the
+template is parsed and rendered for each event. Here it compiles once per
+mapping; a template that does not parse fails every event.
+
+Documented differences (deliberate or unavoidable):
+- Dates render in UTC (liquidjs uses the server's zone; Segment's servers run
+  in UTC), and `%c`/`%x`/`%X`/names use the en-US locale.
+- `increment`/`decrement` write their counters into the event in liquidjs, so
+  a later field of the same mapping would see them; here counters live only
+  for the template's render and the event is never modified.
+- The 500 ms render limit is a wall-clock limit on both sides, so only
+  templates near it can differ; ranges over 10,000,000 items fail here
+  (JavaScript spends seconds on them).
+- `sample` is random on both sides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TextIO
-
-from liquid import Environment
-from liquid.builtin.output import Output, OutputNode
-from liquid.builtin.tags.echo_tag import EchoNode, EchoTag
-from liquid.exceptions import LiquidError
+from typing import Any
 
 from .errors import MappingEvaluationError
-from .jsvalues import UNDEFINED, json_stringify, to_js_string, truthy, utf16_len, utf16_units
+from .jsvalues import utf16_len
+from .liquid_engine import LiquidRenderError, LiquidSyntaxError, compile_template
+from .liquid_filters import DISABLED_FILTERS
 
 MAX_TEMPLATE_LENGTH = 1000
+RENDER_LIMIT_SECONDS = 0.5
+MEMORY_LIMIT = 1e8
 DISABLED_TAGS = ("case", "for", "include", "layout", "render", "tablerow")
-DISABLED_FILTERS = (
-    "array_to_sentence_string",
-    "concat",
-    "find",
-    "find_exp",
-    "find_index",
-    "find_index_exp",
-    "group_by",
-    "group_by_exp",
-    "has",
-    "has_exp",
-    "map",
-    "newline_to_br",
-    "reject",
-    "reject_exp",
-    "reverse",
-    "sort",
-    "sort_natural",
-    "uniq",
-    "where_exp",
-    "type",
-)
 
-
-def _js_output(value: Any) -> str:
-    """How liquidjs prints a value: nil as nothing, everything else as String()."""
-    if value is None or value is UNDEFINED or not _is_json_like(value):
-        return "" if value is None or value is UNDEFINED else str(value)
-    if isinstance(value, list):
-        return "".join(_js_output(v) for v in value)
-    return to_js_string(value)
-
-
-def _is_json_like(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool | list | dict)
-
-
-class _JsOutputNode(OutputNode):
-    __slots__ = ()
-
-    def render_to_output(self, context: Any, buffer: TextIO) -> int:
-        return buffer.write(_js_output(self.expression.evaluate(context)))
-
-
-class _JsEchoNode(EchoNode):
-    __slots__ = ()
-
-    def render_to_output(self, context: Any, buffer: TextIO) -> int:
-        return buffer.write(_js_output(self.expression.evaluate(context)))
-
-
-class _JsOutput(Output):
-    node_class = _JsOutputNode
-
-
-class _JsEcho(EchoTag):
-    node_class = _JsEchoNode
-
-
-def _disabled(name: str) -> Callable[..., Any]:
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise MappingEvaluationError(f'filter "{name}" is disabled')
-
-    return refuse
-
-
-def _divided_by(value: Any, other: Any) -> Any:
-    # JavaScript division: never integer division.
-    number, divisor = _number(value), _number(other)
-    if divisor == 0:
-        return float("inf") if number > 0 else float("-inf") if number < 0 else float("nan")
-    return number / divisor
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-_STRING_FILTERS = (
-    "append",
-    "prepend",
-    "capitalize",
-    "downcase",
-    "upcase",
-    "escape",
-    "escape_once",
-    "lstrip",
-    "rstrip",
-    "strip",
-    "remove",
-    "remove_first",
-    "remove_last",
-    "replace",
-    "replace_first",
-    "replace_last",
-    "split",
-    "strip_html",
-    "strip_newlines",
-    "url_encode",
-    "url_decode",
-    "base64_encode",
-    "base64_decode",
-)
-
-
-def _on_strings(filter_: Callable[..., Any]) -> Callable[..., Any]:
-    """liquidjs string filters stringify their input and arguments the JavaScript way."""
-
-    def apply(value: Any, *args: Any, **kwargs: Any) -> Any:
-        return filter_(_js_output(value), *map(_js_output, args), **kwargs)
-
-    return apply
-
-
-def _truncate(value: Any, length: Any = 50, ellipsis: Any = "...") -> Any:
-    text, tail = _js_output(value), _js_output(ellipsis)
-    limit = int(_number(length))
-    if len(text) <= limit:
-        return value
-    return text[: max(limit - len(tail), 0)] + tail
-
-
-def _size(value: Any) -> int:
-    if isinstance(value, str):
-        return utf16_len(value)
-    if isinstance(value, list):
-        return len(value)
-    return 0
-
-
-def _join(value: Any, separator: Any = None) -> str:
-    items = [] if value is None or not _is_json_like(value) else value
-    items = items if isinstance(items, list) else [items]
-    sep = " " if separator is None else _js_output(separator)
-    return sep.join("" if v is None else to_js_string(v) for v in items)
-
-
-def _element(index: int) -> Callable[[Any], Any]:
-    """liquidjs `first`/`last`: an element of anything with a length (strings too)."""
-
-    def pick(value: Any) -> Any:
-        items = utf16_units(value) if isinstance(value, str) else value
-        if not isinstance(items, list) or not truthy(value):
-            return ""
-        return items[index] if items else None
-
-    return pick
-
-
-def _json_filter(value: Any, *args: Any) -> str:
-    encoded = json_stringify(value)
-    return "" if encoded is UNDEFINED else encoded
-
-
-def _environment() -> Environment:
-    env = Environment(strict_filters=False)
-    for tag in DISABLED_TAGS:
-        env.tags.pop(tag, None)
-    env.add_tag(_JsOutput)
-    env.add_tag(_JsEcho)
-    for name in DISABLED_FILTERS:
-        env.add_filter(name, _disabled(name))
-    for name in _STRING_FILTERS:
-        env.add_filter(name, _on_strings(env.filters[name]))
-    env.add_filter("truncate", _truncate)
-    env.add_filter("size", _size)
-    env.add_filter("first", _element(0))
-    env.add_filter("last", _element(-1))
-    env.add_filter("join", _join)
-    env.add_filter("divided_by", _divided_by)
-    env.add_filter("json", _json_filter)
-    env.add_filter("jsonify", _json_filter)
-    return env
-
-
-_ENV = _environment()
+__all__ = ["DISABLED_FILTERS", "DISABLED_TAGS", "MAX_TEMPLATE_LENGTH", "compile_liquid"]
 
 
 def compile_liquid(source: Any) -> Callable[[Any], Any]:
@@ -217,16 +54,18 @@ def compile_liquid(source: Any) -> Callable[[Any], Any]:
     if utf16_len(source) > MAX_TEMPLATE_LENGTH:
         return _fail("liquid template values are limited to 1000 characters")
     try:
-        template = _ENV.from_string(source)
-    except LiquidError as error:
+        template = compile_template(source, DISABLED_TAGS, RENDER_LIMIT_SECONDS, MEMORY_LIMIT)
+    except LiquidSyntaxError as error:
         return _fail(f"liquid: {error}")
 
     def render(payload: Any) -> str:
         scope = payload if isinstance(payload, dict) else {}
         try:
-            return template.render(**scope)
-        except LiquidError as error:
+            return template.render(scope)
+        except LiquidRenderError as error:
             raise MappingEvaluationError(f"liquid: {error}") from error
+        except Exception as error:  # a JavaScript TypeError in the reference: still per event
+            raise MappingEvaluationError(f"liquid: {type(error).__name__}: {error}") from error
 
     return render
 

@@ -21,7 +21,7 @@ from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_ke
 from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings, FaultSettingsError
 from kameleoon_relay.sandbox.faults_middleware import FaultMiddleware
 from kameleoon_relay.sandbox.store import Store
-from kameleoon_relay.sandbox.tracker import EventRejected, Tracker
+from kameleoon_relay.sandbox.tracker import EventRejected, Tracker, sender_of
 
 COMMIT_DELAY = 0.2  # seconds a write may wait before its batch is committed
 _AUTH_CACHE_MAX = 1024
@@ -101,29 +101,45 @@ async def segmentio(request: Request) -> Response:
     sandbox = _sandbox(request)
     store = sandbox.store
     sandbox.schedule_commit()
-    account = sandbox.account(request.headers.get("authorization"))
-    if account is None:
-        store.count("rejected")
-        return _error(401, "unknown API key: send `authorization: Basic {apiKey}`")
-    sitecode = request.headers.get("x-segment-settings", "")
-    if not any(site.sitecode == sitecode for site in account.sites):
-        store.count("rejected")
-        return _error(403, f"sitecode {sitecode!r} does not belong to this API key")
     raw = await request.body()
     try:
-        body = orjson.loads(raw)
+        body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
+        body = None
+    sender = sender_of(request.headers.get("user-agent"), body)
+    sitecode = request.headers.get("x-segment-settings", "")
+
+    def reject(status: int, reason: str) -> Response:
+        # Kept in the event log with why, so the page can show it.
         store.count("rejected")
-        return _error(400, "malformed JSON body")
+        fields = body if isinstance(body, dict) else {}
+        row = (
+            time.time(), sitecode, _text_or_none(fields.get("messageId")),
+            _text_or_none(fields.get("type")),
+            _text_or_none(fields.get("event")) or _text_or_none(fields.get("name")),
+            None, "rejected", None, raw,
+        )  # fmt: skip
+        store.log_event(row, reason=f"{status}: {reason}", sender=sender)
+        return _error(status, reason)
+
+    account = sandbox.account(request.headers.get("authorization"))
+    if account is None:
+        return reject(401, "unknown API key: send `authorization: Basic {apiKey}`")
+    if not any(site.sitecode == sitecode for site in account.sites):
+        return reject(403, f"sitecode {sitecode!r} does not belong to this API key")
+    if body is None:
+        return reject(400, "malformed JSON body")
     if not isinstance(body, dict):
-        store.count("rejected")
-        return _error(400, "the body must be a JSON object")
+        return reject(400, "the body must be a JSON object")
     try:
-        outcome = sandbox.tracker.handle(sitecode, body, raw)
+        outcome = sandbox.tracker.handle(sitecode, body, raw, sender=sender)
     except EventRejected as exc:
-        store.count("rejected")
-        return _error(400, str(exc))
+        return reject(400, str(exc))
     return _json(outcome.to_json())
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 async def getapikey(request: Request) -> Response:
@@ -171,12 +187,25 @@ async def api_visitor(request: Request) -> Response:
 
 
 async def api_events(request: Request) -> Response:
+    """Newest first; `q` searches, `before` pages (the `next` of the previous answer)."""
     try:
         limit = _limit(request, 50)
     except ValueError as exc:
         return _error(400, str(exc))
-    sitecode = request.query_params.get("sitecode")
-    return _json({"events": _sandbox(request).store.events(limit, sitecode)})
+    params = request.query_params
+    before = params.get("before") or None
+    if before is not None and not (before.isdigit() and len(before) < 19):
+        return _error(400, "before must be an event seq")
+    events = _sandbox(request).store.events(
+        limit,
+        params.get("sitecode"),
+        search=(params.get("q") or "").strip() or None,
+        before=int(before) if before else None,
+    )
+    answer: dict[str, Any] = {"events": events}
+    if len(events) == limit:
+        answer["next"] = events[-1]["seq"]
+    return _json(answer)
 
 
 async def api_stats(request: Request) -> Response:

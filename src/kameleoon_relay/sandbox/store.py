@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, received_at REAL NOT NULL, sitecode TEXT NOT NULL,
     message_id TEXT, type TEXT, name TEXT, visitor TEXT, outcome TEXT NOT NULL, goal TEXT,
-    body TEXT NOT NULL);
+    body TEXT NOT NULL, reason TEXT, sender TEXT);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -76,6 +76,10 @@ class Store:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(messages)")}
         if "seen_at" not in columns:  # a file from before retention
             self.db.execute("ALTER TABLE messages ADD COLUMN seen_at REAL NOT NULL DEFAULT 0")
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(events)")}
+        for column in ("reason", "sender"):  # a file from before rejection reasons
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
         self.counters = dict.fromkeys(COUNTERS, 0)
         for name, value in self.db.execute("SELECT name, value FROM counters"):
             if name in self.counters:
@@ -208,12 +212,15 @@ class Store:
             (sitecode, visitor, key, int(member), now),
         )
 
-    def log_event(self, row: tuple[Any, ...]) -> None:
-        """row: received_at, sitecode, message_id, type, name, visitor, outcome, goal, body."""
+    def log_event(
+        self, row: tuple[Any, ...], reason: str | None = None, sender: str | None = None
+    ) -> None:
+        """row: received_at, sitecode, message_id, type, name, visitor, outcome, goal, body;
+        `reason` why it was rejected, `sender` which destination sent it."""
         self.db.execute(
             "INSERT INTO events (received_at, sitecode, message_id, type, name, visitor,"
-            " outcome, goal, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            row,
+            " outcome, goal, body, reason, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row, reason, sender),
         )
         self.dirty = True
 
@@ -302,11 +309,24 @@ class Store:
             "linked_ids": [{"kind": kind, "id": ident} for kind, ident in links],
         }
 
-    def events(self, limit: int, sitecode: str | None = None) -> list[dict[str, Any]]:
+    def events(
+        self,
+        limit: int,
+        sitecode: str | None = None,
+        search: str | None = None,
+        before: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; `search` matches messageId, type, name, visitor, outcome, goal,
+        reason or sender (substring); page with `before` (the last `seq` seen)."""
+        pattern = f"%{search}%" if search else None
         rows = self.db.execute(
             "SELECT seq, received_at, sitecode, message_id, type, name, visitor, outcome, goal,"
-            " body FROM events WHERE ?1 IS NULL OR sitecode = ?1 ORDER BY seq DESC LIMIT ?2",
-            (sitecode, limit),
+            " body, reason, sender FROM events WHERE (?1 IS NULL OR sitecode = ?1)"
+            " AND (?3 IS NULL OR seq < ?3) AND (?4 IS NULL OR message_id LIKE ?4"
+            " OR type LIKE ?4 OR name LIKE ?4 OR visitor LIKE ?4 OR outcome LIKE ?4"
+            " OR goal LIKE ?4 OR reason LIKE ?4 OR sender LIKE ?4)"
+            " ORDER BY seq DESC LIMIT ?2",
+            (sitecode, limit, before, pattern),
         )
         return [
             {
@@ -319,10 +339,13 @@ class Store:
                 "visitor": visitor,
                 "outcome": outcome,
                 "goal": goal,
-                "body": orjson.loads(body),
+                "reason": reason,
+                "sender": sender,
+                "body": _body(body),
             }
-            for seq, received, site, message_id, kind, name, visitor, outcome, goal, body in rows
-        ]
+            for (seq, received, site, message_id, kind, name, visitor, outcome, goal, body,
+                 reason, sender) in rows
+        ]  # fmt: skip
 
     def totals(self) -> dict[str, int]:
         goals, visitors, events = self.db.execute(
@@ -330,3 +353,11 @@ class Store:
             " (SELECT COUNT(*) FROM events)"
         ).fetchone()
         return {"goals": goals, "visitors": visitors, "events_kept": events}
+
+
+def _body(text: str | bytes) -> Any:
+    """The stored body as JSON, or as text when it was not JSON (a rejected request)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text.decode(errors="replace") if isinstance(text, bytes) else text

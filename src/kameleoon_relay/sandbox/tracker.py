@@ -51,12 +51,15 @@ class Outcome:
 class Tracker:
     def __init__(self, store: Store, config: SandboxConfig) -> None:
         self.store = store
+        self._sender: str | None = None
         for sitecode, site in config.sitecodes().items():
             for goal in site.goals:
                 store.ensure_goal(sitecode, goal, custom=False)
         store.commit()
 
-    def handle(self, sitecode: str, body: dict[str, Any], raw: bytes) -> Outcome:
+    def handle(
+        self, sitecode: str, body: dict[str, Any], raw: bytes, sender: str | None = None
+    ) -> Outcome:
         kind = body.get("type")
         if not isinstance(kind, str) or not kind:
             raise EventRejected("`type` is required and must be a string")
@@ -70,6 +73,7 @@ class Tracker:
             raise EventRejected("`messageId` must be a string")
         code = _visitor_code(body, properties)
         name = _event_name(body)
+        self._sender = sender  # logged with each row of this event
         if kind == "track" and name == IDENTIFIER_EVENT:
             return self._link(sitecode, body, code, message_id, raw)
         visitor = self._resolve(sitecode, body, code)
@@ -88,7 +92,8 @@ class Tracker:
             outcome = self._convert(sitecode, visitor, kind, name, now)
         store.count("accepted")
         store.log_event(
-            (now, sitecode, message_id, kind, name, visitor, outcome.outcome, outcome.goal, raw)
+            (now, sitecode, message_id, kind, name, visitor, outcome.outcome, outcome.goal, raw),
+            sender=self._sender,
         )
         return outcome
 
@@ -107,7 +112,7 @@ class Tracker:
             return False
         self.store.count("duplicates")
         row = (now, sitecode, message_id, kind, name, visitor, "duplicate", None, raw)
-        self.store.log_event(row)
+        self.store.log_event(row, sender=self._sender)
         return True
 
     def _resolve(self, sitecode: str, body: dict[str, Any], code: str | None) -> str:
@@ -143,7 +148,8 @@ class Tracker:
         store.touch_visitor(sitecode, code, now)
         store.count("accepted")
         store.log_event(
-            (now, sitecode, message_id, "track", IDENTIFIER_EVENT, code, "linked", None, raw)
+            (now, sitecode, message_id, "track", IDENTIFIER_EVENT, code, "linked", None, raw),
+            sender=self._sender,
         )
         return Outcome("linked", code)
 
@@ -187,6 +193,17 @@ class Tracker:
         custom = {k: v for k, v in traits.items() if k not in audiences}
         self.store.set_traits(sitecode, visitor, "", custom)
         return Outcome("traits", visitor)
+
+
+def sender_of(user_agent: str | None, body: Any) -> str:
+    """Which destination sent a request: classic or actions (from the body's shape: the
+    classic one sends `k_visitorCode` and `screenview`), and the client (user-agent)."""
+    properties = body.get("properties") if isinstance(body, dict) else None
+    classic = (isinstance(properties, dict) and "k_visitorCode" in properties) or (
+        isinstance(body, dict) and body.get("type") == "screenview"
+    )
+    agent = (user_agent or "").split(" ")[0].split("/")[0] or "unknown client"
+    return f"{'classic' if classic else 'actions'} · {agent}"
 
 
 def _visitor_code(body: dict[str, Any], properties: dict[str, Any]) -> str | None:

@@ -22,6 +22,7 @@ from kameleoon_relay.config import ConfigError
 from kameleoon_relay.delivery.replay import ReplayError, ReplaySelection
 from kameleoon_relay.delivery.replay import replay as replay_deliveries
 from kameleoon_relay.durations import parse_moment
+from kameleoon_relay.kameleoon.request import visitor_warning
 from kameleoon_relay.pipeline.identity import linking_of
 from kameleoon_relay.server.body import PayloadError, parse_object, read_body
 from kameleoon_relay.server.responses import JSONResponse, error
@@ -153,6 +154,10 @@ async def preview(request: Request) -> Response:
     if linking is not None and linking.lookup:
         code = await relay.store.linked_code(list(linking.ids))
     answer = pipeline.preview(event, source, reveal_secrets=False, linked_code=code)
+    for delivery in answer["deliveries"]:
+        warning = visitor_warning((delivery.get("request") or {}).get("json"))
+        if warning:
+            delivery["warnings"] = [warning]
     return JSONResponse(jsonable(answer))
 
 

@@ -22,9 +22,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.server import admin, ingest
+from kameleoon_relay.server import admin, dashboard, ingest
 from kameleoon_relay.server.committer import Committer
 from kameleoon_relay.server.openapi import openapi_document
+from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
 from kameleoon_relay.server.responses import JSONResponse
 from kameleoon_relay.server.retention import run_retention
 from kameleoon_relay.server.state import RelayState
@@ -98,7 +99,7 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/", index, methods=["GET"]),
+        *dashboard.routes(json_index=index),  # `/`: JSON to API clients, HTML to browsers
     ]
     if sandbox is not None:
         routes.append(Mount(SANDBOX_PATH, app=sandbox))
@@ -143,6 +144,7 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    await refresh_queue_gauges(request.app.state.relay)  # queue depth, read at scrape time
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -155,6 +157,7 @@ async def index(request: Request) -> Response:
         "deliveries": "/api/deliveries",
         "metrics": "/metrics",
         "health": "/health",
+        "dashboard": "/",
     }
     if any(isinstance(r, Mount) and r.path == SANDBOX_PATH for r in request.app.routes):
         links["sandbox"] = f"{SANDBOX_PATH}/"

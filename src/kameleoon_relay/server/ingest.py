@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from kameleoon_relay.pipeline.identity import NO_LINKING, linking_of
 from kameleoon_relay.server.auth import basic_user
+from kameleoon_relay.server.backpressure import RETRY_AFTER_SECONDS
 from kameleoon_relay.server.body import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
@@ -82,6 +83,12 @@ async def _ingest(request: Request, name: str) -> Response:
     source = relay.source_for(header_key) if header_key else None
     if header_key and source is None:
         return error(401, "unknown write key")
+    if await relay.backlog.full():
+        return error(
+            503,
+            "the delivery queue is full; retry later",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     try:
         body = await read_body(request, MAX_BATCH_BYTES if is_batch else MAX_MESSAGE_BYTES)
         payload = parse_object(body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 from starlette.applications import Starlette
 
@@ -10,7 +12,14 @@ from starlette.applications import Starlette
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
-def run(app: Starlette, host: str, port: int, log_level: str = "info") -> None:
+def run(
+    app: Starlette,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    log_config: dict[str, Any] | None = None,  # None: uvicorn's own
+) -> None:
+    logging = {"log_config": log_config} if log_config is not None else {}
     config = uvicorn.Config(
         app,
         host=host,
@@ -20,5 +29,6 @@ def run(app: Starlette, host: str, port: int, log_level: str = "info") -> None:
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
+        **logging,
     )
     uvicorn.Server(config).run()

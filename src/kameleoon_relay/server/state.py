@@ -15,6 +15,7 @@ from starlette.requests import Request
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.server.auth import AdminGuard
+from kameleoon_relay.server.backpressure import Backlog
 from kameleoon_relay.server.committer import Committer
 from kameleoon_relay.store import Store
 
@@ -30,9 +31,11 @@ class RelayState:
     on_stored: Callable[[], None]  # wakes the delivery workers
     loader: Callable[[], Config] | None = None  # reads the config again, for reloads
     admin: AdminGuard = field(init=False)
+    backlog: Backlog = field(init=False)
 
     def __post_init__(self) -> None:
         self.admin = AdminGuard(self.config.admin_token)
+        self.backlog = Backlog(self.store.queued, lambda: self.config.delivery.max_backlog)
 
     def current(self) -> Pipeline:
         return self.pipeline

@@ -4,6 +4,11 @@ SQLite allows one writer at a time, so a single connection loses nothing, and ba
 the jobs that queued up during the previous fsync (group commit) turns N fsyncs into one.
 A job's future resolves only after its transaction committed: an acknowledged write is
 on disk.
+
+Delivery's jobs (claims, attempt records) are `urgent`: they are taken before queued
+ingest, so a burst of ingest never starves delivery. Jobs that need not survive power
+loss (a lost attempt record only means a resend) are not `durable`: a transaction of
+such jobs alone commits without fsync, and the next durable commit syncs them too.
 """
 
 from __future__ import annotations
@@ -17,31 +22,48 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-Job = tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future]
+Job = tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future, bool]
 
 MAX_BATCH = 512
 
 
 class SQLiteThread:
-    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite") -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        name: str = "sqlite",
+        synchronous: str = "FULL",
+    ) -> None:
         self._connect = connect
-        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._urgent: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._normal: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._available = threading.Semaphore(0)  # jobs queued in either queue
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._synchronous = synchronous  # for durable transactions
+        self._current_synchronous = synchronous
         self.commits = 0  # for benchmarks: how many transactions the jobs needed
 
     async def start(self) -> None:
         self._thread.start()
         await asyncio.wrap_future(self._ready)
 
-    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(
+        self,
+        job: Callable[[sqlite3.Connection], T],
+        *,
+        urgent: bool = False,
+        durable: bool = True,
+    ) -> T:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._jobs.put((job, future))
+        (self._urgent if urgent else self._normal).put((job, future, durable))
+        self._available.release()
         return await asyncio.wrap_future(future)
 
     async def stop(self) -> None:
         if self._thread.is_alive():
-            self._jobs.put(None)
+            self._normal.put(None)  # after every job queued before it
+            self._available.release()
             await asyncio.to_thread(self._thread.join)
 
     def _main(self) -> None:
@@ -61,26 +83,35 @@ class SQLiteThread:
         finally:
             conn.close()
 
+    def _take(self) -> Job | None:
+        try:
+            return self._urgent.get_nowait()
+        except queue.Empty:
+            return self._normal.get_nowait()
+
     def _next_batch(self) -> tuple[list[Job], bool]:
-        first = self._jobs.get()
-        if first is None:
-            return [], True
-        batch = [first]
-        while len(batch) < MAX_BATCH:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
+        self._available.acquire()
+        batch: list[Job] = []
+        while True:
+            job = self._take()
             if job is None:
                 return batch, True
             batch.append(job)
-        return batch, False
+            if len(batch) >= MAX_BATCH or not self._available.acquire(blocking=False):
+                return batch, False
+
+    def _set_synchronous(self, conn: sqlite3.Connection, durable: bool) -> None:
+        wanted = self._synchronous if durable else "NORMAL"
+        if wanted != self._current_synchronous:
+            conn.execute(f"PRAGMA synchronous = {wanted}")
+            self._current_synchronous = wanted
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         results: list[tuple[concurrent.futures.Future, Any, BaseException | None]] = []
         try:
+            self._set_synchronous(conn, any(durable for _, _, durable in batch))
             conn.execute("BEGIN IMMEDIATE")
-            for job, future in batch:
+            for job, future, _ in batch:
                 # A savepoint per job: one failing job rolls back alone, the others commit.
                 conn.execute("SAVEPOINT job")
                 try:
@@ -97,7 +128,7 @@ class SQLiteThread:
         except Exception as exc:
             if conn.in_transaction:
                 conn.rollback()
-            for _, future in batch:
+            for _, future, _ in batch:
                 _settle(future, None, exc)
             return
         for future, result, exc in results:

@@ -76,6 +76,10 @@ class Store(abc.ABC):
         """The visitor code linked to the first of these ids that has one."""
 
     @abc.abstractmethod
+    async def queued(self) -> int:
+        """Deliveries waiting: pending, retrying and in flight (cheap: kept by triggers)."""
+
+    @abc.abstractmethod
     async def pending_destinations(self) -> list[str]:
         """Destinations that have pending, retrying or in-flight deliveries."""
 
@@ -100,6 +104,29 @@ class Store(abc.ABC):
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         """One delivery with its event and every attempt (requests as they were sent,
         headers masked)."""
+
+    # -- monitoring (dashboard, `status`, metrics) -------------------------------------------
+
+    @abc.abstractmethod
+    async def activity(self, since: float) -> list[dict[str, Any]]:
+        """Deliveries of the events received since `since`, counted per `destination`,
+        `action` ("" until planned; comma-joined when several) and reported `state`: rows
+        of {destination, action, state, n}."""
+
+    @abc.abstractmethod
+    async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
+        """Per `bucket` seconds since `since`, oldest first: {at (bucket start), received
+        (events), delivered, failed (failed or dead deliveries, by when they ended)}."""
+
+    @abc.abstractmethod
+    async def latencies(self, since: float, limit: int = 10_000) -> dict[str, list[float]]:
+        """Per destination, the last-attempt latencies (seconds, sorted) of up to `limit`
+        deliveries delivered since `since`, newest first chosen."""
+
+    @abc.abstractmethod
+    async def queue_depth(self, now: float) -> dict[str, dict[str, float]]:
+        """Per destination with unfinished work: {depth (pending, retrying and in-flight
+        deliveries), oldest_age (seconds since the oldest of them was queued)}."""
 
     # -- replay and retention --------------------------------------------------------------
 

@@ -186,6 +186,16 @@ class PostgresStore(Store):
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
+    async def queued(self) -> int:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT coalesce(sum(n), 0)::bigint AS n FROM delivery_counts"
+                " WHERE state IN ('pending', 'retrying', 'in_flight')",
+            )
+        )
+        return int(rows[0]["n"])
+
     async def pending_destinations(self) -> list[str]:
         rows = await self._run(
             lambda conn: _fetch(
@@ -229,6 +239,54 @@ class PostgresStore(Store):
 
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         return await self._run(lambda conn: _delivery(conn, delivery_id))
+
+    # -- monitoring ------------------------------------------------------------------------
+
+    async def activity(self, since: float) -> list[dict[str, Any]]:
+        return await self._run(
+            lambda conn: _fetch(
+                conn,
+                f"SELECT d.destination, d.action, {_REPORTED_SQL} AS state, count(*) AS n"
+                " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= %s"
+                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                [since],
+            )
+        )
+
+    async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
+        return await self._run(lambda conn: _throughput(conn, since, bucket))
+
+    async def latencies(self, since: float, limit: int = 10_000) -> dict[str, list[float]]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT destination, last_latency FROM deliveries WHERE state = 'delivered'"
+                " AND updated_at >= %s AND last_latency IS NOT NULL"
+                " ORDER BY updated_at DESC LIMIT %s",
+                [since, limit],
+            )
+        )
+        found: dict[str, list[float]] = {}
+        for row in rows:
+            found.setdefault(row["destination"], []).append(row["last_latency"])
+        return {name: sorted(values) for name, values in found.items()}
+
+    async def queue_depth(self, now: float) -> dict[str, dict[str, float]]:
+        rows = await self._run(
+            lambda conn: _fetch(
+                conn,
+                "SELECT destination, count(*) AS depth, min(created_at) AS oldest"
+                " FROM deliveries WHERE state IN ('pending', 'in_flight')"
+                " GROUP BY destination ORDER BY destination",
+            )
+        )
+        return {
+            row["destination"]: {
+                "depth": row["depth"],
+                "oldest_age": max(0.0, now - row["oldest"]),
+            }
+            for row in rows
+        }
 
     # -- replay and retention --------------------------------------------------------------
 
@@ -641,6 +699,36 @@ async def _fold_counters(conn: Conn) -> None:
             ON CONFLICT (shard, {keys}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}
             """
         )
+
+
+_REPORTED_SQL = "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
+
+
+async def _throughput(conn: Conn, since: float, bucket: float) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+
+    def slot(index: int) -> dict[str, Any]:
+        return rows.setdefault(
+            index, {"at": since + index * bucket, "received": 0, "delivered": 0, "failed": 0}
+        )
+
+    for row in await _fetch(
+        conn,
+        "SELECT floor((received_at - %(since)s) / %(bucket)s)::bigint AS i, count(*) AS n"
+        " FROM events WHERE received_at >= %(since)s GROUP BY 1",
+        {"since": since, "bucket": bucket},
+    ):
+        slot(row["i"])["received"] += row["n"]
+    for row in await _fetch(
+        conn,
+        "SELECT floor((updated_at - %(since)s) / %(bucket)s)::bigint AS i,"
+        " state = 'delivered' AS ok, count(*) AS n FROM deliveries"
+        " WHERE state IN ('delivered', 'failed', 'dead') AND updated_at >= %(since)s"
+        " GROUP BY 1, 2",
+        {"since": since, "bucket": bucket},
+    ):
+        slot(row["i"])["delivered" if row["ok"] else "failed"] += row["n"]
+    return [rows[index] for index in sorted(rows)]
 
 
 async def _stats(conn: Conn) -> dict[str, Any]:

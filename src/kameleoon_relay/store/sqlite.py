@@ -61,7 +61,9 @@ class SQLiteStore(Store):
             # one's work and send it twice. One relay per SQLite file.
             self._lock = _take_lock(self.path)
         try:
-            self._thread = SQLiteThread(self._connect, name=f"sqlite:{self.path}")
+            self._thread = SQLiteThread(
+                self._connect, name=f"sqlite:{self.path}", synchronous=self.synchronous
+            )
             await self._thread.start()
             if recover:
                 await self._run(_recover_in_flight)
@@ -79,7 +81,11 @@ class SQLiteStore(Store):
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._run(lambda conn: conn.execute("SELECT 1").fetchone()))
+            return bool(
+                await self._run(
+                    lambda conn: conn.execute("SELECT 1").fetchone(), urgent=True, durable=False
+                )
+            )
         except Exception:
             return False
 
@@ -112,10 +118,10 @@ class SQLiteStore(Store):
                     os.chmod(self.path + suffix, OWNER_ONLY)
         return conn
 
-    async def _run(self, job: Any) -> Any:
+    async def _run(self, job: Any, *, urgent: bool = False, durable: bool = True) -> Any:
         if self._thread is None:
             raise RuntimeError("store is not open: await store.open() first")
-        return await self._thread.run(job)
+        return await self._thread.run(job, urgent=urgent, durable=durable)
 
     # -- ingest and delivery ---------------------------------------------------------------
 
@@ -135,15 +141,33 @@ class SQLiteStore(Store):
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-        return await self._run(lambda conn: _claim(conn, destination, limit, now, now + lease))
+        # Delivery goes first and needs no fsync: a claim lost to power loss is claimed again.
+        return await self._run(
+            lambda conn: _claim(conn, destination, limit, now, now + lease),
+            urgent=True,
+            durable=False,
+        )
 
     async def record(self, outcomes: list[DeliveryOutcome]) -> int:
         if not outcomes:
             return 0
-        return await self._run(lambda conn: sum(_record(conn, o) for o in outcomes))
+        # A record lost to power loss only means the delivery is sent again (at least once).
+        return await self._run(
+            lambda conn: sum(_record(conn, o) for o in outcomes), urgent=True, durable=False
+        )
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
+
+    async def queued(self) -> int:
+        return await self._run(
+            lambda conn: conn.execute(
+                "SELECT coalesce(sum(n), 0) FROM delivery_counts"
+                " WHERE state IN ('pending', 'retrying', 'in_flight')"
+            ).fetchone()[0],
+            urgent=True,
+            durable=False,
+        )
 
     async def pending_destinations(self) -> list[str]:
         rows = await self._run(
@@ -188,6 +212,20 @@ class SQLiteStore(Store):
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         return await self._run(lambda conn: _delivery(conn, delivery_id))
 
+    # -- monitoring --------------------------------------------------------------------------
+
+    async def activity(self, since: float) -> list[dict[str, Any]]:
+        return await self._run(lambda conn: _activity(conn, since))
+
+    async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
+        return await self._run(lambda conn: _throughput(conn, since, bucket))
+
+    async def latencies(self, since: float, limit: int = 10_000) -> dict[str, list[float]]:
+        return await self._run(lambda conn: _latencies(conn, since, limit))
+
+    async def queue_depth(self, now: float) -> dict[str, dict[str, float]]:
+        return await self._run(lambda conn: _queue_depth(conn, now))
+
     # -- replay and retention --------------------------------------------------------------
 
     async def find_deliveries(
@@ -212,7 +250,7 @@ class SQLiteStore(Store):
         return await self._run(lambda conn: _requeue(conn, delivery_ids, states, now))
 
     async def prune(self, before: float, limit: int) -> int:
-        return await self._run(lambda conn: _prune(conn, before, limit))
+        return await self._run(lambda conn: _prune(conn, before, limit), durable=False)
 
 
 # -- the owner lock: `<file>.lock`, flock'ed by the serving process, holding its PID -----
@@ -605,6 +643,62 @@ def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
         "deliveries": totals,
         "destinations": destinations,
         "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
+    }
+
+
+def _activity(conn: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
+    # Through events.received_at (indexed): the window's events, then their deliveries.
+    return _fetch_dicts(
+        conn,
+        f"SELECT d.destination, d.action, {_REPORTED_SQL} AS state, count(*) AS n"
+        " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= ?"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        [since],
+    )
+
+
+_REPORTED_SQL = "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
+
+
+def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+
+    def slot(at: float) -> dict[str, Any]:
+        index = int((at - since) // bucket)
+        return rows.setdefault(
+            index, {"at": since + index * bucket, "received": 0, "delivered": 0, "failed": 0}
+        )
+
+    for at, n in conn.execute("SELECT received_at, 1 FROM events WHERE received_at >= ?", (since,)):
+        slot(at)["received"] += n
+    # deliveries_state (state, updated_at) serves both.
+    for state, at in conn.execute(
+        "SELECT state, updated_at FROM deliveries"
+        " WHERE state IN ('delivered', 'failed', 'dead') AND updated_at >= ?",
+        (since,),
+    ):
+        slot(at)["delivered" if state == "delivered" else "failed"] += 1
+    return [rows[index] for index in sorted(rows)]
+
+
+def _latencies(conn: sqlite3.Connection, since: float, limit: int) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for destination, latency in conn.execute(
+        "SELECT destination, last_latency FROM deliveries WHERE state = 'delivered'"
+        " AND updated_at >= ? AND last_latency IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
+        (since, limit),
+    ):
+        found.setdefault(destination, []).append(latency)
+    return {name: sorted(values) for name, values in found.items()}
+
+
+def _queue_depth(conn: sqlite3.Connection, now: float) -> dict[str, dict[str, float]]:
+    return {
+        destination: {"depth": depth, "oldest_age": max(0.0, now - oldest)}
+        for destination, depth, oldest in conn.execute(
+            "SELECT destination, count(*), min(created_at) FROM deliveries"
+            " WHERE state IN ('pending', 'in_flight') GROUP BY destination ORDER BY destination"
+        )
     }
 
 

@@ -1,0 +1,686 @@
+"""`kameleoon-relay bench`: every benchmark in one process tree, one table, one JSON.
+
+Phases, in order (each relay phase on its own database unless --database says otherwise):
+
+1. pipeline     our compiled pipeline (bench_engine.ours) against the same steps in Node
+                with Segment's published packages (bench_reference.js, "ref core"); the
+                request bodies both build for the event are compared byte for byte.
+2. ingest       the relay (`serve`, its delivery parked: see PARKED) takes POST /v1/batch,
+                100 events a request, 16 connections, from the load generator; the
+                ceiling is a do-nothing Starlette app (ceiling_app.py) on the same server
+                stack (runner.run), same generator, same bodies.
+3. e2e ceiling  the load generator posts the relay's own delivery body (built by our
+                pipeline, messageIds varying) to the sink, at delivery.concurrency.
+4. drain        a relay with delivery parked takes a backlog of N events over HTTP and is
+                killed; a relay pointed at the sink starts on that database; the rate is
+                N-1 requests over the sink's time from its first request to its Nth.
+5. under ingest a fresh relay delivering to the sink while ingest is paced (open loop)
+                at half the measured ingest maximum; the sink's received rate over a
+                window, the relay's backlog (pending+retrying+in_flight) at both ends.
+
+The sink (sink.py) is a raw-asyncio Kameleoon-compatible endpoint, its own process; its
+maximum with the fastest client is the e2e ceiling, reported beside the drain figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_engine  # noqa: E402
+import loadgen  # noqa: E402
+from loadgen import MARKER, LoadResult, Template  # noqa: E402
+from machine import describe, machine_info  # noqa: E402
+
+WRITE_KEY = "wk_bench"
+API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
+SITECODE = "demosite01"
+BATCH = 100
+INGEST_CONNECTIONS = 16
+# Delivery parked: one slot, held by a request to a socket that listens but never
+# accepts; the other deliveries wait as pending. A short lease, so that after the
+# relay is killed the next relay on the database claims that one again at once.
+PARKED = {"concurrency": 1, "timeout": 3600, "lease": 0.1}
+
+
+class BenchError(Exception):
+    """A benchmark could not run or its result is wrong; the message says which."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    pipeline_iterations: int
+    pipeline_rounds: int
+    load_seconds: int  # each closed-loop measurement (wrk: whole seconds)
+    warmup_seconds: int  # before each (0: none)
+    drain_events: int
+    under_warmup: float
+    under_window: float
+    overlap_start: bool = False  # run the pipeline while the servers start
+
+
+MODES = {
+    "full": Mode("full", 20000, 3, 10, 2, 20000, 3.0, 15.0),
+    "quick": Mode("quick", 5000, 1, 3, 1, 5000, 2.0, 5.0),
+    "smoke": Mode("smoke", 500, 1, 1, 0, 300, 0.3, 1.0, overlap_start=True),
+}
+
+
+# -- child processes -----------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the bench dies (even SIGKILLed): no orphans on loopback."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A server to start: `argv --host 127.0.0.1 --port PORT`, up when `health` answers."""
+
+    name: str
+    argv: list[str]
+    health: str
+    port: int
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+
+class Children:
+    """Every process the suite starts; `close()` stops those still running."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.running: list[Child] = []
+
+    def start(self, spec: Spec, timeout: float = 30) -> Child:
+        return self.start_many([spec], timeout)[0]
+
+    def start_many(
+        self, specs: list[Spec], timeout: float = 30, meanwhile: Callable[[], None] | None = None
+    ) -> list[Child]:
+        """Starts them all at once, runs `meanwhile()`, then waits until each answers."""
+        started = [(self._spawn(spec), spec.health) for spec in specs]
+        if meanwhile is not None:
+            meanwhile()
+        deadline = time.monotonic() + timeout
+        for child, health in started:
+            self._wait_up(child, health, deadline, timeout)
+        return [child for child, _ in started]
+
+    def _spawn(self, spec: Spec) -> Child:
+        log_path = self.directory / f"{spec.name}.log"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [*spec.argv, "--host", "127.0.0.1", "--port", str(spec.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        child = Child(spec.name, proc, spec.port, log_path)
+        self.running.append(child)
+        return child
+
+    @staticmethod
+    def _wait_up(child: Child, health: str, deadline: float, timeout: float) -> None:
+        while True:
+            if child.proc.poll() is not None:
+                raise BenchError(
+                    f"{child.name} exited at start ({child.proc.returncode}):\n{child.log_tail()}"
+                )
+            try:
+                httpx.get(child.url + health, timeout=1)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise BenchError(
+                        f"{child.name} did not answer in {timeout:g} s:\n{child.log_tail()}"
+                    ) from None
+                time.sleep(0.03)
+
+    def stop(self, child: Child, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if child.proc.poll() is None:
+            child.proc.send_signal(sig)
+            try:
+                child.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait()
+        with contextlib.suppress(ValueError):
+            self.running.remove(child)
+
+    def close(self) -> None:
+        for child in list(reversed(self.running)):
+            self.stop(child, timeout=5)
+
+
+def listening_socket() -> socket.socket:
+    """Accepts TCP connections (in the kernel's backlog) but never answers: parks delivery."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+# -- bodies ----------------------------------------------------------------------------------
+
+
+def template_event() -> dict[str, Any]:
+    event = orjson.loads(bench_engine.EVENT_FILE.read_bytes())
+    event["messageId"] = MARKER
+    return event
+
+
+def ingest_template() -> Template:
+    item = orjson.dumps(template_event())
+    auth = base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    return Template.around(
+        item,
+        "/v1/batch",
+        {"authorization": f"Basic {auth}", "content-type": "application/json"},
+        items=BATCH,
+        head=b'{"batch":[',
+        tail=b"]}",
+    )
+
+
+def delivery_template(sink_url: str) -> Template:
+    """The request the relay sends for the event: our pipeline's body and headers."""
+    from kameleoon_relay.config import parse_config
+    from kameleoon_relay.pipeline import Pipeline
+    from kameleoon_relay.spec import as_js_value
+
+    config = parse_config(relay_document(sink_url, "sqlite:///unused.db", {}))
+    planned = Pipeline(config).plan(as_js_value(template_event()), "web")
+    request = planned[0].request
+    if len(planned) != 1 or request is None:
+        raise BenchError(f"the benchmark event should make one request, not {planned!r}")
+    return Template.around(request.body, "/segmentio", dict(request.headers))
+
+
+def relay_document(endpoint_base: str, database: str, delivery: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sources": [{"name": "web", "write_key": WRITE_KEY}],
+        "destinations": [
+            {
+                "name": "kameleoon",
+                "type": "kameleoon-actions",
+                "endpoint": f"{endpoint_base}/segmentio",
+                "settings": {"apiKey": API_KEY, "sitecode": SITECODE},
+            }
+        ],
+        "database": database,
+        "delivery": delivery,
+    }
+
+
+# -- the suite -----------------------------------------------------------------------------
+
+
+class Suite:
+    """The phases, in `run()`'s order; `results` gathers the figures and their details.
+
+    Servers for later phases are started together at the beginning (idle ones only poll
+    their queue a few times a second), except when the phases share one database.
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        directory: Path,
+        database: str | None,
+        say: Callable[[str], None],
+        concurrency: int = 16,
+        tool: str = "auto",
+    ) -> None:
+        self.mode = mode
+        self.directory = directory
+        self.database = database
+        self.say = say
+        self.concurrency = concurrency
+        self.children = Children(directory)
+        self.run_id = uuid.uuid4().hex[:10]
+        if tool == "auto":
+            tool = "wrk" if loadgen.wrk_path() else "python"
+        elif tool == "wrk" and not loadgen.wrk_path():
+            raise BenchError("wrk is not installed (apt-get install wrk)")
+        self.tool = tool
+        self.wrk_log: list[str] = []
+        self.results: dict[str, Any] = {}
+        self.parking = listening_socket()
+        self.parked_url = f"http://127.0.0.1:{self.parking.getsockname()[1]}"
+        self.sink_url = f"http://127.0.0.1:{free_port()}"
+        self.started: dict[str, Child] = {}
+
+    @property
+    def shared_database(self) -> bool:
+        return self.database is not None and "{phase}" not in self.database
+
+    def close(self) -> None:
+        self.children.close()
+        self.parking.close()
+
+    # servers
+
+    def database_for(self, phase: str) -> str:
+        if self.database is None:
+            return f"sqlite:///{self.directory / phase}.db"
+        return self.database.replace("{phase}", phase)
+
+    def relay_spec(self, name: str, phase: str, endpoint: str, delivery: dict[str, Any]) -> Spec:
+        config = self.directory / f"{name}.yaml"
+        document = relay_document(endpoint, self.database_for(phase), delivery)
+        config.write_text(yaml.safe_dump(document))
+        argv = [sys.executable, "-m", "kameleoon_relay", "serve", "--config", str(config)]
+        return Spec(name, argv, "/health", free_port())
+
+    def specs(self) -> dict[str, Spec]:
+        delivering = {"concurrency": self.concurrency}
+        return {
+            "ceiling": Spec(
+                "ceiling-app", [sys.executable, str(HERE / "ceiling_app.py")], "/health",
+                free_port(),
+            ),
+            "sink": Spec(
+                "sink", [sys.executable, str(HERE / "sink.py")], "/count",
+                int(self.sink_url.rsplit(":", 1)[1]),
+            ),
+            "ingest": self.relay_spec("relay-ingest", "ingest", self.parked_url, PARKED),
+            "fill": self.relay_spec("relay-drain-fill", "drain", self.parked_url, PARKED),
+            "drain": self.relay_spec("relay-drain", "drain", self.sink_url, delivering),
+        }  # fmt: skip
+
+    def prestart(self) -> None:
+        """Every server but the drain relay (it needs the filled database), at once.
+
+        In smoke mode the pipeline runs while they start (its figures are rough anyway).
+        """
+        self._specs = self.specs()
+        keys = ["ceiling", "sink"]
+        if not self.shared_database:
+            keys += ["ingest", "fill"]
+        children = self.children.start_many(
+            [self._specs[key] for key in keys],
+            meanwhile=self.pipeline if self.mode.overlap_start else None,
+        )
+        self.started = dict(zip(keys, children, strict=True))
+        self.results["sink"] = {
+            "kind": "minimal raw-asyncio Kameleoon-compatible endpoint (bench/sink.py), "
+            "its own process",
+            "loop": _sink_loop(),
+            "url": f"{self.sink_url}/segmentio",
+        }
+
+    def server(self, key: str) -> Child:
+        """The started server `key`, or started now."""
+        if key not in self.started:
+            self.started[key] = self.children.start(self._specs[key])
+        return self.started[key]
+
+    def stop(self, key: str, sig: int = signal.SIGTERM) -> None:
+        child = self.started.pop(key, None)
+        if child is not None:
+            self.children.stop(child, sig)
+
+    # measuring
+
+    def tag(self, what: str) -> str:
+        return f"{self.run_id}-{what}"
+
+    def measure_max(self, url: str, template: Template, connections: int, what: str) -> LoadResult:
+        mode = self.mode
+        if mode.warmup_seconds:
+            loadgen.max_rate(
+                url, template, connections, mode.warmup_seconds, self.tag(what + "w"),
+                self.wrk_log, self.tool,
+            )  # fmt: skip
+        result = loadgen.max_rate(
+            url, template, connections, mode.load_seconds, self.tag(what), self.wrk_log, self.tool
+        )
+        if result.ok_requests == 0:
+            raise BenchError(f"{what}: no request answered 2xx ({result.statuses})")
+        return result
+
+    @staticmethod
+    def stats(relay: Child) -> dict[str, Any]:
+        return httpx.get(relay.url + "/api/stats", timeout=10).json()
+
+    @staticmethod
+    def backlog(stats: dict[str, Any]) -> int:
+        d = stats["deliveries"]
+        return d.get("pending", 0) + d.get("retrying", 0) + d.get("in_flight", 0)
+
+    def sink_count(self) -> dict[str, Any]:
+        return httpx.get(self.sink_url + "/count", timeout=10).json()
+
+    def sink_reset(self, target: int = 0) -> None:
+        httpx.post(self.sink_url + f"/reset?target={target}", timeout=10)
+
+    # phases
+
+    def pipeline(self) -> None:
+        mode = self.mode
+        body = bench_engine.our_body()
+        ours: list[float] = []
+        node: list[float] = []
+        for _ in range(mode.pipeline_rounds):
+            elapsed, _ = bench_engine.ours(mode.pipeline_iterations)
+            ours.append(mode.pipeline_iterations / elapsed)
+            try:
+                ref = bench_engine.reference_run(mode.pipeline_iterations)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                detail = getattr(exc, "stderr", "") or exc
+                raise BenchError(
+                    f"the Node reference did not run ({detail}); it needs node and "
+                    "`cd tests/oracle && npm install`"
+                ) from exc
+            node.append(mode.pipeline_iterations / ref["coreSeconds"])
+            theirs = ref["coreBody"].encode()
+            if theirs != body:
+                at = next(
+                    (i for i, (a, b) in enumerate(zip(body, theirs, strict=False)) if a != b),
+                    min(len(body), len(theirs)),
+                )
+                raise BenchError(
+                    "pipeline: our request body differs from the Node reference's at byte "
+                    f"{at}:\n ours: {body[max(0, at - 40) : at + 40]!r}\n"
+                    f" node: {theirs[max(0, at - 40) : at + 40]!r}"
+                )
+        self.results["pipeline"] = {
+            "iterations": mode.pipeline_iterations,
+            "rounds": mode.pipeline_rounds,
+            "ours_events_per_s": [round(x) for x in ours],
+            "node_events_per_s": [round(x) for x in node],
+            "bodies_equal": True,
+            "body_bytes": len(body),
+        }
+        self.results["pipeline_events_per_s"] = round(statistics.median(ours), 1)
+        self.results["node_pipeline_events_per_s"] = round(statistics.median(node), 1)
+
+    def ingest_ceiling(self) -> None:
+        app = self.server("ceiling")
+        try:
+            result = self.measure_max(app.url, ingest_template(), INGEST_CONNECTIONS, "ceiling")
+        finally:
+            self.stop("ceiling")
+        self.results["ingest_ceiling"] = result.to_dict()
+        self.results["ingest_ceiling_events_per_s"] = round(result.items_per_s, 1)
+
+    def ingest(self) -> None:
+        relay = self.server("ingest")
+        try:
+            result = self.measure_max(relay.url, ingest_template(), INGEST_CONNECTIONS, "in")
+            stats = self.stats(relay)
+        finally:
+            self.stop("ingest", signal.SIGKILL)  # its one delivery never ends
+        self.results["ingest"] = {
+            **result.to_dict(),
+            "delivery": "parked (one slot held by a never-answering endpoint)",
+            "relay_events_received": stats["events"]["received"],
+        }
+        self.results["ingest_events_per_s"] = round(result.items_per_s, 1)
+
+    def e2e_ceiling(self) -> None:
+        self.server("sink")
+        self.sink_reset()
+        template = delivery_template(self.sink_url)
+        result = self.measure_max(self.sink_url, template, self.concurrency, "e2e")
+        counted = self.sink_count()["count"]
+        self.results["e2e_ceiling"] = {**result.to_dict(), "sink_counted": counted}
+        self.results["e2e_ceiling_events_per_s"] = round(result.items_per_s, 1)
+
+    def fill(self, events: int) -> int:
+        """`events` events stored by a relay whose delivery is parked; returns the backlog."""
+        relay = self.server("fill")
+        try:
+            requests = -(-events // BATCH)
+            load = loadgen.run_python(
+                relay.url, ingest_template(), 4, self.tag("fill"), total=requests
+            )
+            result = asyncio.run(load)
+            if result.errors:
+                raise BenchError(f"drain: {result.errors} requests refused {result.statuses}")
+            stats = self.stats(relay)
+        finally:
+            self.stop("fill", signal.SIGKILL)  # its one delivery never ends
+        time.sleep(PARKED["lease"] * 2)  # that delivery's lease ends: the next relay claims it
+        return self.backlog(stats)
+
+    def drain(self) -> None:
+        self.server("sink")
+        n = self.mode.drain_events
+        backlog = self.fill(n)
+        if backlog < n:
+            raise BenchError(f"drain: a backlog of {backlog} events, not {n}")
+        self.sink_reset(target=n)
+        relay = self.server("drain")
+        timeout = 30 + n / 100
+        deadline = time.monotonic() + timeout
+        while (count := self.sink_count())["target_at"] is None:
+            if time.monotonic() > deadline or relay.proc.poll() is not None:
+                raise BenchError(
+                    f"drain: the sink counted {count['count']} of {n} in {timeout:g} s:\n"
+                    f"{relay.log_tail()}"
+                )
+            time.sleep(0.02)
+        # The relay goes on to the next phase: wait until it has recorded every outcome
+        # (a shared database may hold earlier phases' backlogs: no waiting for those).
+        while (
+            self.backlog(stats := self.stats(relay))
+            and not self.shared_database
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        seconds = count["target_at"] - count["first"]
+        d = stats["deliveries"]
+        self.results["drain"] = {
+            "events": n,
+            "backlog_before": backlog,
+            "seconds": round(seconds, 3),
+            "concurrency": self.concurrency,
+            "relay_delivered": d.get("delivered", 0),
+            "relay_failed_or_dead": d.get("failed", 0) + d.get("dead", 0),
+            "backlog_after": self.backlog(stats),
+        }
+        self.results["drain_events_per_s"] = round((n - 1) / seconds, 1) if seconds > 0 else 0.0
+
+    def under_ingest(self) -> None:
+        """On the drain's relay, its backlog delivered (one relay start less)."""
+        self.server("sink")
+        target_events = self.results["ingest_events_per_s"] / 2
+        relay = self.server("drain")
+        try:
+            self.sink_reset()
+            figures = asyncio.run(self._under_ingest(relay, target_events / BATCH))
+        finally:
+            self.stop("drain")
+        self.results["delivery_under_ingest"] = {
+            "ingest_target_events_per_s": round(target_events, 1),
+            **figures,
+        }
+        self.results["delivery_under_ingest_events_per_s"] = figures["delivered_events_per_s"]
+
+    async def _under_ingest(self, relay: Child, rate: float) -> dict[str, Any]:
+        mode = self.mode
+        load = asyncio.create_task(
+            loadgen.run_python(
+                relay.url, ingest_template(), INGEST_CONNECTIONS, self.tag("under"),
+                seconds=mode.under_warmup + mode.under_window + 0.1, rate=rate,
+            )
+        )  # fmt: skip
+        async with httpx.AsyncClient(timeout=10) as client:
+
+            async def snapshot() -> tuple[float, int, dict[str, Any]]:
+                sink, stats = await asyncio.gather(
+                    client.get(self.sink_url + "/count"), client.get(relay.url + "/api/stats")
+                )
+                return time.monotonic(), sink.json()["count"], stats.json()
+
+            await asyncio.sleep(mode.under_warmup)
+            t0, sent0, stats0 = await snapshot()
+            await asyncio.sleep(mode.under_window)
+            t1, sent1, stats1 = await snapshot()
+        result = await load
+        window = t1 - t0
+        received = stats1["events"]["received"] - stats0["events"]["received"]
+        return {
+            "window_seconds": round(window, 2),
+            "delivered_events_per_s": round((sent1 - sent0) / window, 1),
+            "ingest_achieved_events_per_s": round(received / window, 1),
+            "backlog_start": self.backlog(stats0),
+            "backlog_end": self.backlog(stats1),
+            "ingest_errors": result.errors,
+            "load": result.to_dict(),
+        }
+
+    def run(self) -> dict[str, Any]:
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("starting the servers", self.prestart),
+            *([] if self.mode.overlap_start else [("pipeline: ours vs Node", self.pipeline)]),
+            ("ingest ceiling: do-nothing app on the relay's server stack", self.ingest_ceiling),
+            ("ingest: the relay, delivery parked", self.ingest),
+            ("e2e ceiling: raw client -> sink", self.e2e_ceiling),
+            (f"drain: {self.mode.drain_events} queued events -> sink", self.drain),
+            ("delivery under ingest at half the ingest maximum", self.under_ingest),
+        ]
+        if self.shared_database:
+            self.say(
+                "note: every phase shares the database given; earlier phases' backlogs "
+                "are delivered in later ones (put {phase} in the URL to separate them)"
+            )
+        started = time.monotonic()
+        try:
+            for title, step in steps:
+                step_start = time.monotonic()
+                self.say(f"{title} ...")
+                step()
+                self.say(f"  done in {time.monotonic() - step_start:.1f} s")
+        finally:
+            self.close()
+        r = self.results
+        r["ratios"] = {name: _ratio(r[figure], r[baseline]) for name, figure, baseline in RATIOS}
+        r["sink"]["max_events_per_s"] = r["e2e_ceiling_events_per_s"]
+        r["sink"]["busy_share_during_drain"] = r["ratios"]["drain_over_e2e_ceiling"]
+        r["seconds"] = round(time.monotonic() - started, 1)
+        return r
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def _sink_loop() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def _node_version() -> str | None:
+    node = shutil.which("node")
+    if not node:
+        return None
+    return subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def machine(tool: str = "auto") -> dict[str, Any]:
+    info = machine_info()
+    info["description"] = describe()
+    info["node"] = _node_version()
+    # Other work on the machine skews every figure: the 1-minute load average at the start.
+    info["load_average_1m"] = round(os.getloadavg()[0], 2)
+    wrk = loadgen.wrk_version() if tool != "python" else None
+    info["load_generator"] = wrk or "python asyncio" + ("" if tool == "python" else " (no wrk)")
+    return info
+
+
+def run_suite(
+    mode_name: str,
+    database: str | None,
+    say: Callable[[str], None],
+    concurrency: int = 16,
+    tool: str = "auto",
+) -> dict[str, Any]:
+    """Runs every phase; returns the JSON document (figures, details, machine)."""
+    mode = MODES[mode_name]
+    report: dict[str, Any] = {"mode": mode_name}
+    with tempfile.TemporaryDirectory(prefix="kameleoon-bench-") as tmp:
+        suite = Suite(mode, Path(tmp), database, say, concurrency, tool)
+        try:
+            report.update(suite.run())
+        finally:
+            suite.close()
+    report["machine"] = machine(tool)
+    report["load_generator"] = suite.tool
+    report["database"] = database or "sqlite (one file per phase, temporary directory)"
+    return report
+
+
+RATIOS = (
+    ("pipeline_over_node", "pipeline_events_per_s", "node_pipeline_events_per_s"),
+    ("ingest_over_ceiling", "ingest_events_per_s", "ingest_ceiling_events_per_s"),
+    ("drain_over_e2e_ceiling", "drain_events_per_s", "e2e_ceiling_events_per_s"),
+    ("under_ingest_over_drain", "delivery_under_ingest_events_per_s", "drain_events_per_s"),
+)
+KEYS = (
+    "pipeline_events_per_s",
+    "node_pipeline_events_per_s",
+    "ingest_events_per_s",
+    "ingest_ceiling_events_per_s",
+    "drain_events_per_s",
+    "e2e_ceiling_events_per_s",
+    "delivery_under_ingest_events_per_s",
+)
+
+
+def dump(report: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,160 @@
+"""`kameleoon-relay bench`: the benchmark suite (bench/suite.py of a source checkout)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from kameleoon_relay.cli.app import app
+
+BENCH_DIR = Path(__file__).resolve().parents[3] / "bench"
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="Short measurements: ends within 60 s.")] = False,
+    smoke: Annotated[
+        bool, typer.Option(help="A few seconds: checks the harness runs, figures are rough.")
+    ] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write every figure and detail to FILE.")
+    ] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help="The relays' `database:` URL (default: SQLite, one file per phase in a "
+            "temporary directory). `{phase}` in it is replaced by the phase's name "
+            "(ingest, drain); without it every phase shares that database."
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="delivery.concurrency, and the e2e ceiling's connections.")
+    ] = 16,
+    load_generator: Annotated[
+        str,
+        typer.Option(
+            help="auto: wrk when installed, else python (asyncio, slower: lower ceilings)."
+        ),
+    ] = "auto",
+) -> None:
+    """Run every benchmark (pipeline vs Node, ingest vs its ceiling, drain vs the e2e
+    ceiling, delivery under ingest) and print a table, the machine first.
+
+    Runs from a source checkout (bench/ beside src/), with Node and tests/oracle's
+    packages installed. The load generator is wrk when installed (apt-get install
+    wrk), else a slower asyncio one; the table says which. See bench/README.md.
+    """
+    from rich.console import Console
+
+    if load_generator not in ("auto", "wrk", "python"):
+        typer.echo("error: --load-generator: auto, wrk or python", err=True)
+        raise typer.Exit(2)
+    if quick and smoke:
+        typer.echo("error: --quick and --smoke: choose one", err=True)
+        raise typer.Exit(2)
+    if not (BENCH_DIR / "suite.py").is_file():
+        typer.echo(
+            f"error: bench/suite.py not found at {BENCH_DIR}: `bench` runs from a source "
+            "checkout (pip install -e .)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if json_file is not None and not json_file.parent.is_dir():
+        typer.echo(f"error: --json: no directory {json_file.parent}", err=True)
+        raise typer.Exit(2)
+    sys.path.insert(0, str(BENCH_DIR))
+    import suite  # bench/suite.py
+
+    console = Console(stderr=True)
+    out = Console()
+    if not out.is_terminal:  # a log or CI: no wrapping at 80 columns
+        out = Console(width=120)
+    mode = "smoke" if smoke else "quick" if quick else "full"
+    machine = suite.machine(load_generator)
+    out.print(f"[bold]machine:[/bold] {machine['description']}")
+    out.print(
+        f"  node {machine['node']}, load generator: {machine['load_generator']}, "
+        f"load average {machine['load_average_1m']} (other work skews the figures)"
+    )
+
+    # SIGTERM ends the run like Ctrl-C: the suite's `finally` stops every child.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        report = suite.run_suite(
+            mode,
+            database,
+            lambda line: console.print(line, highlight=False),
+            concurrency,
+            load_generator,
+        )
+    except suite.BenchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        typer.echo("interrupted: every process the bench started is stopped", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out.print(_table(report))
+    for line in _notes(report):
+        out.print(line, highlight=False, soft_wrap=True)
+    if json_file is not None:
+        suite.dump(report, json_file)
+        out.print(f"JSON: {json_file}")
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _table(r: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"kameleoon-relay bench ({r['mode']}, {r['seconds']} s)")
+    table.add_column("figure")
+    table.add_column("events/s", justify="right")
+    table.add_column("against")
+    table.add_column("events/s", justify="right")
+    table.add_column("ratio", justify="right")
+    ratios = r["ratios"]
+    rows = [
+        ("pipeline (ours)", "pipeline_events_per_s", "Node reference core",
+         "node_pipeline_events_per_s", ratios["pipeline_over_node"]),
+        ("ingest (/v1/batch, 100 a request)", "ingest_events_per_s", "do-nothing app, same stack",
+         "ingest_ceiling_events_per_s", ratios["ingest_over_ceiling"]),
+        ("drain (queued backlog -> sink)", "drain_events_per_s", "e2e ceiling: raw client -> sink",
+         "e2e_ceiling_events_per_s", ratios["drain_over_e2e_ceiling"]),
+        ("delivery under ingest at 1/2 max", "delivery_under_ingest_events_per_s", "drain",
+         "drain_events_per_s", ratios["under_ingest_over_drain"]),
+    ]  # fmt: skip
+    for label, key, against, base_key, ratio in rows:
+        table.add_row(
+            label, f"{r[key]:,.0f}", against, f"{r[base_key]:,.0f}",
+            f"{ratio:.2f}x" if ratio is not None else "-",
+        )  # fmt: skip
+    return table
+
+
+def _notes(r: dict[str, Any]) -> list[str]:
+    under = r["delivery_under_ingest"]
+    drain = r["drain"]
+    pipeline = r["pipeline"]
+    return [
+        f"pipeline: bodies equal byte for byte ({pipeline['body_bytes']} bytes), median of "
+        f"{pipeline['rounds']} x {pipeline['iterations']} events",
+        f"ingest: delivery parked; {r['ingest']['connections']} connections, "
+        f"{r['ingest']['errors']} errors; load generator: {r['load_generator']}",
+        f"sink: {r['sink']['kind']} ({r['sink']['loop']}); max {r['sink']['max_events_per_s']:,.0f}"
+        f" req/s, {r['sink']['busy_share_during_drain']:.0%} of it used by the drain",
+        f"drain: {drain['events']} events in {drain['seconds']} s, concurrency "
+        f"{drain['concurrency']}; relay says delivered {drain['relay_delivered']}, "
+        f"failed/dead {drain['relay_failed_or_dead']}",
+        f"under ingest: target {under['ingest_target_events_per_s']:,.0f} ev/s, achieved "
+        f"{under['ingest_achieved_events_per_s']:,.0f}; backlog {under['backlog_start']} -> "
+        f"{under['backlog_end']} over {under['window_seconds']} s",
+        f"database: {r['database']}",
+    ]

@@ -1,0 +1,280 @@
+"use strict";
+// The dashboard's little JavaScript: refreshing the overview, replay progress,
+// live checks of mapping edits, the event tester. No framework, no build step.
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+async function api(path, body) {
+  const options = body === undefined ? {cache: "no-store"} : {
+    method: "POST", cache: "no-store",
+    headers: {"content-type": "application/json", "x-csrf-token": csrf()},
+    body: JSON.stringify(body),
+  };
+  const response = await fetch("/dashboard/api/" + path, options);
+  let data = {};
+  try { data = await response.json(); } catch (e) { /* not JSON */ }
+  return {status: response.status, ok: response.ok, data};
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+// -- overview ---------------------------------------------------------------------------
+
+const COLUMNS = ["received", "filtered", "delivered", "retrying", "failed", "dead", "waiting"];
+
+function activityRows(window, data) {
+  const rows = [];
+  for (const [dest, entry] of Object.entries(data)) {
+    const tr = el("tr", null, "destination");
+    tr.appendChild(el("td", dest));
+    for (const c of COLUMNS) {
+      const td = el("td", entry.total[c], "num");
+      td.dataset.cell = `${window}/${dest}/*/${c}`;
+      tr.appendChild(td);
+    }
+    rows.push(tr);
+    for (const [action, counts] of Object.entries(entry.actions)) {
+      const sub = el("tr", null, "action");
+      sub.appendChild(el("td", action));
+      for (const c of COLUMNS) {
+        const td = el("td", counts[c], "num");
+        td.dataset.cell = `${window}/${dest}/${action}/${c}`;
+        sub.appendChild(td);
+      }
+      rows.push(sub);
+    }
+  }
+  return rows;
+}
+
+function ms(seconds) { return seconds === null || seconds === undefined ? "—" : Math.round(seconds * 1000) + " ms"; }
+function age(seconds) {
+  if (!seconds) return "—";
+  return seconds < 120 ? Math.round(seconds) + " s" : Math.round(seconds / 60) + " min";
+}
+
+function chart(series) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  const width = 600, height = 160, n = Math.max(series.length, 1), bw = width / n;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  const top = Math.max(1, ...series.map(b => Math.max(b.received, b.delivered + b.failed)));
+  series.forEach((b, i) => {
+    const bars = [["received", b.received, 0], ["delivered", b.delivered, 0], ["failed", b.failed, b.delivered]];
+    bars.forEach(([kind, value, under], j) => {
+      if (!value) return;
+      const rect = document.createElementNS(NS, "rect");
+      const h = value / top * (height - 4), base = under / top * (height - 4);
+      rect.setAttribute("x", String(i * bw + (j === 0 ? 0 : bw / 2)));
+      rect.setAttribute("width", String(Math.max(bw / 2 - 0.5, 0.5)));
+      rect.setAttribute("y", String(height - base - h));
+      rect.setAttribute("height", String(h));
+      rect.setAttribute("class", "bar " + kind);
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${new Date(b.at * 1000).toLocaleTimeString()}: ${kind} ${value}`;
+      rect.appendChild(title);
+      svg.appendChild(rect);
+    });
+  });
+  return svg;
+}
+
+async function refreshOverview() {
+  const {ok, data} = await api("overview");
+  const updated = document.getElementById("updated");
+  if (!ok) { updated.textContent = "Refresh failed (" + (data.error || "error") + ")."; return; }
+  for (const window of ["hour", "day"]) {
+    document.querySelector(`#activity-${window} tbody`).replaceChildren(...activityRows(window, data.windows[window]));
+  }
+  const names = new Set([...Object.keys(data.windows.hour), ...Object.keys(data.latency), ...Object.keys(data.queue)]);
+  document.querySelector("#latency tbody").replaceChildren(...[...names].map(name => {
+    const tr = el("tr"), lat = data.latency[name] || {}, queue = data.queue[name] || {};
+    tr.append(el("td", name), el("td", ms(lat.p50), "num"), el("td", ms(lat.p95), "num"),
+      el("td", queue.depth || 0, "num"), el("td", age(queue.oldest_age), "num"));
+    tr.children[1].dataset.cell = `latency/${name}/p50`;
+    tr.children[3].dataset.cell = `queue/${name}/depth`;
+    return tr;
+  }));
+  document.getElementById("chart").replaceChildren(chart(data.throughput));
+  updated.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
+}
+
+// -- dead letters -----------------------------------------------------------------------
+
+function setupDead() {
+  const button = document.getElementById("replay-selected");
+  const picks = () => [...document.querySelectorAll("input.pick")];
+  const chosen = () => picks().filter(p => p.checked).map(p => Number(p.value));
+  const sync = () => { button.disabled = chosen().length === 0; };
+  document.getElementById("select-all").addEventListener("change", e => {
+    picks().forEach(p => { p.checked = e.target.checked; }); sync();
+  });
+  picks().forEach(p => p.addEventListener("change", sync));
+  button.addEventListener("click", async () => {
+    const ids = chosen(), progress = document.getElementById("replay-progress");
+    const status = document.getElementById("replay-status");
+    button.disabled = true;
+    progress.hidden = false; progress.max = ids.length; progress.value = 0;
+    let requeued = 0;
+    for (let i = 0; i < ids.length; i += 50) {
+      const {ok, data} = await api("replay", {ids: ids.slice(i, i + 50)});
+      if (!ok) { status.textContent = "Replay failed: " + (data.error || "error"); return; }
+      requeued += data.requeued;
+      progress.value = Math.min(ids.length, i + 50);
+      status.textContent = `Requeued ${requeued} of ${ids.length}…`;
+    }
+    // Then follow them until none is waiting any more.
+    for (let round = 0; round < 120; round++) {
+      const {ok, data} = await api("states?ids=" + ids.join(","));
+      if (!ok) break;
+      const states = Object.values(data.states);
+      const done = states.filter(s => s === "delivered").length;
+      const waiting = states.filter(s => ["pending", "retrying", "in_flight"].includes(s)).length;
+      progress.value = done;
+      for (const [id, state] of Object.entries(data.states)) {
+        const row = document.querySelector(`tr[data-id="${id}"]`);
+        if (row) row.dataset.state = state || "gone";
+      }
+      status.textContent = `Requeued ${requeued} of ${ids.length}; delivered ${done} of ${ids.length}` +
+        (waiting ? ` (${waiting} waiting)` : "") + ".";
+      if (!waiting) break;
+      await new Promise(r => setTimeout(r, 500));
+    }
+  });
+}
+
+// -- mappings ---------------------------------------------------------------------------
+
+function readEdit(form) {
+  const text = form.elements.mapping.value.trim();
+  let mapping = null;
+  if (text) mapping = JSON.parse(text);  // SyntaxError: reported by the caller
+  return {
+    name: form.elements.name.value, trigger: form.elements.trigger.value,
+    action: form.elements.action.value, enabled: form.elements.enabled.checked, mapping,
+  };
+}
+
+function showProblems(form, problems) {
+  form.querySelector(".problems").replaceChildren(...problems.map(p => el("li", p)));
+  form.querySelector(".save").disabled = problems.length > 0;
+}
+
+function setupMappings() {
+  document.querySelectorAll("form.sub-edit").forEach(form => {
+    const destination = form.dataset.destination;
+    const index = form.dataset.index === "" ? null : Number(form.dataset.index);
+    const note = form.querySelector(".check");
+    const validate = debounce(async () => {
+      let subscription;
+      try { subscription = readEdit(form); } catch (e) { showProblems(form, ["mapping: not valid JSON (" + e.message + ")"]); return; }
+      const {data} = await api("check", {destination, subscription});
+      showProblems(form, data.problems || [data.error || "check failed"]);
+      note.textContent = data.ok ? "Trigger and mapping compile." : "";
+    }, 250);
+    form.addEventListener("input", validate);
+    form.addEventListener("change", validate);
+    form.addEventListener("submit", async event => {
+      event.preventDefault();
+      let subscription;
+      try { subscription = readEdit(form); } catch (e) { showProblems(form, ["mapping: not valid JSON"]); return; }
+      const {ok, data} = await api("save", {destination, index, subscription});
+      if (!ok) { showProblems(form, data.problems || [data.error || "not saved"]); note.textContent = "Not saved."; return; }
+      note.textContent = "Saved and reloaded.";
+      note.className = "check ok saved";
+      setTimeout(() => location.reload(), 600);
+    });
+  });
+  document.querySelectorAll("button.test-auth").forEach(button => {
+    button.addEventListener("click", async () => {
+      const out = button.parentElement.querySelector(".auth-result");
+      out.textContent = "Testing…";
+      const {data} = await api("test-auth", {destination: button.dataset.destination});
+      out.textContent = (data.message || data.error || "") + (data.status ? ` (HTTP ${data.status})` : "");
+      out.className = "auth-result " + (data.ok ? "ok" : "error");
+    });
+  });
+}
+
+// -- event tester -----------------------------------------------------------------------
+
+function pre(value) { return el("pre", typeof value === "string" ? value : JSON.stringify(value, null, 2)); }
+
+function renderTester(result) {
+  const root = document.getElementById("tester-result");
+  const parts = [];
+  for (const dest of result.destinations) {
+    const box = el("section", null, "card result-dest");
+    box.dataset.destination = dest.name;
+    box.appendChild(el("h2", dest.name));
+    const table = el("table", null, "matches");
+    table.appendChild(el("thead")).appendChild(el("tr")).append(el("th", "Subscription"), el("th", "Action"), el("th", "Matches"));
+    const tbody = table.appendChild(el("tbody"));
+    for (const sub of dest.subscriptions) {
+      const tr = tbody.appendChild(el("tr"));
+      tr.append(el("td", sub.name), el("td", sub.action), el("td", sub.matched === true ? "yes" : sub.matched === false ? "no" : sub.matched));
+      tr.dataset.matched = String(sub.matched === true);
+    }
+    box.appendChild(table);
+    for (const d of dest.deliveries) {
+      const item = el("div", null, "delivery");
+      item.appendChild(el("h3", (d.subscription || "destination") + (d.action ? " → " + d.action : "")));
+      if (d.filtered) item.appendChild(el("p", `Filtered by ${d.filtered.filter}: ${d.filtered.reason}`, "warning"));
+      if (d.error) item.appendChild(el("p", `${d.error.type}: ${d.error.message}`, "error validation-error"));
+      if (d.request) {
+        item.appendChild(el("h4", "Mapped payload"));
+        item.appendChild(pre(d.request.json)).className = "payload";
+        item.appendChild(el("h4", "Request (API key masked)"));
+        item.appendChild(pre(d.request)).className = "request";
+      }
+      if (d.response) {
+        item.appendChild(el("h4", "Response"));
+        item.appendChild(pre(d.response.error ? d.response.error : `HTTP ${d.response.status}\n${d.response.body}`)).className = "response";
+      }
+      box.appendChild(item);
+    }
+    if (!dest.deliveries.length) box.appendChild(el("p", "No subscription matched: nothing would be sent.", "muted"));
+    parts.push(box);
+  }
+  root.replaceChildren(...parts);
+}
+
+function setupTester() {
+  const recent = JSON.parse(document.getElementById("recent-events").textContent);
+  const textarea = document.getElementById("event");
+  document.getElementById("recent").addEventListener("change", e => {
+    if (e.target.value !== "") textarea.value = JSON.stringify(recent[Number(e.target.value)], null, 2);
+  });
+  const problems = document.getElementById("tester-problems");
+  const run = async send => {
+    problems.replaceChildren();
+    let event;
+    try { event = JSON.parse(textarea.value); } catch (e) { problems.append(el("li", "not valid JSON: " + e.message)); return; }
+    const source = document.getElementById("source").value;
+    const {ok, data} = await api("tester", {event, source: source || null, send});
+    if (!ok) { problems.replaceChildren(...[data.error, ...(data.problems || [])].filter(Boolean).map(p => el("li", p))); return; }
+    renderTester(data);
+  };
+  document.getElementById("tester").addEventListener("submit", e => { e.preventDefault(); run(false); });
+  document.getElementById("run-send").addEventListener("click", () => run(true));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.body.dataset.page;
+  if (page === "overview") { refreshOverview(); setInterval(refreshOverview, 2000); }
+  if (page === "dead") setupDead();
+  if (page === "mappings") setupMappings();
+  if (page === "tester") setupTester();
+});
