@@ -2,8 +2,9 @@
 
 ASGI has no "abort" message, so we find the server's asyncio transport behind the
 `send` callable (uvicorn's request cycle keeps it as `.transport`; Starlette's
-middleware wraps `send` in closures we can walk). As a fallback, the selector
-loop's transport table is searched for the client's address.
+middleware wraps `send` in closures we can walk). As a fallback, the running
+tasks are searched for the server's request cycle of the client's address (this
+works on every event loop, uvloop included).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _MAX_DEPTH = 12
 def find_transport(send: Callable[..., Any], client: Any = None) -> asyncio.Transport | None:
     transport = _walk(send)
     if transport is None and client:
-        transport = _from_loop(tuple(client))
+        transport = _from_tasks(tuple(client))
     return transport
 
 
@@ -35,7 +36,7 @@ def _walk(root: Any) -> asyncio.Transport | None:
                 continue
             seen.add(id(obj))
             transport = getattr(obj, "transport", None)
-            if isinstance(transport, asyncio.Transport):
+            if _is_transport(transport):
                 return transport
             following.append(getattr(obj, "__self__", None))
             following.append(getattr(obj, "__wrapped__", None))
@@ -50,12 +51,21 @@ def _walk(root: Any) -> asyncio.Transport | None:
     return None
 
 
-def _from_loop(client: tuple[Any, ...]) -> asyncio.Transport | None:
-    transports = getattr(asyncio.get_running_loop(), "_transports", None)  # selector loops
-    for transport in list((transports or {}).values()):
-        peer = transport.get_extra_info("peername")
-        if peer and tuple(peer[:2]) == client[:2]:
-            return transport
+def _is_transport(value: Any) -> bool:
+    # uvloop's transports do not derive from asyncio.Transport: go by what we use.
+    return hasattr(value, "abort") and hasattr(value, "get_extra_info")
+
+
+def _from_tasks(client: tuple[Any, ...]) -> asyncio.Transport | None:
+    """The transport of the server task serving `client` (uvicorn keeps it on `self`)."""
+    for task in asyncio.all_tasks():
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        owner = frame.f_locals.get("self") if frame is not None else None
+        transport = getattr(owner, "transport", None)
+        if _is_transport(transport):
+            peer = transport.get_extra_info("peername")
+            if peer and tuple(peer[:2]) == client[:2]:
+                return transport
     return None
 
 
