@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.e2e.load import Load, batch_body, delivered_ids
@@ -20,7 +21,7 @@ from tests.helpers.processes import Server, free_port, start_server
 
 pytestmark = pytest.mark.slow
 
-LEASE = 3.0  # seconds: a dead process's work comes back quickly
+LEASE = 5.0  # seconds: a dead process's work comes back quickly
 CONCURRENCY = 16  # per relay: the most one relay can have in flight
 TOTAL = 3000  # acknowledged events per test
 
@@ -55,6 +56,14 @@ def queue_stats(relay: Server) -> dict[str, Any]:
     return httpx.get(f"{relay.url}/api/stats", timeout=10).json()
 
 
+def in_flight(url: str) -> int:
+    """Deliveries claimed and not yet recorded, by every relay: the only ones that may be
+    sent twice if their relay (or the database) goes away now."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'in_flight'").fetchone()
+        return int(row[0]) if row else 0
+
+
 def report(name: str, **figures: Any) -> None:
     print(f"\n{name}: " + ", ".join(f"{key}={value}" for key, value in figures.items()))
 
@@ -78,6 +87,9 @@ def test_three_relays_share_the_queue_and_survive_a_sigkill(tmp_path: Path, pg_u
             relays[1].proc.kill()  # SIGKILL: no shutdown, its in-flight work held by leases
             relays[1].proc.wait(10)
             killed_at = load.count()
+            # What the dead relay sent and never recorded is among these (the live relays'
+            # are too): nothing else may reach the sandbox twice.
+            held_at_kill = in_flight(pg_url)
             time.sleep(1)
             relays[1] = start_relay(config, tmp_path / "relay1-again.log", ports[1])
             wait_for(lambda: load.count() >= TOTAL or None, "the rest of the load", 180)
@@ -100,6 +112,7 @@ def test_three_relays_share_the_queue_and_survive_a_sigkill(tmp_path: Path, pg_u
             "scale (3 relays, 1 SIGKILLed and restarted)",
             acknowledged=len(expected),
             killed_after=killed_at,
+            in_flight_at_kill=held_at_kill,
             delivered=len(expected & delivered_ids(tmp_path / "sandbox.db")),
             lost=0,
             duplicates=duplicates,
@@ -109,7 +122,7 @@ def test_three_relays_share_the_queue_and_survive_a_sigkill(tmp_path: Path, pg_u
         assert stats["events"]["received"] >= len(expected)
         assert stats["deliveries"]["delivered"] == stats["events"]["received"]
         # Only what the killed relay had in flight may be sent twice.
-        assert duplicates <= CONCURRENCY
+        assert duplicates <= held_at_kill
 
 
 @pytest.fixture
@@ -135,6 +148,7 @@ def test_postgresql_restarting_under_load_loses_nothing(
         try:
             load.start()
             wait_for(lambda: load.count() >= TOTAL // 2 or None, "half the load", 120)
+            held_before_stop = in_flight(own_postgres.url("relay"))
             own_postgres.stop("fast")
             stopped_at = load.count()
             down_at = time.monotonic()
@@ -171,6 +185,7 @@ def test_postgresql_restarting_under_load_loses_nothing(
             "restart (2 relays, PostgreSQL down ~3 s)",
             acknowledged=len(expected),
             stopped_after=stopped_at,
+            in_flight_before_stop=held_before_stop,
             delivered=len(expected & delivered_ids(tmp_path / "sandbox.db")),
             lost=0,
             duplicates=duplicates,
@@ -178,5 +193,6 @@ def test_postgresql_restarting_under_load_loses_nothing(
         )
         assert load.answers[503] > 0  # the load did meet the outage
         assert len(expected) >= TOTAL
-        # What was in flight when the database went away may be sent again.
-        assert duplicates <= 2 * CONCURRENCY
+        # What was in flight when the database went away may be sent again: what was in
+        # flight just before, plus what each relay could claim in between (a batch each).
+        assert duplicates <= held_before_stop + len(relays) * CONCURRENCY
