@@ -30,6 +30,8 @@ from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 
 log = logging.getLogger("kameleoon_relay.delivery")
 
+RECORD_RETRIES = 5  # then the lease decides: delays 0.2 s .. 3.2 s, about 6 s in all
+RECORD_RETRY_DELAY = 0.2
 OUTCOME_LABELS = {
     "delivered": "delivered",
     "filtered": "filtered",
@@ -228,14 +230,24 @@ class DestinationWorker:
             self._recorder = asyncio.create_task(self._record_all())
 
     async def _record_all(self) -> None:
+        failures = 0
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
             try:
                 await self.store.record(batch)
+                failures = 0
             except Exception:
-                # They stay in_flight until their lease ends, then are sent again:
-                # at least once, never lost.
-                log.exception("recording %d delivery outcomes failed", len(batch))
+                failures += 1
+                if failures > RECORD_RETRIES:
+                    # They stay in_flight until their lease ends, then are sent again:
+                    # at least once, never lost.
+                    log.exception("recording %d delivery outcomes failed", len(batch))
+                    continue
+                # A short database outage: keep them and try again, well within the
+                # lease, rather than send them all a second time.
+                log.warning("recording %d delivery outcomes failed; retrying", len(batch))
+                self._outcomes = batch + self._outcomes
+                await asyncio.sleep(RECORD_RETRY_DELAY * 2 ** (failures - 1))
 
 
 def _observe(destination: str, outcome: DeliveryOutcome) -> None:
