@@ -17,13 +17,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kameleoon_relay.server import params
 from kameleoon_relay.server.body import PayloadError, parse_object, read_body
 from kameleoon_relay.server.responses import JSONResponse, error
 from kameleoon_relay.server.state import relay_of
 from kameleoon_relay.spec import SpecError, normalize_event
 from kameleoon_relay.store.models import REPLAYABLE_STATES, STATES
 
-DELIVERY_STATES = STATES  # what the delivery log can filter on
+# What the delivery log can filter on: the stored states, and `retrying` as /api/stats
+# reports it (pending, attempted before).
+DELIVERY_STATES = (*STATES, "retrying")
+RETRYING_SCAN_PAGES = 20  # pages of pending deliveries scanned for retrying ones
 MAX_LIST_LIMIT = 1000
 MAX_ADMIN_BODY = 1024 * 1024
 
@@ -60,36 +64,50 @@ async def stats(request: Request) -> Response:
 
 
 async def list_deliveries(request: Request) -> Response:
-    state = request.query_params.get("state") or None
-    if state is not None and state not in DELIVERY_STATES:
-        return error(400, f"state must be one of {', '.join(DELIVERY_STATES)}")
-    limit = _limit(request)
-    if limit is None:
-        return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
-    rows = await relay_of(request).store.list_deliveries(state, limit)
+    try:
+        state = params.choice(request.query_params.get("state"), DELIVERY_STATES, "state")
+        limit = params.limit(request.query_params.get("limit"), MAX_LIST_LIMIT)
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
+    store = relay_of(request).store
+    if state == "retrying":
+        rows = await _retrying(store, limit)
+    else:
+        rows = await store.list_deliveries(state, limit)
     return JSONResponse({"deliveries": jsonable(rows)})
 
 
+async def _retrying(store: Any, limit: int) -> list[dict[str, Any]]:
+    """Pending deliveries attempted before (what /api/stats counts as `retrying`)."""
+    rows: list[dict[str, Any]] = []
+    for page_number in range(RETRYING_SCAN_PAGES):
+        page = await store.list_deliveries(
+            "pending", MAX_LIST_LIMIT, offset=page_number * MAX_LIST_LIMIT
+        )
+        rows.extend(row for row in page if row.get("attempts", 0) > 0)
+        if len(rows) >= limit or len(page) < MAX_LIST_LIMIT:
+            break
+    return rows[:limit]
+
+
 async def list_rejected(request: Request) -> Response:
-    limit = _limit(request)
-    if limit is None:
-        return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
+    try:
+        limit = params.limit(request.query_params.get("limit"), MAX_LIST_LIMIT)
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
     rows = await relay_of(request).store.list_rejected(limit)
     return JSONResponse({"rejected": jsonable(rows)})
 
 
-def _limit(request: Request) -> int | None:
-    raw = request.query_params.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_LIMIT:
-        return None
-    return int(raw)
-
-
 async def get_delivery(request: Request) -> Response:
     raw_id = request.path_params["delivery_id"]
-    delivery = await relay_of(request).store.get_delivery(int(raw_id)) if raw_id.isdigit() else None
+    try:
+        delivery_id = params.delivery_id(raw_id)
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
+    delivery = await relay_of(request).store.get_delivery(delivery_id)
     if delivery is None:
-        return error(404, f"no delivery {raw_id}")
+        return error(404, f"no delivery {delivery_id}")
     return JSONResponse(jsonable(delivery))
 
 
@@ -102,6 +120,8 @@ async def preview(request: Request) -> Response:
     raw, source = body, request.query_params.get("source")
     if isinstance(body.get("event"), dict):
         raw, source = body["event"], body.get("source", source)
+    if source is not None and not isinstance(source, str):
+        return error(400, "source must be a source name")
     try:
         # As ingest would store it: messageId, receivedAt and timestamp filled.
         event = normalize_event(raw, datetime.now(UTC))
@@ -125,9 +145,9 @@ async def replay(request: Request) -> Response:
     if state not in REPLAYABLE_STATES:
         return error(400, f"state must be one of {', '.join(REPLAYABLE_STATES)}")
     try:
-        since = _epoch(body.get("since"))
-    except ValueError:
-        return error(400, "since must be an ISO 8601 date-time or epoch seconds")
+        since = params.epoch(body.get("since"))
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
     destination = body.get("destination")
     if destination is not None and not isinstance(destination, str):
         return error(400, "destination must be a destination name")
@@ -140,19 +160,6 @@ async def replay(request: Request) -> Response:
     if not dry_run:
         relay.on_stored()
     return JSONResponse({"requeued": count, "dry_run": dry_run})
-
-
-def _epoch(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError(value)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def routes() -> list[Route]:

@@ -1,0 +1,80 @@
+"""Parsing the admin API's ids, limits and query parameters: bad input is a 4xx, never a 500.
+
+`str.isdigit()` is true for "²" and "٣", which `int()` then refuses or reads as
+another number; SQLite refuses integers past 2**63 - 1. Everything here checks
+ASCII digits and ranges first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+MAX_ID = 2**63 - 1  # SQLite's INTEGER PRIMARY KEY range
+_MAX_DIGITS = 19
+SHOWN_CHARS = 40  # of a bad value echoed in an error
+
+
+class ParamError(ValueError):
+    """A bad parameter: answered with `status` and this message."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def shown(raw: str) -> str:
+    return raw if len(raw) <= SHOWN_CHARS else raw[:SHOWN_CHARS] + "…"
+
+
+def ascii_int(raw: str) -> int | None:
+    """`raw` as a non-negative integer written in ASCII digits (at most 19), else None."""
+    if not raw or len(raw) > _MAX_DIGITS or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
+def delivery_id(raw: str) -> int:
+    """A delivery id; ParamError 404 for one that cannot exist, 400 for a non-integer."""
+    if raw.isascii() and raw.isdigit():
+        number = ascii_int(raw)
+        if number is None or not 1 <= number <= MAX_ID:
+            raise ParamError(f"no delivery {shown(raw)}", status=404)
+        return number
+    raise ParamError(f"delivery id must be a positive integer, got {shown(raw)!r}")
+
+
+def limit(raw: str | None, maximum: int, default: int = 50) -> int:
+    if raw is None:
+        return default
+    number = ascii_int(raw)
+    if number is None or not 1 <= number <= maximum:
+        raise ParamError(f"limit must be an integer from 1 to {maximum}")
+    return number
+
+
+def choice(raw: str | None, allowed: tuple[str, ...], name: str) -> str | None:
+    """An optional enumerated parameter (empty means absent)."""
+    if not raw:
+        return None
+    if raw not in allowed:
+        raise ParamError(f"{name} must be one of {', '.join(allowed)}")
+    return raw
+
+
+def epoch(value: Any) -> float | None:
+    """`since`: an ISO 8601 date-time or epoch seconds, as epoch seconds."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        raise ParamError("since must be an ISO 8601 date-time or epoch seconds")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (ValueError, OverflowError):
+        raise ParamError("since must be an ISO 8601 date-time or epoch seconds") from None
