@@ -8,10 +8,12 @@ KAMELEOON_RELAY_BODY_TIMEOUT (seconds), KAMELEOON_RELAY_MAX_CONNECTIONS.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import uvicorn
 from starlette.applications import Starlette
+from uvicorn.logging import DefaultFormatter
 
 from kameleoon_relay.server import connections, logfilter
 
@@ -46,6 +48,18 @@ def guarded_protocol() -> type[connections.GuardedH11Protocol]:
     )
 
 
+def _log_like_uvicorn(log_level: str) -> None:
+    """The relay's own lines (ingest, delivery, connections) beside uvicorn's, same format."""
+    logger = logging.getLogger("kameleoon_relay")
+    if logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(log_level.upper())
+    logger.propagate = False
+
+
 def run(app: Starlette, host: str, port: int, log_level: str = "info") -> None:
     config = uvicorn.Config(
         app,
@@ -58,5 +72,6 @@ def run(app: Starlette, host: str, port: int, log_level: str = "info") -> None:
         server_header=False,
         http=guarded_protocol(),
     )
+    _log_like_uvicorn(log_level)
     logfilter.install()  # after uvicorn.Config has set up its handlers
     uvicorn.Server(config).run()
