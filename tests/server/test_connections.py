@@ -5,6 +5,7 @@ client that hangs up, and a flood of identical lines cut to a few."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -39,9 +40,9 @@ def limited_relay(directory: Path) -> Iterator[Server]:
         )
         log_path = directory / "relay.log"
         env = {
+            **os.environ,
             "KAMELEOON_RELAY_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
             "KAMELEOON_RELAY_BODY_TIMEOUT": str(BODY_TIMEOUT),
-            "PATH": "/usr/bin:/bin",
         }
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
