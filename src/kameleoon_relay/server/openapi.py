@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from kameleoon_relay.server.body import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
+from kameleoon_relay.server.admin import DELIVERY_STATES
+from kameleoon_relay.server.body import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    MAX_BODY_DEPTH,
+    MAX_MESSAGE_BYTES,
+)
 from kameleoon_relay.server.segment import BATCH_ENDPOINTS, ENDPOINT_TYPES
-from kameleoon_relay.store.models import REPLAYABLE_STATES, STATES
+from kameleoon_relay.spec.limits import MAX_EVENT_DEPTH
+from kameleoon_relay.store.models import REPLAYABLE_STATES
 
 Schema = dict[str, Any]
 
@@ -54,11 +61,28 @@ def _ingest_operation(endpoint: str) -> Schema:
         },
         "responses": {
             "200": _json(
-                {"type": "object", "properties": {"success": {"const": True}}},
-                "every event is durably stored",
+                {
+                    "type": "object",
+                    "required": ["success"],
+                    "properties": {
+                        "success": {"const": True},
+                        "rejected": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "a batch's events that broke the Segment Spec, "
+                            "each problem prefixed `batch[i]: `; kept apart (GET /api/rejected)",
+                        },
+                    },
+                },
+                "every event is durably stored (a batch's invalid ones apart, as rejected)",
             ),
-            "400": _error("unparsable, oversized, or an event breaks the Segment Spec"),
+            "400": _error(
+                f"unparsable, oversized, nested deeper than {MAX_BODY_DEPTH} levels, or (not "
+                f"in a batch) the event breaks the Segment Spec or nests deeper than "
+                f"{MAX_EVENT_DEPTH} levels"
+            ),
             "401": _error("unknown or missing write key"),
+            "415": _error("a content-encoding other than gzip"),
             "503": _error("the store is unavailable; retry"),
         },
     }
@@ -89,7 +113,8 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
 def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     states = {
         "type": "string",
-        "enum": list(STATES),
+        "enum": list(DELIVERY_STATES),
+        "description": "`retrying`: pending, attempted before (as /api/stats counts it)",
     }
     paths: Schema = {
         path: {"post": _ingest_operation(endpoint)} for path, endpoint in ingest_paths.items()
@@ -211,7 +236,7 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                                     ],
                                     "description": "events received at or after",
                                 },
-                                "destination": {"type": "string"},
+                                "destination": {"type": ["string", "null"]},
                                 "dry_run": {"type": "boolean", "default": False},
                             },
                         }
@@ -224,9 +249,11 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     paths["/metrics"] = {
         "get": {
             "tags": ["operations"],
-            "summary": "Prometheus metrics",
+            "summary": "Prometheus metrics (guarded as the admin API: Bearer admin_token)",
+            "security": [{"adminToken": []}],
             "responses": {
-                "200": {"description": "text exposition format", "content": {"text/plain": {}}}
+                "200": {"description": "text exposition format", "content": {"text/plain": {}}},
+                **_ADMIN_ERRORS,
             },
         }
     }
@@ -289,7 +316,17 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                     "type": "object",
                     "required": ["batch"],
                     "properties": {
-                        "batch": {"type": "array", "maxItems": MAX_BATCH_EVENTS, "items": _EVENT},
+                        "batch": {
+                            "type": "array",
+                            "maxItems": MAX_BATCH_EVENTS,
+                            # Not _EVENT: an event breaking the Spec is kept apart, and the
+                            # rest of the batch accepted (an SDK drops a batch answered 400).
+                            "items": {
+                                "type": "object",
+                                "description": "an Event; one breaking the Segment Spec is "
+                                "kept apart as rejected and the rest of the batch accepted",
+                            },
+                        },
                         "context": {"type": "object", "description": "fills each event's"},
                         "integrations": {"type": "object", "description": "fills each event's"},
                         "sentAt": {"type": "string", "format": "date-time"},
