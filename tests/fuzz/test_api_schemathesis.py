@@ -89,7 +89,7 @@ def test_every_endpoint_keeps_to_its_document(
 
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     @hypothesis.settings(
-        max_examples=examples(8),
+        max_examples=examples(20),
         deadline=None,
         suppress_health_check=list(hypothesis.HealthCheck),
         derandomize=True,
