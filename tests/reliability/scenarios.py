@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
 import subprocess
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.stack import WRITE_KEY, goals, sandbox, write_config
+from tests.e2e.stack import WRITE_KEY, sandbox, write_config
 from tests.helpers.processes import Server, start_server
 
 BATCH = 10
@@ -68,7 +69,7 @@ class Load:
                             "type": "track",
                             "messageId": mid,
                             "userId": f"user-{thread}",
-                            "event": mid,
+                            "event": f"Reliability {self.tag} t{thread}",
                             "properties": {
                                 "kameleoonVisitorCode": f"vc-{thread}",
                                 "pad": "x" * self.pad,
@@ -88,20 +89,23 @@ class Load:
                         self.acked.update(ids)
 
 
-def delivered_ids(sandbox_url: str, prefix: str) -> set[str]:
-    return {
-        name.removeprefix("SegmentIO track - ")
-        for name in goals(sandbox_url)
-        if name.startswith(f"SegmentIO track - {prefix}-")
-    }
+def delivered_ids(sandbox_db: Path, prefix: str) -> set[str]:
+    """The messageIds the sandbox accepted, from its own store (its messages table: one
+    row per messageId, what it counts duplicates against), read-only."""
+    with contextlib.closing(sqlite3.connect(f"file:{sandbox_db}?mode=ro", uri=True)) as db:
+        db.execute("PRAGMA busy_timeout = 5000")
+        rows = db.execute(
+            "SELECT message_id FROM messages WHERE message_id LIKE ?", (f"{prefix}-%",)
+        ).fetchall()
+    return {row[0] for row in rows}
 
 
-def await_delivery(sandbox_url: str, acked: set[str], prefix: str, timeout: float) -> set[str]:
+def await_delivery(sandbox_db: Path, acked: set[str], prefix: str, timeout: float) -> set[str]:
     """The acknowledged ids still missing after `timeout` (empty: all delivered)."""
     deadline = time.monotonic() + timeout
     missing = set(acked)
     while time.monotonic() < deadline:
-        missing = acked - delivered_ids(sandbox_url, prefix)
+        missing = acked - delivered_ids(sandbox_db, prefix)
         if not missing:
             break
         time.sleep(0.5)
@@ -162,7 +166,7 @@ def kills(
             load.stop()
         seconds = time.monotonic() - started
         try:
-            missing = await_delivery(box.url, load.acked, "kill", timeout=120)
+            missing = await_delivery(directory / "sandbox.db", load.acked, "kill", timeout=120)
         finally:
             server.stop()
         return _figures(
@@ -201,7 +205,7 @@ def fault_soak(directory: Path, seconds: float, threads: int = 4) -> dict[str, A
             load.stop()
             faults = sandbox_stats(box.url)["faults"]
             httpx.delete(f"{box.url}/api/faults", timeout=10)
-            missing = await_delivery(box.url, load.acked, "soak", timeout=180)
+            missing = await_delivery(directory / "sandbox.db", load.acked, "soak", timeout=180)
             return _figures(load, missing, box, seconds=seconds, faults_injected=faults)
 
 
@@ -253,5 +257,5 @@ def disk_full(directory: Path, size: str = "3m", seconds: float = 40) -> dict[st
             full_statuses = dict(load.statuses)
             subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
             with _running(config, directory):
-                missing = await_delivery(box.url, load.acked, "disk", timeout=120)
+                missing = await_delivery(directory / "sandbox.db", load.acked, "disk", timeout=120)
             return _figures(load, missing, box, disk=size, statuses_while_full=full_statuses)

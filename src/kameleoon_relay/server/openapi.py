@@ -19,6 +19,7 @@ Schema = dict[str, Any]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _EVENT = {"$ref": "#/components/schemas/Event"}
+_WRITE_KEY = {"description": "the write key, read when no Authorization header carries one"}
 
 
 def _json(schema: Schema, description: str) -> Schema:
@@ -42,7 +43,7 @@ def _ingest_operation(endpoint: str) -> Schema:
     body = (
         {"$ref": "#/components/schemas/Batch"}
         if batch
-        else {"allOf": [_EVENT, {"properties": {"writeKey": {"type": "string"}}}]}
+        else {"allOf": [_EVENT, {"properties": {"writeKey": _WRITE_KEY}}]}
     )
     summary = (
         f"Ingest a batch of up to {MAX_BATCH_EVENTS} events ({limit // 1024} KB)"
@@ -296,20 +297,26 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
             "schemas": {
                 "Event": {
                     "type": "object",
-                    "description": "A Segment Spec event",
+                    # null is absent: SDKs send it for fields they do not set.
+                    "description": "A Segment Spec event; null fields count as absent",
                     "properties": {
-                        "type": {"type": "string", "enum": sorted(set(ENDPOINT_TYPES.values()))},
-                        "messageId": {"type": "string"},
-                        "userId": {"type": "string"},
-                        "anonymousId": {"type": "string"},
-                        "event": {"type": "string"},
-                        "name": {"type": "string"},
-                        "properties": {"type": "object"},
-                        "traits": {"type": "object"},
-                        "context": {"type": "object"},
-                        "integrations": {"type": "object"},
-                        "timestamp": {"type": "string", "format": "date-time"},
-                        "sentAt": {"type": "string", "format": "date-time"},
+                        "type": {"enum": [*sorted(set(ENDPOINT_TYPES.values())), None]},
+                        "messageId": {"type": ["string", "null"]},
+                        # Segment's ingest takes numeric ids too (and so does the relay).
+                        "userId": {"type": ["string", "number", "null"]},
+                        "anonymousId": {"type": ["string", "number", "null"]},
+                        "groupId": {"type": ["string", "number", "null"]},
+                        "previousId": {"type": ["string", "number", "null"]},
+                        "event": {"type": ["string", "null"]},
+                        "name": {"type": ["string", "null"]},
+                        "category": {"type": ["string", "null"]},
+                        "properties": {"type": ["object", "null"]},
+                        "traits": {"type": ["object", "null"]},
+                        "context": {"type": ["object", "null"]},
+                        "integrations": {"type": ["object", "null"]},
+                        "timestamp": {"type": ["string", "null"], "format": "date-time"},
+                        "originalTimestamp": {"type": ["string", "null"], "format": "date-time"},
+                        "sentAt": {"type": ["string", "null"], "format": "date-time"},
                     },
                 },
                 "Batch": {
@@ -327,10 +334,16 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                                 "kept apart as rejected and the rest of the batch accepted",
                             },
                         },
-                        "context": {"type": "object", "description": "fills each event's"},
-                        "integrations": {"type": "object", "description": "fills each event's"},
-                        "sentAt": {"type": "string", "format": "date-time"},
-                        "writeKey": {"type": "string"},
+                        # Batch-level fields only fill the events; what is wrong with them
+                        # shows in the events they reach (kept apart as rejected).
+                        "context": {"description": "an object fills each event's; else ignored"},
+                        "integrations": {
+                            "description": "an object fills each event's; else ignored"
+                        },
+                        "sentAt": {
+                            "description": "a date-time, given to each event lacking its own"
+                        },
+                        "writeKey": _WRITE_KEY,
                     },
                 },
                 "Error": {
