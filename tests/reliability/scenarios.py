@@ -254,7 +254,7 @@ def disk_full(directory: Path, size: str = "3m", seconds: float = 40) -> dict[st
                 while time.monotonic() < deadline and load.statuses[503] < 20:
                     time.sleep(0.2)
                 load.stop()
-            full_statuses = dict(load.statuses)
+            full_statuses = {str(k): v for k, v in load.statuses.items()}
             subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
             with _running(config, directory):
                 missing = await_delivery(directory / "sandbox.db", load.acked, "disk", timeout=120)
