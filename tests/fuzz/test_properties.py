@@ -36,7 +36,7 @@ from tests.fuzz.budget import examples
 from tests.fuzz.conftest import TRIED
 
 SETTINGS = settings(
-    max_examples=examples(400),
+    max_examples=examples(400, 20000),
     deadline=5000,  # ms an input may take: a hang fails the test
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=True,

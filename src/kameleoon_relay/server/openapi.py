@@ -226,16 +226,15 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                             "type": "object",
                             "properties": {
                                 "state": {
-                                    "type": "string",
                                     "enum": list(REPLAYABLE_STATES),
                                     "default": "dead",
                                 },
                                 "since": {
-                                    "oneOf": [
-                                        {"type": "string", "format": "date-time"},
-                                        {"type": "number"},
-                                    ],
-                                    "description": "events received at or after",
+                                    # format applies to the string form only
+                                    "type": ["string", "number", "null"],
+                                    "format": "date-time",
+                                    "description": "events received at or after: an ISO "
+                                    "8601 date-time or epoch seconds (null: any time)",
                                 },
                                 "destination": {"type": ["string", "null"]},
                                 "dry_run": {"type": "boolean", "default": False},
