@@ -33,6 +33,43 @@ UNDEFINED: Any = _Undefined()
 _MAX_SAFE = 2**53  # JS numbers are doubles: larger integers lose digits
 _MAX_ARRAY_INDEX = 2**32 - 2  # JS orders keys that are valid array indices first
 _MAX_PLAIN_NUMBER = 1e21  # JS prints larger numbers in exponent form
+# orjson writes ints in [-2**63, 2**64); a JS number outside stays a float so it can be stored.
+_ORJSON_INT_RANGE = range(-(2**63), 2**64)
+# Values nested deeper are refused rather than recursed into: Python's stack is far
+# shallower than V8's, and orjson writes at most 254 levels. Events are held to
+# spec.MAX_EVENT_DEPTH (64) before they get here; this is the backstop for everything else.
+MAX_NESTING = 200
+
+
+class NestingError(ValueError):
+    """A value nested deeper than MAX_NESTING levels."""
+
+    def __init__(self, limit: int = MAX_NESTING) -> None:
+        super().__init__(f"value nested deeper than {limit} levels")
+
+
+def nesting_depth(value: Any, limit: int | None = None) -> int:
+    """Levels of objects and arrays in `value` (a scalar is 0), without recursion.
+
+    With `limit`, stops counting as soon as the depth passes it (returning limit + 1).
+
+
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if type(node) is dict else node if type(node) is list else None
+        if children is None:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if limit is not None and deepest > limit:
+                return deepest
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return deepest
 
 
 def truthy(value: Any) -> bool:
@@ -92,8 +129,8 @@ def number_to_string(number: int | float) -> str:
     return sign + body
 
 
-def to_js_string(value: Any) -> str:
-    """JavaScript's String(value) for JSON-like values."""
+def to_js_string(value: Any, _depth: int = 0) -> str:
+    """JavaScript's String(value) for JSON-like values (NestingError past MAX_NESTING)."""
     if isinstance(value, str):
         return value
     if value is True:
@@ -107,7 +144,11 @@ def to_js_string(value: Any) -> str:
     if value is UNDEFINED:
         return "undefined"
     if isinstance(value, list):
-        return ",".join("" if v is None or v is UNDEFINED else to_js_string(v) for v in value)
+        if _depth >= MAX_NESTING:
+            raise NestingError()
+        return ",".join(
+            "" if v is None or v is UNDEFINED else to_js_string(v, _depth + 1) for v in value
+        )
     return "[object Object]"
 
 
@@ -137,10 +178,15 @@ def js_ordered(obj: dict[str, Any]) -> dict[str, Any]:
     return {key: obj[key] for key in js_key_order(obj)}
 
 
-def as_js_value(value: Any) -> Any:
-    """Return `value` with JavaScript's key order and number identity."""
+def as_js_value(value: Any, _depth: int = 0) -> Any:
+    """Return `value` with JavaScript's key order and number identity.
+
+    Raises NestingError past MAX_NESTING levels.
+    """
     if isinstance(value, dict):
-        converted = {key: as_js_value(item) for key, item in value.items()}
+        if _depth >= MAX_NESTING:
+            raise NestingError()
+        converted = {key: as_js_value(item, _depth + 1) for key, item in value.items()}
         index_keys = [key for key in converted if is_index_key(key)]
         if not index_keys:
             return converted
@@ -150,7 +196,9 @@ def as_js_value(value: Any) -> Any:
                 ordered[key] = item
         return ordered
     if isinstance(value, list):
-        return [as_js_value(item) for item in value]
+        if _depth >= MAX_NESTING:
+            raise NestingError()
+        return [as_js_value(item, _depth + 1) for item in value]
     if isinstance(value, float):
         return _js_float(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE:
@@ -162,13 +210,16 @@ def _js_float(value: float) -> int | float:
     """A JS number as the Python value that orjson prints the way JS does.
 
     Integral values become ints (JS prints `10`, not `10.0`); past 2**53 the int
-    carries JS's shortest digits, which is what JS would print for the double.
+    carries JS's shortest digits, which is what JS would print for the double, unless
+    that int is past what orjson (and so the store) writes: then it stays a float, the
+    same double, which `json_stringify` prints as JS does.
     """
     if not value.is_integer() or abs(value) >= _MAX_PLAIN_NUMBER:
         return value
     if abs(value) <= _MAX_SAFE:
         return int(value)
-    return int(number_to_string(value))
+    shortest = int(number_to_string(value))
+    return shortest if shortest in _ORJSON_INT_RANGE else value
 
 
 _SURROGATES = re.compile("([\ud800-\udbff][\udc00-\udfff])|[\ud800-\udfff]")
@@ -193,10 +244,10 @@ def json_stringify(value: Any) -> Any:
     """JSON.stringify(value): UNDEFINED for undefined, else the compact JSON text."""
     if value is UNDEFINED:
         return UNDEFINED
-    return _stringify(value)
+    return _stringify(value, 0)
 
 
-def _stringify(value: Any) -> str:
+def _stringify(value: Any, depth: int) -> str:
     if isinstance(value, str):
         return _encode_string(value)
     if value is None:
@@ -209,11 +260,14 @@ def _stringify(value: Any) -> str:
         if isinstance(value, float) and not math.isfinite(value):
             return "null"
         return number_to_string(value)
+    if isinstance(value, list | dict) and depth >= MAX_NESTING:
+        raise NestingError()
     if isinstance(value, list):
-        return "[" + ",".join("null" if v is UNDEFINED else _stringify(v) for v in value) + "]"
+        items = ("null" if v is UNDEFINED else _stringify(v, depth + 1) for v in value)
+        return "[" + ",".join(items) + "]"
     if isinstance(value, dict):
         parts = [
-            f"{_encode_string(k)}:{_stringify(value[k])}"
+            f"{_encode_string(k)}:{_stringify(value[k], depth + 1)}"
             for k in js_key_order(value)
             if value[k] is not UNDEFINED
         ]

@@ -173,11 +173,13 @@ def test_replay_refuses_bad_requests(stack: Stack, body: dict) -> None:
     assert answer.status_code == 400
 
 
-def test_health_metrics_and_openapi_need_no_token(stack: Stack) -> None:
+def test_health_and_openapi_need_no_token_metrics_take_the_admin_one(stack: Stack) -> None:
     url = stack.relay.url
     assert httpx.get(f"{url}/health").json() == {"status": "ok", "database": "up"}
     send(stack, "Metered", "vis-metrics")
-    metrics = httpx.get(f"{url}/metrics")
+    # Issue #11: with admin_token set, /metrics needs it, as a Bearer (Prometheus sends it so).
+    assert httpx.get(f"{url}/metrics").status_code == 401
+    metrics = httpx.get(f"{url}/metrics", headers=ADMIN)
     assert metrics.status_code == 200
     assert 'kameleoon_relay_ingest_events_total{outcome="accepted"}' in metrics.text
     assert 'kameleoon_relay_ingest_requests_total{endpoint="track",status="200"}' in metrics.text

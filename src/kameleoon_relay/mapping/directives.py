@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js import js_ordered
+from kameleoon_relay.js import NestingError, js_ordered
 
 from . import resolvers as core
 from .errors import MappingEvaluationError
@@ -260,6 +260,8 @@ def _decode(value: Any) -> Any:
         return value
     try:
         return json_parse(value)
+    except NestingError:
+        raise  # JS would parse it; we cannot, so the delivery fails saying why
     except ValueError:
         return value
 

@@ -11,10 +11,13 @@ import json
 from typing import Any
 
 from kameleoon_relay.js import (
+    MAX_NESTING,
     UNDEFINED,
+    NestingError,
     js_key_order,
     js_ordered,
     json_stringify,
+    nesting_depth,
     number_to_string,
     to_js_string,
     truthy,
@@ -95,9 +98,15 @@ def _reject_constant(name: str) -> Any:
 
 def json_parse(text: str) -> Any:
     """JSON.parse: raises ValueError where JavaScript would throw a SyntaxError."""
-    return json.loads(
-        text,
-        parse_int=_parse_int,
-        parse_constant=_reject_constant,
-        object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
-    )
+    try:
+        parsed = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+            object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
+        )
+    except RecursionError:
+        raise NestingError() from None
+    if nesting_depth(parsed, MAX_NESTING) > MAX_NESTING:
+        raise NestingError()
+    return parsed

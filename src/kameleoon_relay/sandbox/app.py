@@ -13,13 +13,14 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_key, load_config
 from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings, FaultSettingsError
 from kameleoon_relay.sandbox.faults_middleware import FaultMiddleware
+from kameleoon_relay.sandbox.guard import ControlsGuard
 from kameleoon_relay.sandbox.store import Store
 from kameleoon_relay.sandbox.tracker import EventRejected, Tracker, sender_of
 
@@ -46,6 +47,8 @@ class Sandbox:
         self.sitecodes = config.sitecodes()
         self._auth_cache: dict[str, Account] = {}
         self._commit_task: asyncio.Task[None] | None = None
+        # Set by the relay that mounts it: its admin_token opens the controls remotely.
+        self.admin_token: str | None = None
 
     def account(self, authorization: str | None) -> Account | None:
         if not authorization:
@@ -101,7 +104,10 @@ async def segmentio(request: Request) -> Response:
     sandbox = _sandbox(request)
     store = sandbox.store
     sandbox.schedule_commit()
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        return _error(400, "the client hung up before the body was complete")
     try:
         body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -294,7 +300,10 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FaultMiddleware, sandbox=sandbox)],
+        middleware=[
+            Middleware(ControlsGuard, sandbox=sandbox),
+            Middleware(FaultMiddleware, sandbox=sandbox),
+        ],
         lifespan=lifespan,
     )
     app.state.sandbox = sandbox

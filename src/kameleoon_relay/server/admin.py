@@ -8,7 +8,6 @@ destination's API key out of what they return.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,16 +20,16 @@ from starlette.routing import Route
 from kameleoon_relay.config import ConfigError
 from kameleoon_relay.delivery.replay import ReplayError, ReplaySelection
 from kameleoon_relay.delivery.replay import replay as replay_deliveries
-from kameleoon_relay.durations import parse_moment
 from kameleoon_relay.kameleoon.request import visitor_warning
 from kameleoon_relay.pipeline.identity import linking_of
+from kameleoon_relay.server import params
 from kameleoon_relay.server.body import PayloadError, parse_object, read_body
 from kameleoon_relay.server.responses import JSONResponse, error
 from kameleoon_relay.server.state import relay_of
 from kameleoon_relay.spec import SpecError, normalize_event
 from kameleoon_relay.store import REPLAY_STATES, REPORTED_STATES, DeliveryQuery
 
-DELIVERY_STATES = REPORTED_STATES  # what the delivery log can filter on
+DELIVERY_STATES = REPORTED_STATES  # what the delivery log can filter on (retrying too)
 MAX_LIST_LIMIT = 1000
 MAX_ADMIN_BODY = 1024 * 1024
 
@@ -69,25 +68,23 @@ async def stats(request: Request) -> Response:
 async def list_deliveries(request: Request) -> Response:
     """Newest first; filters: state (comma-separated), destination, action, message_id,
     user_id, since, until; paging: `before` (the last id of the previous page)."""
-    params = request.query_params
-    states = tuple(s for s in (params.get("state") or "").split(",") if s)
-    unknown = [s for s in states if s not in DELIVERY_STATES]
-    if unknown:
-        return error(400, f"state must be one of {', '.join(DELIVERY_STATES)}")
-    limit = _limit(request)
-    if limit is None:
-        return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
+    query_params = request.query_params
+    states = tuple(s for s in (query_params.get("state") or "").split(",") if s)
     try:
-        since, until = _epoch(params.get("since")), _epoch(params.get("until"))
-        before = _positive_int(params.get("before"))
-    except ValueError as exc:
-        return error(400, str(exc))
+        for state in states:
+            params.choice(state, DELIVERY_STATES, "state")
+        limit = params.limit(query_params.get("limit"), MAX_LIST_LIMIT)
+        since = params.epoch(query_params.get("since"), "since")
+        until = params.epoch(query_params.get("until"), "until")
+        before = params.cursor(query_params.get("before"))
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
     query = DeliveryQuery(
         states=states,
-        destination=params.get("destination") or None,
-        action=params.get("action") or None,
-        message_id=params.get("message_id") or None,
-        user_id=params.get("user_id") or None,
+        destination=query_params.get("destination") or None,
+        action=query_params.get("action") or None,
+        message_id=query_params.get("message_id") or None,
+        user_id=query_params.get("user_id") or None,
         since=since,
         until=until,
         before_id=before,
@@ -99,35 +96,24 @@ async def list_deliveries(request: Request) -> Response:
     return JSONResponse(answer)
 
 
-def _positive_int(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise ValueError("before must be a delivery id")
-    return int(raw)
-
-
 async def list_rejected(request: Request) -> Response:
-    limit = _limit(request)
-    if limit is None:
-        return error(400, f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
+    try:
+        limit = params.limit(request.query_params.get("limit"), MAX_LIST_LIMIT)
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
     rows = await relay_of(request).store.list_rejected(limit)
     return JSONResponse({"rejected": jsonable(rows)})
 
 
-def _limit(request: Request) -> int | None:
-    raw = request.query_params.get("limit", "50")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= MAX_LIST_LIMIT:
-        return None
-    return int(raw)
-
-
 async def get_delivery(request: Request) -> Response:
     raw_id = request.path_params["delivery_id"]
-    valid = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 18
-    delivery = await relay_of(request).store.get_delivery(int(raw_id)) if valid else None
+    try:
+        delivery_id = params.delivery_id(raw_id)
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
+    delivery = await relay_of(request).store.get_delivery(delivery_id)
     if delivery is None:
-        return error(404, f"no delivery {raw_id}")
+        return error(404, f"no delivery {delivery_id}")
     return JSONResponse(jsonable(delivery))
 
 
@@ -140,6 +126,8 @@ async def preview(request: Request) -> Response:
     raw, source = body, request.query_params.get("source")
     if isinstance(body.get("event"), dict):
         raw, source = body["event"], body.get("source", source)
+    if source is not None and not isinstance(source, str):
+        return error(400, "source must be a source name")
     try:
         # As ingest would store it: messageId, receivedAt and timestamp filled.
         event = normalize_event(raw, datetime.now(UTC))
@@ -173,9 +161,10 @@ async def replay(request: Request) -> Response:
     if state not in REPLAY_STATES:
         return error(400, f"state must be one of {', '.join(REPLAY_STATES)}")
     try:
-        since, until = _epoch(body.get("since")), _epoch(body.get("until"))
-    except ValueError as exc:
-        return error(400, str(exc))
+        since = params.epoch(body.get("since"), "since")
+        until = params.epoch(body.get("until"), "until")
+    except params.ParamError as exc:
+        return error(exc.status, exc.message)
     names = ("destination", "message_id", "user_id")
     for name in names:
         if body.get(name) is not None and not isinstance(body[name], str):
@@ -201,20 +190,6 @@ async def reload_config(request: Request) -> Response:
     except ConfigError as exc:
         return error(422, "configuration not reloaded", problems=exc.problems)
     return JSONResponse({"reloaded": True, "destinations": [d.name for d in config.destinations]})
-
-
-def _epoch(value: Any) -> float | None:
-    """Epoch seconds from a number, an ISO 8601 time or a duration ago (`2h`)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError("times must be ISO 8601, epoch seconds or a duration ago (2h)")
-    try:
-        return parse_moment(value, time.time(), "time")
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(str(exc)) from None
 
 
 def routes() -> list[Route]:

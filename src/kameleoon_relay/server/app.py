@@ -97,11 +97,12 @@ def create_app(
         *ingest.routes(),
         *admin.routes(),
         Route("/health", health, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        Route("/metrics", admin.guarded(metrics), methods=["GET"]),  # as the admin API
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *dashboard.routes(json_index=index),  # `/`: JSON to API clients, HTML to browsers
     ]
     if sandbox is not None:
+        sandbox.state.sandbox.admin_token = config.admin_token  # guards its controls
         routes.append(Mount(SANDBOX_PATH, app=sandbox))
     return Starlette(routes=routes, lifespan=lifespan)
 

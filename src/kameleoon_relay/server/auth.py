@@ -22,7 +22,8 @@ def basic_user(request: Request) -> str | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        # ValueError: non-ASCII in the header (HTTP headers arrive as latin-1 text).
         return None
     return decoded.partition(":")[0] or None
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import zlib
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from kameleoon_relay.errors import RelayError
+from kameleoon_relay.js import nesting_depth
 
 KB = 1024
 MAX_MESSAGE_BYTES = 32 * KB
 MAX_BATCH_BYTES = 500 * KB
 MAX_BATCH_EVENTS = 2500
+MAX_BODY_DEPTH = 128  # levels of objects and arrays in one request body
+
+log = logging.getLogger("kameleoon_relay.ingest")
 
 
 class PayloadError(RelayError):
@@ -23,6 +28,10 @@ class PayloadError(RelayError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+def _too_deep() -> PayloadError:
+    return PayloadError(f"invalid JSON: nested deeper than {MAX_BODY_DEPTH} levels")
 
 
 def _too_large(limit: int) -> PayloadError:
@@ -42,16 +51,23 @@ async def read_body(request: Request, limit: int) -> bytes:
     inflater = zlib.decompressobj(wbits=31) if gzipped else None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        if inflater is not None:
-            try:
-                chunk = inflater.decompress(chunk, limit + 1 - size)
-            except zlib.error as exc:
-                raise PayloadError("body is not valid gzip") from exc
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            if inflater is not None:
+                try:
+                    chunk = inflater.decompress(chunk, limit + 1 - size)
+                except zlib.error as exc:
+                    raise PayloadError("body is not valid gzip") from exc
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Hung up, or cut off by the body deadline: one line, no traceback. Nobody reads
+        # the answer; 400 keeps the metrics honest.
+        host = request.client.host if request.client else "?"
+        log.info("client %s hung up after %d bytes of the body", host, size)
+        raise PayloadError("the client hung up before the body was complete") from None
     if inflater is not None and not inflater.eof:
         raise PayloadError("body is not valid gzip")
     return b"".join(chunks)
@@ -64,7 +80,14 @@ def parse_object(body: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):
+            raise _too_deep() from None
         raise PayloadError(f"invalid JSON: {exc}") from exc
+    # Past this the request is refused whole: its events could not even be kept apart
+    # as rejected (the store's encoder stops at 254 levels). Below it, an event deeper
+    # than spec.MAX_EVENT_DEPTH is refused on its own.
+    if nesting_depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+        raise _too_deep()
     if not isinstance(data, dict):
         raise PayloadError("expected a JSON object")
     return data

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from kameleoon_relay.server.body import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES
+from kameleoon_relay.server.body import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    MAX_BODY_DEPTH,
+    MAX_MESSAGE_BYTES,
+)
 from kameleoon_relay.server.segment import BATCH_ENDPOINTS, ENDPOINT_TYPES
+from kameleoon_relay.spec.limits import MAX_EVENT_DEPTH
 from kameleoon_relay.store.models import REPLAY_STATES, REPORTED_STATES
 
 Schema = dict[str, Any]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _EVENT = {"$ref": "#/components/schemas/Event"}
+_WRITE_KEY = {"description": "the write key, read when no Authorization header carries one"}
 
 
 def _json(schema: Schema, description: str) -> Schema:
@@ -35,7 +42,7 @@ def _ingest_operation(endpoint: str) -> Schema:
     body = (
         {"$ref": "#/components/schemas/Batch"}
         if batch
-        else {"allOf": [_EVENT, {"properties": {"writeKey": {"type": "string"}}}]}
+        else {"allOf": [_EVENT, {"properties": {"writeKey": _WRITE_KEY}}]}
     )
     summary = (
         f"Ingest a batch of up to {MAX_BATCH_EVENTS} events ({limit // 1024} KB)"
@@ -54,11 +61,28 @@ def _ingest_operation(endpoint: str) -> Schema:
         },
         "responses": {
             "200": _json(
-                {"type": "object", "properties": {"success": {"const": True}}},
-                "every event is durably stored",
+                {
+                    "type": "object",
+                    "required": ["success"],
+                    "properties": {
+                        "success": {"const": True},
+                        "rejected": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "a batch's events that broke the Segment Spec, "
+                            "each problem prefixed `batch[i]: `; kept apart (GET /api/rejected)",
+                        },
+                    },
+                },
+                "every event is durably stored (a batch's invalid ones apart, as rejected)",
             ),
-            "400": _error("unparsable, oversized, or an event breaks the Segment Spec"),
+            "400": _error(
+                f"unparsable, oversized, nested deeper than {MAX_BODY_DEPTH} levels, or (not "
+                f"in a batch) the event breaks the Segment Spec or nests deeper than "
+                f"{MAX_EVENT_DEPTH} levels"
+            ),
             "401": _error("unknown or missing write key"),
+            "415": _error("a content-encoding other than gzip"),
             "503": _error("the store is unavailable; retry"),
         },
     }
@@ -90,6 +114,7 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     states = {
         "type": "string",
         "enum": list(REPORTED_STATES),
+        "description": "`retrying`: pending, attempted before (as /api/stats counts it)",
     }
     paths: Schema = {
         path: {"post": _ingest_operation(endpoint)} for path, endpoint in ingest_paths.items()
@@ -216,24 +241,23 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
                             "type": "object",
                             "properties": {
                                 "state": {
-                                    "type": "string",
                                     "enum": list(REPLAY_STATES),
                                     "default": "dead",
                                 },
                                 "since": {
-                                    "oneOf": [
-                                        {"type": "string", "format": "date-time"},
-                                        {"type": "number"},
-                                    ],
-                                    "description": "events received at or after",
+                                    # format applies to the string form only
+                                    "type": ["string", "number", "null"],
+                                    "format": "date-time",
+                                    "description": "events received at or after: an ISO "
+                                    "8601 date-time or epoch seconds (null: any time)",
                                 },
                                 "until": {
                                     "oneOf": [{"type": "string"}, {"type": "number"}],
                                     "description": "events received before",
                                 },
-                                "destination": {"type": "string"},
-                                "message_id": {"type": "string"},
-                                "user_id": {"type": "string"},
+                                "destination": {"type": ["string", "null"]},
+                                "message_id": {"type": ["string", "null"]},
+                                "user_id": {"type": ["string", "null"]},
                                 "dry_run": {"type": "boolean", "default": False},
                             },
                         }
@@ -254,9 +278,11 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
     paths["/metrics"] = {
         "get": {
             "tags": ["operations"],
-            "summary": "Prometheus metrics",
+            "summary": "Prometheus metrics (guarded as the admin API: Bearer admin_token)",
+            "security": [{"adminToken": []}],
             "responses": {
-                "200": {"description": "text exposition format", "content": {"text/plain": {}}}
+                "200": {"description": "text exposition format", "content": {"text/plain": {}}},
+                **_ADMIN_ERRORS,
             },
         }
     }
@@ -299,31 +325,53 @@ def openapi_document(ingest_paths: dict[str, str]) -> Schema:
             "schemas": {
                 "Event": {
                     "type": "object",
-                    "description": "A Segment Spec event",
+                    # null is absent: SDKs send it for fields they do not set.
+                    "description": "A Segment Spec event; null fields count as absent",
                     "properties": {
-                        "type": {"type": "string", "enum": sorted(set(ENDPOINT_TYPES.values()))},
-                        "messageId": {"type": "string"},
-                        "userId": {"type": "string"},
-                        "anonymousId": {"type": "string"},
-                        "event": {"type": "string"},
-                        "name": {"type": "string"},
-                        "properties": {"type": "object"},
-                        "traits": {"type": "object"},
-                        "context": {"type": "object"},
-                        "integrations": {"type": "object"},
-                        "timestamp": {"type": "string", "format": "date-time"},
-                        "sentAt": {"type": "string", "format": "date-time"},
+                        "type": {"enum": [*sorted(set(ENDPOINT_TYPES.values())), None]},
+                        "messageId": {"type": ["string", "null"]},
+                        # Segment's ingest takes numeric ids too (and so does the relay).
+                        "userId": {"type": ["string", "number", "null"]},
+                        "anonymousId": {"type": ["string", "number", "null"]},
+                        "groupId": {"type": ["string", "number", "null"]},
+                        "previousId": {"type": ["string", "number", "null"]},
+                        "event": {"type": ["string", "null"]},
+                        "name": {"type": ["string", "null"]},
+                        "category": {"type": ["string", "null"]},
+                        "properties": {"type": ["object", "null"]},
+                        "traits": {"type": ["object", "null"]},
+                        "context": {"type": ["object", "null"]},
+                        "integrations": {"type": ["object", "null"]},
+                        "timestamp": {"type": ["string", "null"], "format": "date-time"},
+                        "originalTimestamp": {"type": ["string", "null"], "format": "date-time"},
+                        "sentAt": {"type": ["string", "null"], "format": "date-time"},
                     },
                 },
                 "Batch": {
                     "type": "object",
                     "required": ["batch"],
                     "properties": {
-                        "batch": {"type": "array", "maxItems": MAX_BATCH_EVENTS, "items": _EVENT},
-                        "context": {"type": "object", "description": "fills each event's"},
-                        "integrations": {"type": "object", "description": "fills each event's"},
-                        "sentAt": {"type": "string", "format": "date-time"},
-                        "writeKey": {"type": "string"},
+                        "batch": {
+                            "type": "array",
+                            "maxItems": MAX_BATCH_EVENTS,
+                            # Not _EVENT: an event breaking the Spec is kept apart, and the
+                            # rest of the batch accepted (an SDK drops a batch answered 400).
+                            "items": {
+                                "type": "object",
+                                "description": "an Event; one breaking the Segment Spec is "
+                                "kept apart as rejected and the rest of the batch accepted",
+                            },
+                        },
+                        # Batch-level fields only fill the events; what is wrong with them
+                        # shows in the events they reach (kept apart as rejected).
+                        "context": {"description": "an object fills each event's; else ignored"},
+                        "integrations": {
+                            "description": "an object fills each event's; else ignored"
+                        },
+                        "sentAt": {
+                            "description": "a date-time, given to each event lacking its own"
+                        },
+                        "writeKey": _WRITE_KEY,
                     },
                 },
                 "Error": {

@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from kameleoon_relay.js import as_js_value
+from kameleoon_relay.js import NestingError, as_js_value
 from kameleoon_relay.spec.errors import SpecError
+from kameleoon_relay.spec.limits import too_deep
 from kameleoon_relay.spec.timestamps import format_iso8601, parse_iso8601
 
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
@@ -39,6 +40,8 @@ def validate_event(event: Any) -> list[str]:
     if not isinstance(event, dict):
         return [f"event: must be a JSON object, got {_json_type(event)}"]
     problems: list[str] = []
+    if (deep := too_deep(event)) is not None:
+        problems.append(deep)
     kind = event.get("type")
     if kind not in EVENT_TYPES:
         allowed = ", ".join(EVENT_TYPES)
@@ -66,9 +69,11 @@ def validate_event(event: Any) -> list[str]:
             )
             continue
         try:
-            parse_iso8601(value)
+            parse_iso8601(value).astimezone(UTC)
         except ValueError:
             problems.append(f"{field}: {value!r} is not an ISO-8601 date-time")
+        except OverflowError:
+            problems.append(f"{field}: {value!r} is outside years 1 to 9999 in UTC")
     required = _REQUIRED_BY_TYPE.get(kind) if isinstance(kind, str) else None
     if required and event.get(required) in (None, ""):
         problems.append(f"{required}: required for {kind} calls")
@@ -90,18 +95,33 @@ def normalize_event(raw: Any, received_at: datetime | None = None) -> dict[str, 
     problems = validate_event(raw)
     if problems:
         raise SpecError(problems)
-    event: dict[str, Any] = as_js_value(raw)
+    try:
+        event: dict[str, Any] = as_js_value(raw)
+    except NestingError as exc:  # validate_event's limit is lower; kept as a backstop
+        raise SpecError([f"event: {exc}"]) from None
     received = (received_at or datetime.now(UTC)).astimezone(UTC)
     if not event.get("messageId"):
         event["messageId"] = f"api-{uuid.uuid4()}"
     event["receivedAt"] = format_iso8601(received)
     original = event.get("timestamp") or event.get("originalTimestamp")
     if original and event.get("sentAt"):
-        skew = parse_iso8601(event["sentAt"]) - parse_iso8601(original)
         event["originalTimestamp"] = original
-        event["timestamp"] = format_iso8601(received - skew)
+        event["timestamp"] = _skew_corrected(received, event["sentAt"], original)
     elif original:
         event["timestamp"] = original
     else:
         event["timestamp"] = event["receivedAt"]
     return event
+
+
+def _skew_corrected(received: datetime, sent_at: str, original: str) -> str:
+    """receivedAt - (sentAt - timestamp), refused when it leaves years 1 to 9999."""
+    try:
+        return format_iso8601(received - (parse_iso8601(sent_at) - parse_iso8601(original)))
+    except OverflowError:
+        raise SpecError(
+            [
+                f"timestamp: correcting {original!r} for the clock skew of sentAt "
+                f"{sent_at!r} leaves years 1 to 9999"
+            ]
+        ) from None
