@@ -59,7 +59,7 @@ class ReplayReport:
 
 def query_for(selection: ReplaySelection, pipeline: Pipeline) -> DeliveryQuery:
     """The store query of a selection; ReplayError for an unknown state or destination."""
-    states = REPLAY_STATES.get(selection.state)
+    states = REPLAY_STATES.get(selection.state) if isinstance(selection.state, str) else None
     if states is None:
         choices = ", ".join(REPLAY_STATES)
         raise ReplayError(f"state must be one of {choices}, not {selection.state!r}")

@@ -13,8 +13,8 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kameleoon_relay.access import AdminGuard
 from kameleoon_relay.sandbox.faults_middleware import route_path
-from kameleoon_relay.server.auth import AdminGuard
 
 if TYPE_CHECKING:
     from kameleoon_relay.sandbox.app import Sandbox

@@ -158,7 +158,7 @@ async def replay(request: Request) -> Response:
     except PayloadError as exc:
         return error(exc.status, exc.message)
     state = body.get("state", "dead")
-    if state not in REPLAY_STATES:
+    if not isinstance(state, str) or state not in REPLAY_STATES:
         return error(400, f"state must be one of {', '.join(REPLAY_STATES)}")
     try:
         since = params.epoch(body.get("since"), "since")

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
+from kameleoon_relay.access import AdminGuard
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.server.auth import AdminGuard
 from kameleoon_relay.server.backpressure import Backlog
 from kameleoon_relay.server.committer import Committer
 from kameleoon_relay.store import Store

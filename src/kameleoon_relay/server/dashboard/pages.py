@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from kameleoon_relay.server.admin import DELIVERY_STATES, jsonable
-from kameleoon_relay.server.admin import _epoch as parse_time  # the admin API's times
 from kameleoon_relay.server.dashboard.mappings import describe
 from kameleoon_relay.server.dashboard.render import render
 from kameleoon_relay.server.dashboard.session import (
@@ -53,9 +52,9 @@ async def deliveries(request: Request, session: Session) -> Response:
             action=chosen["action"] or None,
             message_id=chosen["message_id"] or None,
             user_id=chosen["user_id"] or None,
-            since=parse_time(chosen["since"]),
-            until=parse_time(chosen["until"]),
-            before_id=int(before) if before.isdigit() and len(before) < 19 else None,
+            since=params.epoch(chosen["since"], "since"),
+            until=params.epoch(chosen["until"], "until"),
+            before_id=params.cursor(before),
         )
         rows = await relay_of(request).store.list_deliveries(query, PAGE_SIZE)
     except ValueError as exc:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kameleoon_relay.server.auth import is_loopback
+from kameleoon_relay.access import is_loopback
 from kameleoon_relay.server.responses import error
 from kameleoon_relay.server.state import relay_of
 
