@@ -183,18 +183,42 @@ def as_js_value(value: Any, _depth: int = 0) -> Any:
 
     Raises NestingError past MAX_NESTING levels.
     """
+    kind = type(value)
+    if kind is dict:  # what JSON parsers give: the fast lane, scalars copied inline
+        if _depth >= MAX_NESTING:
+            raise NestingError()
+        depth = _depth + 1
+        converted = {}
+        indexed = False
+        for key, item in value.items():
+            item_kind = type(item)
+            if (
+                item_kind is str
+                or item is None
+                or item_kind is bool
+                or (item_kind is int and -_MAX_SAFE <= item <= _MAX_SAFE)
+            ):
+                converted[key] = item
+            else:
+                converted[key] = as_js_value(item, depth)
+            if not indexed and key[:1] in _DIGIT_CHARS and is_index_key(key):
+                indexed = True
+        return _index_keys_first(converted) if indexed else converted
+    if kind is list:
+        if _depth >= MAX_NESTING:
+            raise NestingError()
+        depth = _depth + 1
+        return [
+            item if type(item) is str or item is None else as_js_value(item, depth)
+            for item in value
+        ]
     if isinstance(value, dict):
         if _depth >= MAX_NESTING:
             raise NestingError()
         converted = {key: as_js_value(item, _depth + 1) for key, item in value.items()}
-        index_keys = [key for key in converted if is_index_key(key)]
-        if not index_keys:
+        if not any(is_index_key(key) for key in converted):
             return converted
-        ordered = {key: converted[key] for key in sorted(index_keys, key=int)}
-        for key, item in converted.items():
-            if key not in ordered:
-                ordered[key] = item
-        return ordered
+        return _index_keys_first(converted)
     if isinstance(value, list):
         if _depth >= MAX_NESTING:
             raise NestingError()
@@ -204,6 +228,18 @@ def as_js_value(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE:
         return _js_float(float(value))
     return value
+
+
+_DIGIT_CHARS = frozenset("0123456789")
+
+
+def _index_keys_first(converted: dict[str, Any]) -> dict[str, Any]:
+    index_keys = [key for key in converted if is_index_key(key)]
+    ordered = {key: converted[key] for key in sorted(index_keys, key=int)}
+    for key, item in converted.items():
+        if key not in ordered:
+            ordered[key] = item
+    return ordered
 
 
 def _js_float(value: float) -> int | float:

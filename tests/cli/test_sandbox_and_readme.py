@@ -57,8 +57,10 @@ def track(url: str, write_key: str, event: dict[str, Any]) -> None:
     assert response.status_code == 200, response.text
 
 
-def visitor_goals(sandbox_url: str, code: str) -> dict[str, int] | None:
-    response = httpx.get(f"{sandbox_url}/api/visitors/{code}")
+def visitor_goals(sandbox_url: str, code: str, token: str | None = None) -> dict[str, int] | None:
+    # With admin_token set, the mounted sandbox's API wants it too.
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = httpx.get(f"{sandbox_url}/api/visitors/{code}", headers=headers)
     return response.json()["goals"] if response.status_code == 200 else None
 
 
@@ -200,11 +202,18 @@ def test_readme_configuration_example_checks_and_delivers(tmp_path: Path) -> Non
         track(server.url, "wk", {**ORDER, "messageId": "order-1"})
         track(server.url, "wk", {**ORDER, "event": "Signed Up", "messageId": "signup-1"})
         goals = wait_for(
-            lambda: (g := visitor_goals(f"{server.url}/sandbox", VISITOR)) and len(g) == 2 and g,
+            lambda: (
+                (g := visitor_goals(f"{server.url}/sandbox", VISITOR, "t0ken"))
+                and len(g) == 2
+                and g
+            ),
             "both goals",
         )
         assert goals == {"SegmentIO track - Order EUR": 1, "Signed Up": 1}
-        stats = httpx.get(f"{server.url}/sandbox/api/stats").json()
+        assert visitor_goals(f"{server.url}/sandbox", VISITOR) is None  # not without it
+        stats = httpx.get(
+            f"{server.url}/sandbox/api/stats", headers={"authorization": "Bearer t0ken"}
+        ).json()
         assert stats["rejected"] == 0 and stats["duplicates"] == 0
 
 

@@ -27,7 +27,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashStack]:
 
 
 def scrape(stack: DashStack) -> tuple[str, dict[tuple[str, tuple], float]]:
-    text = httpx.get(f"{stack.relay.url}/metrics", timeout=10).text
+    # Prometheus sends the admin token as a Bearer: /metrics needs it.
+    answer = httpx.get(
+        f"{stack.relay.url}/metrics",
+        headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    text = answer.text
     samples = {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)

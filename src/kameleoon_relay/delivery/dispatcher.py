@@ -271,6 +271,7 @@ def _observe(destination: str, outcome: DeliveryOutcome) -> None:
         label,
         "" if outcome.error is None else f" ({outcome.error})",
         extra={
+            "record": True,  # one line per outcome: never rate-limited
             "fields": {
                 "delivery_id": outcome.delivery_id,
                 "destination": destination,
@@ -279,6 +280,6 @@ def _observe(destination: str, outcome: DeliveryOutcome) -> None:
                 "status": outcome.status,
                 "latency_ms": None if outcome.latency is None else round(outcome.latency * 1000, 1),
                 "error": outcome.error,
-            }
+            },
         },
     )

@@ -3,7 +3,9 @@
 Under a connection flood, asyncio logs every failed `accept()` and a server can log
 one line per refused client; 700,000 identical lines help nobody and fill the disk.
 Each message template may log BURST lines per WINDOW seconds; the rest are counted
-and reported in one line when the template next gets through.
+and reported in one line when the template next gets through. Records that are a
+record of something (`extra={"record": True}`: one line per delivery outcome, which
+operators count on) are never cut.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class RateLimitFilter(logging.Filter):
         self._seen: dict[tuple[str, str], list[float]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "record", False):
+            return True
         key = (record.name, str(record.msg))
         now = self.clock()
         entry = self._seen.get(key)

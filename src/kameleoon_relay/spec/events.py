@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -102,7 +103,7 @@ def normalize_event(raw: Any, received_at: datetime | None = None) -> dict[str, 
     received = (received_at or datetime.now(UTC)).astimezone(UTC)
     if not event.get("messageId"):
         event["messageId"] = f"api-{uuid.uuid4()}"
-    event["receivedAt"] = format_iso8601(received)
+    event["receivedAt"] = _received_text(received)
     original = event.get("timestamp") or event.get("originalTimestamp")
     if original and event.get("sentAt"):
         event["originalTimestamp"] = original
@@ -112,6 +113,12 @@ def normalize_event(raw: Any, received_at: datetime | None = None) -> dict[str, 
     else:
         event["timestamp"] = event["receivedAt"]
     return event
+
+
+@functools.lru_cache(maxsize=16)
+def _received_text(received: datetime) -> str:
+    """A request's events share one receivedAt: formatted once, not once per event."""
+    return format_iso8601(received)
 
 
 def _skew_corrected(received: datetime, sent_at: str, original: str) -> str:

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from kameleoon_relay.server import params  # the admin API's parameter rules
 from kameleoon_relay.server.admin import DELIVERY_STATES, jsonable
 from kameleoon_relay.server.dashboard.mappings import describe
 from kameleoon_relay.server.dashboard.render import render
@@ -38,14 +39,14 @@ async def overview(request: Request, session: Session) -> Response:
 
 
 async def deliveries(request: Request, session: Session) -> Response:
-    params = request.query_params
-    chosen = {name: (params.get(name) or "").strip() for name in FILTERS}
+    query_params = request.query_params
+    chosen = {name: (query_params.get(name) or "").strip() for name in FILTERS}
     problem = None
     rows: list[dict[str, Any]] = []
     try:
         if chosen["state"] and chosen["state"] not in DELIVERY_STATES:
             raise ValueError(f"state must be one of {', '.join(DELIVERY_STATES)}")
-        before = params.get("before") or ""
+        before = query_params.get("before") or ""
         query = DeliveryQuery(
             states=(chosen["state"],) if chosen["state"] else (),
             destination=chosen["destination"] or None,
