@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,7 @@ class HttpRequest:
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     json: Any
     body: bytes = field(repr=False, default=b"")
 
@@ -22,4 +23,9 @@ class HttpRequest:
         return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={headers!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "url": self.url, "headers": self.headers, "json": self.json}
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": dict(self.headers),
+            "json": self.json,
+        }

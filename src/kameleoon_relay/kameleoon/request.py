@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import orjson
 
@@ -11,7 +14,24 @@ from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.actions.definitions import PerformContext
 from kameleoon_relay.js import json_stringify
 
-_EXPONENT = re.compile(rb"[0-9]e[-+]?[0-9]")
+# A number in exponent form where orjson writes a value: after `:`, `,` or `[`, before
+# `,`, `}` or `]` (orjson writes no spaces). Hex ids and UUIDs inside strings ("4e2")
+# do not match, so the slow path is taken only for such numbers (or a rare lookalike).
+_SIGNED_EXPONENT = re.compile(rb"e[-+][0-9]")  # a literal first byte: the fast scan
+_EXPONENT = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?e[-+]?[0-9]+[,}\]]")
+
+
+@functools.lru_cache(maxsize=64)
+def _headers(api_key: str, sitecode: str) -> Mapping[str, str]:
+    """The same for every event of a destination: built once, shared read-only."""
+    return MappingProxyType(
+        {
+            "authorization": f"Basic {api_key}",
+            "x-segment-settings": sitecode,
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+        }
+    )
 
 
 def post_event(context: PerformContext) -> HttpRequest:
@@ -30,12 +50,7 @@ def post_event(context: PerformContext) -> HttpRequest:
     body = {key: value for key, value in payload.items() if key != "kameleoonVisitorCode"}
     body["properties"] = properties
     settings = context.settings
-    headers = {
-        "authorization": f"Basic {settings['apiKey']}",
-        "x-segment-settings": str(settings["sitecode"]),
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-    }
+    headers = _headers(settings["apiKey"], str(settings["sitecode"]))
     try:
         encoded = orjson.dumps(body)
     except orjson.JSONEncodeError:
@@ -43,7 +58,8 @@ def post_event(context: PerformContext) -> HttpRequest:
         # escapes it; orjson refuses it.
         encoded = json_stringify(body).encode()
     else:
-        if _EXPONENT.search(encoded):
+        # orjson always signs its exponents: a quick scan rules most bodies out.
+        if _SIGNED_EXPONENT.search(encoded) and _EXPONENT.search(encoded):
             # orjson writes 1e-7 and 1.8446744073709552e+19 where JS writes 1e-7 and
             # 18446744073709552000 (and 0.000001 for 1e-6); JSON.stringify's rules decide.
             # A string that merely looks like one costs a slower, identical encoding.
