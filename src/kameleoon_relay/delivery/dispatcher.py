@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -151,6 +152,7 @@ class DestinationWorker:
         self._signal = asyncio.Event()
         self._saturated = False
         self._session: aiohttp.ClientSession | None = None
+        self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task | None = None
         # Refill in batches: one claim per few finished requests, not one per request.
@@ -208,7 +210,7 @@ class DestinationWorker:
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
         assert self._session is not None
-        IN_FLIGHT.labels(self.destination).inc()
+        self._in_flight.inc()
         try:
             outcome = await attempt(
                 self._session,
@@ -222,7 +224,7 @@ class DestinationWorker:
             log.exception("delivery %s to %s crashed", claimed.id, self.destination)
             outcome = crashed(claimed, exc, self.policy, self.rng)
         finally:
-            IN_FLIGHT.labels(self.destination).dec()
+            self._in_flight.dec()
             self._release()
         _observe(self.destination, outcome)
         self._outcomes.append(outcome)
@@ -250,14 +252,19 @@ class DestinationWorker:
                 await asyncio.sleep(RECORD_RETRY_DELAY * 2 ** (failures - 1))
 
 
+# A metric's child per label set, looked up once: labels() costs a lock and a tuple each time.
+_attempts = functools.lru_cache(maxsize=4096)(ATTEMPTS.labels)
+_latency = functools.lru_cache(maxsize=4096)(LATENCY.labels)
+
+
 def _observe(destination: str, outcome: DeliveryOutcome) -> None:
     """Metrics and a log line for each request of an outcome."""
     for sent in outcome.requests:
-        ATTEMPTS.labels(destination, sent.action or "", sent.outcome).inc()
+        _attempts(destination, sent.action or "", sent.outcome).inc()
         if sent.latency is not None:
-            LATENCY.labels(destination, sent.action or "").observe(sent.latency)
+            _latency(destination, sent.action or "").observe(sent.latency)
     if not outcome.requests:
-        ATTEMPTS.labels(destination, "", OUTCOME_LABELS[outcome.state]).inc()
+        _attempts(destination, "", OUTCOME_LABELS[outcome.state]).inc()
     # One line per outcome: info when it went through (or was filtered), warning otherwise.
     # Names and numbers only: never the event, its user id, or a header.
     label = OUTCOME_LABELS[outcome.state]
