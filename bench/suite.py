@@ -280,8 +280,10 @@ class Suite:
         say: Callable[[str], None],
         concurrency: int = 16,
         tool: str = "auto",
+        processes: int = 1,
     ) -> None:
         self.mode = mode
+        self.processes = processes
         self.directory = directory
         self.database = database
         self.say = say
@@ -323,7 +325,7 @@ class Suite:
         return Spec(name, argv, "/health", free_port())
 
     def specs(self) -> dict[str, Spec]:
-        delivering = {"concurrency": self.concurrency}
+        delivering = {"concurrency": self.concurrency, "processes": self.processes}
         return {
             "ceiling": Spec(
                 "ceiling-app", [sys.executable, str(HERE / "ceiling_app.py")], "/health",
@@ -649,12 +651,13 @@ def run_suite(
     say: Callable[[str], None],
     concurrency: int = 16,
     tool: str = "auto",
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Runs every phase; returns the JSON document (figures, details, machine)."""
     mode = MODES[mode_name]
     report: dict[str, Any] = {"mode": mode_name}
     with tempfile.TemporaryDirectory(prefix="kameleoon-bench-") as tmp:
-        suite = Suite(mode, Path(tmp), database, say, concurrency, tool)
+        suite = Suite(mode, Path(tmp), database, say, concurrency, tool, processes)
         try:
             report.update(suite.run())
         finally:
@@ -662,6 +665,7 @@ def run_suite(
     report["machine"] = machine(tool)
     report["load_generator"] = suite.tool
     report["database"] = database or "sqlite (one file per phase, temporary directory)"
+    report["delivery_processes"] = processes
     return report
 
 

@@ -34,6 +34,9 @@ def bench(
     concurrency: Annotated[
         int, typer.Option(min=1, help="delivery.concurrency, and the e2e ceiling's connections.")
     ] = 16,
+    delivery_processes: Annotated[
+        int, typer.Option(min=1, help="delivery.processes of the delivering relay.")
+    ] = 1,
     load_generator: Annotated[
         str,
         typer.Option(
@@ -90,6 +93,7 @@ def bench(
             lambda line: console.print(line, highlight=False),
             concurrency,
             load_generator,
+            delivery_processes,
         )
     except suite.BenchError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -87,7 +87,13 @@ def serve(
         state_dir.mkdir(parents=True, exist_ok=True)
         sandbox = create_sandbox(db_path=str(state_dir / "sandbox.db"), retention=cfg.retention)
     try:
-        asgi = create_app(cfg, sandbox=sandbox, loader=loader)
+        asgi = create_app(
+            cfg,
+            sandbox=sandbox,
+            loader=loader,
+            log_level=log_level,
+            log_format=log_format,
+        )
     except ValueError as exc:  # e.g. a database URL the store cannot open
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

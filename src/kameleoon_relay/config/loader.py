@@ -60,6 +60,7 @@ _DELIVERY_KEYS = {
     "backoff_max",
     "lease",
     "max_backlog",
+    "processes",
 }
 
 
@@ -327,7 +328,7 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
                 values[key] = parse_duration(raw[key])
             except ValueError as error:
                 problems.add(f"delivery.{key}", str(error))
-    for key in ("concurrency", "max_backlog"):
+    for key in ("concurrency", "max_backlog", "processes"):
         if key in raw:
             value = raw[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

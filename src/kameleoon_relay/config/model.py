@@ -67,6 +67,8 @@ class DeliverySettings:
     lease: float = 300.0
     # Queued deliveries past which ingest answers 503 with Retry-After (the SDKs retry).
     max_backlog: int = 1_000_000
+    # Processes delivering from the queue: `serve` itself, plus processes - 1 more.
+    processes: int = 1
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
+from kameleoon_relay.delivery import processes as delivery_processes
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.server import admin, dashboard, ingest
 from kameleoon_relay.server.committer import Committer
@@ -40,9 +41,13 @@ def create_app(
     config: Config,
     sandbox: Starlette | None = None,
     loader: Callable[[], Config] | None = None,
+    log_level: str = "info",
+    log_format: str = "auto",
 ) -> Starlette:
     """The relay for `config`; `sandbox` (the sandbox app) is mounted at /sandbox if given;
-    `loader` reads the config again on SIGHUP or POST /api/config/reload.
+    `loader` reads the config again on SIGHUP or POST /api/config/reload. With
+    `delivery.processes` above 1, that many - 1 delivery-only processes start beside it
+    (logging at `log_level` in `log_format`).
 
     The pipeline is compiled here, before any port is bound, so that a bad
     mapping fails `serve` at once.
@@ -71,6 +76,10 @@ def create_app(
             committer = Committer(store, on_commit=dispatcher.wake)
             committer.start()
             stack.push_async_callback(committer.stop)
+            helpers = delivery_processes.start(
+                config, config.delivery.processes - 1, log_level, log_format
+            )
+            stack.push_async_callback(delivery_processes.stop, helpers)
             relay = RelayState(
                 config=config,
                 pipeline=pipeline,
@@ -78,6 +87,7 @@ def create_app(
                 committer=committer,
                 on_stored=dispatcher.wake,
                 loader=loader,
+                after_reload=lambda: delivery_processes.signal_all(helpers, signal.SIGHUP),
             )
             holder.append(relay)
             app.state.relay = relay

@@ -30,6 +30,7 @@ class RelayState:
     committer: Committer
     on_stored: Callable[[], None]  # wakes the delivery workers
     loader: Callable[[], Config] | None = None  # reads the config again, for reloads
+    after_reload: Callable[[], None] | None = None  # tells other delivery processes
     admin: AdminGuard = field(init=False)
     backlog: Backlog = field(init=False)
 
@@ -59,6 +60,8 @@ class RelayState:
         self.admin = AdminGuard(config.admin_token)
         log.info("configuration reloaded: %d destination(s)", len(pipeline.destinations))
         self.on_stored()
+        if self.after_reload is not None:
+            self.after_reload()
         return config
 
 

@@ -1,0 +1,79 @@
+"""`delivery.processes`: more delivery-only processes share the queue with `serve`."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.stack import WRITE_KEY, relay, sandbox, wait_for, write_config
+
+
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(line) for line in found.stdout.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_two_processes_deliver_each_event_once_and_end_with_serve(tmp_path: Path) -> None:
+    with sandbox(tmp_path) as box:
+        config = write_config(tmp_path, box.url, delivery={"processes": 3, "backoff_base": 0.05})
+        with relay(config, tmp_path) as r:
+            helpers = wait_for(lambda: children(r.proc.pid) or None, "the helper processes")
+            # multiprocessing's resource tracker may be a child too: ours log their start.
+            wait_for(lambda: r.log().count("delivery process") >= 2, "two delivery processes")
+            events = [
+                {
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": f"u{i % 7}",
+                    "messageId": uuid.uuid4().hex,
+                    "properties": {"kameleoonVisitorCode": f"vc{i % 7}"},
+                }
+                for i in range(600)
+            ]
+            for start in range(0, 600, 100):
+                answer = httpx.post(
+                    f"{r.url}/v1/batch",
+                    json={"batch": events[start : start + 100]},
+                    auth=(WRITE_KEY, ""),
+                    timeout=10,
+                )
+                assert answer.status_code == 200
+            stats = wait_for(
+                lambda: (s := httpx.get(f"{box.url}/api/stats").json())["accepted"] >= 600 and s,
+                "600 events at the sandbox",
+            )
+            assert stats["accepted"] == 600 and stats["duplicates"] == 0
+            pids = {
+                line.split("delivery process ")[1].split()[0]
+                for line in r.log().splitlines()
+                if "delivery process " in line and " started" in line
+            }
+            assert len(pids) == 2
+        # serve stopped (SIGTERM): its delivery processes are gone with it.
+        time.sleep(0.5)
+        assert not any(alive(pid) for pid in helpers)
+
+
+def test_helpers_end_when_serve_is_killed(tmp_path: Path) -> None:
+    with sandbox(tmp_path) as box:
+        config = write_config(tmp_path, box.url, delivery={"processes": 2})
+        with relay(config, tmp_path) as r:
+            wait_for(lambda: "delivery process" in r.log(), "the delivery process")
+            helpers = children(r.proc.pid)
+            assert helpers
+            r.proc.send_signal(signal.SIGKILL)
+            r.proc.wait()
+            wait_for(lambda: not any(alive(pid) for pid in helpers), "the helpers to end")
