@@ -1,0 +1,133 @@
+"""What both stores say and shape alike: the delivery filters, the summary columns, the
+reported state, requests as shown, and the stats document. SQL dialects differ only in
+their parameter mark (`?` or `%s`) and how a comma-separated list is searched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from kameleoon_relay.store.models import REPORTED_STATES, DeliveryQuery
+
+SUMMARY_COLUMNS = """
+d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
+d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
+d.last_status, d.last_error, d.last_attempt_at, d.last_latency
+"""
+# The state as reported, in SQL: a pending delivery attempted before is `retrying`.
+REPORTED_STATE_SQL = (
+    "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
+)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    mark: str  # the parameter placeholder
+    action_listed: str  # `d.action` (comma-separated) lists the parameter
+    true: str
+
+
+SQLITE = Dialect("?", "instr(',' || d.action || ',', ',' || ? || ',') > 0", "1 = 1")
+POSTGRES = Dialect("%s", "position(',' || %s || ',' in ',' || d.action || ',') > 0", "TRUE")
+
+
+def where(query: DeliveryQuery, dialect: Dialect) -> tuple[str, list[Any]]:
+    """` WHERE ...` over deliveries `d` joined to events `e`, and its parameters."""
+    mark = dialect.mark
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.states:
+        states = []
+        for state in query.states:
+            if state == "retrying":
+                states.append("(d.state = 'pending' AND d.attempts > 0)")
+            elif state == "pending":
+                states.append("(d.state = 'pending' AND d.attempts = 0)")
+            else:
+                states.append(f"d.state = {mark}")
+                params.append(state)
+        clauses.append("(" + " OR ".join(states) + ")")
+    if query.action is not None:
+        clauses.append(dialect.action_listed)
+        params.append(query.action)
+    for column, value, operator in (
+        ("d.destination", query.destination, "="),
+        ("e.message_id", query.message_id, "="),
+        ("e.user_id", query.user_id, "="),
+        ("e.received_at", query.since, ">="),
+        ("e.received_at", query.until, "<"),
+        ("d.id", query.before_id, "<"),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {operator} {mark}")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else f" WHERE {dialect.true}"), params
+
+
+def reported(row: dict[str, Any]) -> dict[str, Any]:
+    """The state as reported: a pending delivery attempted before is `retrying`."""
+    if row["state"] == "pending" and row["attempts"] > 0:
+        row["state"] = "retrying"
+    return row
+
+
+def shown_request(
+    url: str | None, headers: str | Mapping[str, str] | None, body: bytes | None
+) -> dict[str, Any] | None:
+    """A request as it was sent (headers were masked before storing); JSON shown as JSON."""
+    if url is None:
+        return None
+    shown: dict[str, Any] = {"method": "POST", "url": url}
+    if isinstance(headers, str):
+        headers = orjson.loads(headers)
+    shown["headers"] = dict(headers or {})
+    if body is not None:
+        try:
+            shown["json"] = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            shown["body"] = bytes(body).decode(errors="replace")
+    return shown
+
+
+def stats_document(
+    counters: Mapping[str, int],
+    delivery_counts: Iterable[tuple[str, str, str, int]],
+    filter_counts: Iterable[tuple[str, str, str, int]],
+    links: int,
+) -> dict[str, Any]:
+    """`/api/stats`: from the counters, (destination, action, state, n) and
+    (destination, filter, reason, n) rows, and the number of identity links."""
+
+    def zero() -> dict[str, int]:
+        return dict.fromkeys(REPORTED_STATES, 0)
+
+    totals = zero()
+    destinations: dict[str, Any] = {}
+    for destination, action, state, n in delivery_counts:
+        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
+        if action:  # deliveries not yet planned have no action
+            for name in action.split(","):
+                entry["actions"].setdefault(name, zero())[state] += n
+        entry["total"][state] += n
+        totals[state] += n
+    filtered_total = 0
+    for destination, name, reason, n in filter_counts:
+        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
+        per_filter = entry.setdefault("filtered", {}).setdefault(name, {"events": 0, "reasons": {}})
+        per_filter["events"] += n
+        per_filter["reasons"][reason] = n
+        filtered_total += n
+    return {
+        "events": {
+            "received": counters.get("events_received", 0),
+            "duplicates": counters.get("events_duplicate", 0),
+            "rejected": counters.get("events_rejected", 0),
+            "filtered": filtered_total,
+        },
+        "deliveries": totals,
+        "destinations": destinations,
+        "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
+    }
