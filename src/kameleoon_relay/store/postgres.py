@@ -29,7 +29,6 @@ from kameleoon_relay.store.base import Store
 from kameleoon_relay.store.errors import StoreUnavailable
 from kameleoon_relay.store.models import (
     FINAL_STATES,
-    REPORTED_STATES,
     ClaimedDelivery,
     DeliveryOutcome,
     DeliveryQuery,
@@ -39,7 +38,15 @@ from kameleoon_relay.store.models import (
 from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
 
 # The same row shapes as SQLite's: one definition of what a delivery looks like.
-from kameleoon_relay.store.sqlite import _reported, _shown_request
+from kameleoon_relay.store.queries import (
+    POSTGRES,
+    REPORTED_STATE_SQL,
+    SUMMARY_COLUMNS,
+    reported,
+    shown_request,
+    stats_document,
+    where_clause,
+)
 from kameleoon_relay.store.urls import masked_url, split_url
 
 log = logging.getLogger("kameleoon_relay.store")
@@ -55,12 +62,6 @@ DEFAULT_POOL_TIMEOUT = 5.0  # how long a request waits for a connection before i
 PING_TIMEOUT = 2.0
 # pg_try_advisory_xact_lock key: one process at a time folds the counter shards.
 FOLD_LOCK = MIGRATION_LOCK + 1
-
-_SUMMARY_COLUMNS = """
-d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
-d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
-d.last_status, d.last_error, d.last_attempt_at, d.last_latency
-"""
 
 
 class PostgresStore(Store):
@@ -229,13 +230,13 @@ class PostgresStore(Store):
     async def list_deliveries(
         self, query: DeliveryQuery | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
-        where, params = _where(query or DeliveryQuery())
+        where, params = where_clause(query or DeliveryQuery(), POSTGRES)
         sql = (
-            f"SELECT {_SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+            f"SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
             f"{where} ORDER BY d.id DESC LIMIT %s"
         )
         rows = await self._run(lambda conn: _fetch(conn, sql, [*params, limit]))
-        return [_reported(row) for row in rows]
+        return [reported(row) for row in rows]
 
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         return await self._run(lambda conn: _delivery(conn, delivery_id))
@@ -246,7 +247,7 @@ class PostgresStore(Store):
         return await self._run(
             lambda conn: _fetch(
                 conn,
-                f"SELECT d.destination, d.action, {_REPORTED_SQL} AS state, count(*) AS n"
+                f"SELECT d.destination, d.action, {REPORTED_STATE_SQL} AS state, count(*) AS n"
                 " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= %s"
                 " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                 [since],
@@ -293,7 +294,7 @@ class PostgresStore(Store):
     async def find_deliveries(
         self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
     ) -> list[dict[str, Any]]:
-        where, params = _where(query)
+        where, params = where_clause(query, POSTGRES)
         sql = (
             "SELECT d.id, d.destination, d.state, e.source, e.body, e.visitor_code"
             f" FROM deliveries d JOIN events e ON e.id = d.event_id{where} AND d.id > %s"
@@ -302,7 +303,7 @@ class PostgresStore(Store):
         return await self._run(lambda conn: _fetch(conn, sql, [*params, after_id, limit]))
 
     async def count_deliveries(self, query: DeliveryQuery) -> int:
-        where, params = _where(query)
+        where, params = where_clause(query, POSTGRES)
         sql = f"SELECT count(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id{where}"
         rows = await self._run(lambda conn: _fetch(conn, sql, params))
         return int(rows[0]["n"])
@@ -701,9 +702,6 @@ async def _fold_counters(conn: Conn) -> None:
         )
 
 
-_REPORTED_SQL = "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
-
-
 async def _throughput(conn: Conn, since: float, bucket: float) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
 
@@ -732,105 +730,41 @@ async def _throughput(conn: Conn, since: float, bucket: float) -> list[dict[str,
 
 
 async def _stats(conn: Conn) -> dict[str, Any]:
-    def zero() -> dict[str, int]:
-        return dict.fromkeys(REPORTED_STATES, 0)
-
     counters = {
         row["name"]: int(row["value"])
         for row in await _fetch(
             conn, "SELECT name, sum(value)::bigint AS value FROM counters GROUP BY name"
         )
     }
-    totals = zero()
-    destinations: dict[str, Any] = {}
-    rows = await _fetch(
+    delivery_counts = await _fetch(
         conn,
         "SELECT destination, action, state, sum(n)::bigint AS n FROM delivery_counts"
         " GROUP BY destination, action, state HAVING sum(n) <> 0 ORDER BY destination, action",
     )
-    for row in rows:
-        destination, action, state, n = row["destination"], row["action"], row["state"], row["n"]
-        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
-        if action:  # deliveries not yet planned have no action
-            for name in action.split(","):
-                entry["actions"].setdefault(name, zero())[state] += n
-        entry["total"][state] += n
-        totals[state] += n
-    filtered_total = 0
-    for row in await _fetch(
+    filter_counts = await _fetch(
         conn,
         "SELECT destination, filter, reason, sum(n)::bigint AS n FROM filter_counts"
         " GROUP BY destination, filter, reason ORDER BY destination, filter",
-    ):
-        entry = destinations.setdefault(row["destination"], {"total": zero(), "actions": {}})
-        per_filter = entry.setdefault("filtered", {}).setdefault(
-            row["filter"], {"events": 0, "reasons": {}}
-        )
-        per_filter["events"] += row["n"]
-        per_filter["reasons"][row["reason"]] = row["n"]
-        filtered_total += row["n"]
+    )
     links = (await _fetch(conn, "SELECT count(*) AS n FROM identity_links"))[0]["n"]
-    return {
-        "events": {
-            "received": counters.get("events_received", 0),
-            "duplicates": counters.get("events_duplicate", 0),
-            "rejected": counters.get("events_rejected", 0),
-            "filtered": filtered_total,
-        },
-        "deliveries": totals,
-        "destinations": destinations,
-        "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
-    }
-
-
-def _where(query: DeliveryQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.states:
-        states = []
-        for state in query.states:
-            if state == "retrying":
-                states.append("(d.state = 'pending' AND d.attempts > 0)")
-            elif state == "pending":
-                states.append("(d.state = 'pending' AND d.attempts = 0)")
-            else:
-                states.append("d.state = %s")
-                params.append(state)
-        clauses.append("(" + " OR ".join(states) + ")")
-    if query.destination is not None:
-        clauses.append("d.destination = %s")
-        params.append(query.destination)
-    if query.action is not None:
-        clauses.append("position(',' || %s || ',' in ',' || d.action || ',') > 0")
-        params.append(query.action)
-    if query.message_id is not None:
-        clauses.append("e.message_id = %s")
-        params.append(query.message_id)
-    if query.user_id is not None:
-        clauses.append("e.user_id = %s")
-        params.append(query.user_id)
-    if query.since is not None:
-        clauses.append("e.received_at >= %s")
-        params.append(query.since)
-    if query.until is not None:
-        clauses.append("e.received_at < %s")
-        params.append(query.until)
-    if query.before_id is not None:
-        clauses.append("d.id < %s")
-        params.append(query.before_id)
-    return (" WHERE " + " AND ".join(clauses) if clauses else " WHERE TRUE"), params
+    return stats_document(
+        counters,
+        [(r["destination"], r["action"], r["state"], r["n"]) for r in delivery_counts],
+        [(r["destination"], r["filter"], r["reason"], r["n"]) for r in filter_counts],
+        links,
+    )
 
 
 async def _delivery(conn: Conn, delivery_id: int) -> dict[str, Any] | None:
     rows = await _fetch(
         conn,
-        f"SELECT {_SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
+        f"SELECT {SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
         " JOIN events e ON e.id = d.event_id WHERE d.id = %s",
         [delivery_id],
     )
     if not rows:
         return None
-    row = _reported(rows[0])
+    row = reported(rows[0])
     row["event"] = orjson.loads(row["event"])
     history = await _fetch(
         conn,
@@ -839,7 +773,7 @@ async def _delivery(conn: Conn, delivery_id: int) -> dict[str, Any] | None:
         [delivery_id],
     )
     for attempt in history:
-        attempt["request"] = _shown_request(
+        attempt["request"] = shown_request(
             attempt.pop("url"), attempt.pop("headers"), attempt.pop("body")
         )
     row["history"] = history

@@ -34,7 +34,7 @@ SQLITE = Dialect("?", "instr(',' || d.action || ',', ',' || ? || ',') > 0", "1 =
 POSTGRES = Dialect("%s", "position(',' || %s || ',' in ',' || d.action || ',') > 0", "TRUE")
 
 
-def where(query: DeliveryQuery, dialect: Dialect) -> tuple[str, list[Any]]:
+def where_clause(query: DeliveryQuery, dialect: Dialect) -> tuple[str, list[Any]]:
     """` WHERE ...` over deliveries `d` joined to events `e`, and its parameters."""
     mark = dialect.mark
     clauses: list[str] = []

@@ -16,24 +16,26 @@ from kameleoon_relay.store.base import Store
 from kameleoon_relay.store.errors import StoreUnavailable
 from kameleoon_relay.store.models import (
     FINAL_STATES,
-    REPORTED_STATES,
     ClaimedDelivery,
     DeliveryOutcome,
     DeliveryQuery,
     EventRecord,
     IngestResult,
 )
+from kameleoon_relay.store.queries import (
+    REPORTED_STATE_SQL,
+    SQLITE,
+    SUMMARY_COLUMNS,
+    reported,
+    shown_request,
+    stats_document,
+    where_clause,
+)
 from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 OWNER_ONLY = 0o600  # the queue holds customer events: readable by the relay's user alone
 _REASON_LIMIT = 300
-
-_SUMMARY_COLUMNS = """
-d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
-d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
-d.last_status, d.last_error, d.last_attempt_at, d.last_latency
-"""
 
 
 class SQLiteStore(Store):
@@ -201,13 +203,13 @@ class SQLiteStore(Store):
     async def list_deliveries(
         self, query: DeliveryQuery | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
-        where, params = _where(query or DeliveryQuery())
+        where, params = where_clause(query or DeliveryQuery(), SQLITE)
         sql = (
-            f"SELECT {_SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+            f"SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
             f"{where} ORDER BY d.id DESC LIMIT ?"
         )
         rows = await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, limit]))
-        return [_reported(row) for row in rows]
+        return [reported(row) for row in rows]
 
     async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         return await self._run(lambda conn: _delivery(conn, delivery_id))
@@ -231,7 +233,7 @@ class SQLiteStore(Store):
     async def find_deliveries(
         self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
     ) -> list[dict[str, Any]]:
-        where, params = _where(query)
+        where, params = where_clause(query, SQLITE)
         sql = (
             "SELECT d.id, d.destination, d.state, e.source, e.body, e.visitor_code"
             f" FROM deliveries d JOIN events e ON e.id = d.event_id{where} AND d.id > ?"
@@ -240,7 +242,7 @@ class SQLiteStore(Store):
         return await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, after_id, limit]))
 
     async def count_deliveries(self, query: DeliveryQuery) -> int:
-        where, params = _where(query)
+        where, params = where_clause(query, SQLITE)
         sql = f"SELECT count(*) FROM deliveries d JOIN events e ON e.id = d.event_id{where}"
         return await self._run(lambda conn: conn.execute(sql, params).fetchone()[0])
 
@@ -606,58 +608,28 @@ def _prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
 
 
 def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
-    def zero() -> dict[str, int]:
-        return dict.fromkeys(REPORTED_STATES, 0)
-
-    counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
-    totals = zero()
-    destinations: dict[str, Any] = {}
-    rows = conn.execute(
-        "SELECT destination, action, state, n FROM delivery_counts WHERE n != 0"
-        " ORDER BY destination, action"
+    return stats_document(
+        dict(conn.execute("SELECT name, value FROM counters").fetchall()),
+        conn.execute(
+            "SELECT destination, action, state, n FROM delivery_counts WHERE n != 0"
+            " ORDER BY destination, action"
+        ),
+        conn.execute(
+            "SELECT destination, filter, reason, n FROM filter_counts ORDER BY destination, filter"
+        ),
+        conn.execute("SELECT COUNT(*) FROM identity_links").fetchone()[0],
     )
-    for destination, action, state, n in rows:
-        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
-        if action:  # deliveries not yet planned have no action
-            for name in action.split(","):
-                entry["actions"].setdefault(name, zero())[state] += n
-        entry["total"][state] += n
-        totals[state] += n
-    filtered_total = 0
-    for destination, name, reason, n in conn.execute(
-        "SELECT destination, filter, reason, n FROM filter_counts ORDER BY destination, filter"
-    ):
-        entry = destinations.setdefault(destination, {"total": zero(), "actions": {}})
-        per_filter = entry.setdefault("filtered", {}).setdefault(name, {"events": 0, "reasons": {}})
-        per_filter["events"] += n
-        per_filter["reasons"][reason] = n
-        filtered_total += n
-    links = conn.execute("SELECT COUNT(*) FROM identity_links").fetchone()[0]
-    return {
-        "events": {
-            "received": counters.get("events_received", 0),
-            "duplicates": counters.get("events_duplicate", 0),
-            "rejected": counters.get("events_rejected", 0),
-            "filtered": filtered_total,
-        },
-        "deliveries": totals,
-        "destinations": destinations,
-        "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
-    }
 
 
 def _activity(conn: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
     # Through events.received_at (indexed): the window's events, then their deliveries.
     return _fetch_dicts(
         conn,
-        f"SELECT d.destination, d.action, {_REPORTED_SQL} AS state, count(*) AS n"
+        f"SELECT d.destination, d.action, {REPORTED_STATE_SQL} AS state, count(*) AS n"
         " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= ?"
         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         [since],
     )
-
-
-_REPORTED_SQL = "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
 
 
 def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[dict[str, Any]]:
@@ -702,61 +674,16 @@ def _queue_depth(conn: sqlite3.Connection, now: float) -> dict[str, dict[str, fl
     }
 
 
-def _where(query: DeliveryQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.states:
-        states = []
-        for state in query.states:
-            if state == "retrying":
-                states.append("(d.state = 'pending' AND d.attempts > 0)")
-            elif state == "pending":
-                states.append("(d.state = 'pending' AND d.attempts = 0)")
-            else:
-                states.append("d.state = ?")
-                params.append(state)
-        clauses.append("(" + " OR ".join(states) + ")")
-    if query.destination is not None:
-        clauses.append("d.destination = ?")
-        params.append(query.destination)
-    if query.action is not None:
-        clauses.append("instr(',' || d.action || ',', ',' || ? || ',') > 0")
-        params.append(query.action)
-    if query.message_id is not None:
-        clauses.append("e.message_id = ?")
-        params.append(query.message_id)
-    if query.user_id is not None:
-        clauses.append("e.user_id = ?")
-        params.append(query.user_id)
-    if query.since is not None:
-        clauses.append("e.received_at >= ?")
-        params.append(query.since)
-    if query.until is not None:
-        clauses.append("e.received_at < ?")
-        params.append(query.until)
-    if query.before_id is not None:
-        clauses.append("d.id < ?")
-        params.append(query.before_id)
-    return (" WHERE " + " AND ".join(clauses) if clauses else " WHERE 1 = 1"), params
-
-
-def _reported(row: dict[str, Any]) -> dict[str, Any]:
-    """The state as reported: a pending delivery attempted before is `retrying`."""
-    if row["state"] == "pending" and row["attempts"] > 0:
-        row["state"] = "retrying"
-    return row
-
-
 def _delivery(conn: sqlite3.Connection, delivery_id: int) -> dict[str, Any] | None:
     rows = _fetch_dicts(
         conn,
-        f"SELECT {_SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
+        f"SELECT {SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
         " JOIN events e ON e.id = d.event_id WHERE d.id = ?",
         [delivery_id],
     )
     if not rows:
         return None
-    row = _reported(rows[0])
+    row = reported(rows[0])
     row["event"] = orjson.loads(row["event"])
     history = _fetch_dicts(
         conn,
@@ -765,7 +692,7 @@ def _delivery(conn: sqlite3.Connection, delivery_id: int) -> dict[str, Any] | No
         [delivery_id],
     )
     for attempt in history:
-        attempt["request"] = _shown_request(
+        attempt["request"] = shown_request(
             attempt.pop("url"), attempt.pop("headers"), attempt.pop("body")
         )
     row["history"] = history
@@ -773,20 +700,6 @@ def _delivery(conn: sqlite3.Connection, delivery_id: int) -> dict[str, Any] | No
     row["request"] = sent[-1]["request"] if sent else None
     row["response"] = history[-1]["response"] if history else None
     return row
-
-
-def _shown_request(url: str | None, headers: str | None, body: bytes | None) -> dict | None:
-    """A request as it was sent (headers were masked before storing); JSON shown as JSON."""
-    if url is None:
-        return None
-    shown: dict[str, Any] = {"method": "POST", "url": url}
-    shown["headers"] = orjson.loads(headers) if headers else {}
-    if body is not None:
-        try:
-            shown["json"] = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            shown["body"] = bytes(body).decode(errors="replace")
-    return shown
 
 
 def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
