@@ -87,8 +87,16 @@ def create_app(
                 committer=committer,
                 on_stored=dispatcher.wake,
                 loader=loader,
-                after_reload=lambda: delivery_processes.signal_all(helpers, signal.SIGHUP),
             )
+
+            def after_reload() -> None:
+                # The other delivery processes read the file again; the mounted sandbox's
+                # controls follow the admin token in force.
+                delivery_processes.signal_all(helpers, signal.SIGHUP)
+                if sandbox is not None:
+                    sandbox.state.sandbox.admin_token = relay.config.admin_token
+
+            relay.after_reload = after_reload
             holder.append(relay)
             app.state.relay = relay
             pruning = asyncio.create_task(
