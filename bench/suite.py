@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ctypes
 import json
 import os
 import shutil
@@ -55,6 +54,8 @@ import bench_engine  # noqa: E402
 import loadgen  # noqa: E402
 from loadgen import MARKER, LoadResult, Template  # noqa: E402
 from machine import describe, machine_info  # noqa: E402
+
+from kameleoon_relay.delivery.processes import die_with_parent  # noqa: E402
 
 WRITE_KEY = "wk_bench"
 API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
@@ -92,12 +93,6 @@ MODES = {
 
 
 # -- child processes -----------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """Children get SIGTERM if the bench dies (even SIGKILLed): no orphans on loopback."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -163,7 +158,7 @@ class Children:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
         child = Child(spec.name, proc, spec.port, log_path)
         self.running.append(child)

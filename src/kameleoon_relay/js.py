@@ -184,7 +184,12 @@ def as_js_value(value: Any, _depth: int = 0) -> Any:
     Raises NestingError past MAX_NESTING levels.
     """
     kind = type(value)
-    if kind is dict:  # what JSON parsers give: the fast lane, scalars copied inline
+    if kind is not dict and kind is not list:
+        if isinstance(value, dict):  # a Mapping subclass: read as the plain dict it holds
+            value, kind = dict(value), dict
+        elif isinstance(value, list):
+            value, kind = list(value), list
+    if kind is dict:  # what JSON parsers give: scalars copied inline
         if _depth >= MAX_NESTING:
             raise NestingError()
         depth = _depth + 1
@@ -212,17 +217,6 @@ def as_js_value(value: Any, _depth: int = 0) -> Any:
             item if type(item) is str or item is None else as_js_value(item, depth)
             for item in value
         ]
-    if isinstance(value, dict):
-        if _depth >= MAX_NESTING:
-            raise NestingError()
-        converted = {key: as_js_value(item, _depth + 1) for key, item in value.items()}
-        if not any(is_index_key(key) for key in converted):
-            return converted
-        return _index_keys_first(converted)
-    if isinstance(value, list):
-        if _depth >= MAX_NESTING:
-            raise NestingError()
-        return [as_js_value(item, _depth + 1) for item in value]
     if isinstance(value, float):
         return _js_float(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE:

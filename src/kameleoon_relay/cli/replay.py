@@ -49,7 +49,8 @@ def replay(
 ) -> None:
     """Requeue matching deliveries with a fresh retry window; a running relay sends them,
     planned with the current config (so a fixed key, endpoint or mapping applies)."""
-    from kameleoon_relay.config import ConfigError, default_config, load_config
+    from kameleoon_relay.cli.store_access import config_for
+    from kameleoon_relay.config import ConfigError
     from kameleoon_relay.delivery.replay import ReplaySelection
     from kameleoon_relay.durations import parse_moment
     from kameleoon_relay.errors import RelayError
@@ -65,14 +66,7 @@ def replay(
             message_id=message_id,
             user_id=user_id,
         )
-        if config is not None:
-            cfg = load_config(config)
-        else:
-            from kameleoon_relay.cli.serve import DEFAULT_STATE_DIR
-
-            if not (DEFAULT_STATE_DIR / "relay.db").exists():
-                raise ValueError(f"no --config given and no {DEFAULT_STATE_DIR / 'relay.db'} here")
-            cfg = default_config(DEFAULT_STATE_DIR)
+        cfg = config_for(config)
         report = asyncio.run(_replay(Pipeline(cfg), selection, dry_run))
     except (ConfigError, RelayError, ValueError, OverflowError) as exc:
         message = " ".join(str(exc).split())  # one line, even for multi-problem configs
@@ -85,19 +79,11 @@ async def _replay(pipeline: Pipeline, selection: ReplaySelection, dry_run: bool)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from kameleoon_relay.cli.store_access import opened_store
     from kameleoon_relay.delivery.replay import replay
-    from kameleoon_relay.store import open_store
 
-    database = pipeline.config.database
-    if database.startswith("sqlite:///") and ":memory:" not in database:
-        path = Path(database.removeprefix("sqlite:///").partition("?")[0])
-        if not path.exists():  # do not create an empty queue by mistake
-            raise ValueError(f"no database at {path}")
     console = Console(stderr=True)  # the bar on stderr: stdout is only the result
-    store = open_store(database, dedupe_window=pipeline.config.dedupe_window)
-    # recover=False: a relay may be running on this queue; its in-flight work is its own.
-    await store.open(recover=False)
-    try:
+    async with opened_store(pipeline.config) as store:
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -114,8 +100,6 @@ async def _replay(pipeline: Pipeline, selection: ReplaySelection, dry_run: bool)
                 dry_run=dry_run,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
-    finally:
-        await store.close()
 
 
 def _print(report: ReplayReport, selection: ReplaySelection) -> None:

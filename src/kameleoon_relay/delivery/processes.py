@@ -62,10 +62,15 @@ async def stop(processes: list[BaseProcess]) -> None:
             await asyncio.to_thread(process.join)
 
 
-def _main(config: Config, log_level: str, log_format: str) -> None:
-    # The kernel sends SIGTERM if the serving process dies, even SIGKILLed: no orphans.
+def die_with_parent() -> None:
+    """Ask the kernel (Linux) for SIGTERM when the parent process dies, even SIGKILLed:
+    a child never outlives what started it."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _main(config: Config, log_level: str, log_format: str) -> None:
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the serving process's to handle
     from kameleoon_relay.logs import configure_logging
 

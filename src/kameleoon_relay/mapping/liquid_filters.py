@@ -556,26 +556,25 @@ def _char_set(chars: Any) -> set[str]:
     return set(stringify(chars))  # a Set of the string's code points
 
 
-def f_lstrip(ctx: Ctx, value: Any, *args: Any) -> str:
+def _strip_one_side(ctx: Ctx, value: Any, args: tuple[Any, ...], left: bool) -> str:
     text = stringify(value)
     ctx.use(utf16_len(text))
     chars = _arg(args, 0)
     if truthy(chars):
         chars_text = stringify(chars)
         ctx.use(utf16_len(chars_text))
-        return text.lstrip("".join(set(chars_text)))
-    return text.lstrip(JS_WHITESPACE)
+        strip_chars = "".join(set(chars_text))
+    else:
+        strip_chars = JS_WHITESPACE
+    return text.lstrip(strip_chars) if left else text.rstrip(strip_chars)
+
+
+def f_lstrip(ctx: Ctx, value: Any, *args: Any) -> str:
+    return _strip_one_side(ctx, value, args, left=True)
 
 
 def f_rstrip(ctx: Ctx, value: Any, *args: Any) -> str:
-    text = stringify(value)
-    ctx.use(utf16_len(text))
-    chars = _arg(args, 0)
-    if truthy(chars):
-        chars_text = stringify(chars)
-        ctx.use(utf16_len(chars_text))
-        return text.rstrip("".join(set(chars_text)))
-    return text.rstrip(JS_WHITESPACE)
+    return _strip_one_side(ctx, value, args, left=False)
 
 
 def f_strip(ctx: Ctx, value: Any, *args: Any) -> str:

@@ -135,9 +135,9 @@ def _normalize(
 ) -> tuple[list[EventRecord], list[str]]:
     items: list[EventRecord] = []
     problems: list[str] = []
-    pipeline = relay.pipeline
-    destinations = tuple(d.config.name for d in pipeline.feeding(source))
-    links = pipeline.links_identities(source)
+    feeding = relay.pipeline.feeding(source)
+    destinations = tuple(d.config.name for d in feeding)
+    links = any(d.identity_linking for d in feeding)
     at = received_at.timestamp()
     for index, raw in enumerate(raw_events):
         prefix = f"batch[{index}]: " if is_batch else ""

@@ -38,9 +38,6 @@ class RelayState:
         self.admin = AdminGuard(self.config.admin_token)
         self.backlog = Backlog(self.store.queued, lambda: self.config.delivery.max_backlog)
 
-    def current(self) -> Pipeline:
-        return self.pipeline
-
     def source_for(self, write_key: str | None) -> str | None:
         """The name of the source `write_key` belongs to, or None."""
         if not write_key:

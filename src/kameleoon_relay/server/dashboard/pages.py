@@ -78,9 +78,10 @@ async def deliveries(request: Request, session: Session) -> Response:
 
 async def delivery(request: Request, session: Session) -> Response:
     raw = request.path_params["delivery_id"]
-    found = None
-    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        found = await relay_of(request).store.get_delivery(int(raw))
+    try:
+        found = await relay_of(request).store.get_delivery(params.delivery_id(raw))
+    except params.ParamError:
+        found = None
     if found is None:
         return render(request, session, "missing.html", status=404, what=f"delivery {raw}")
     return render(request, session, "delivery.html", d=jsonable(found))
