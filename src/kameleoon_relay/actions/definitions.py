@@ -33,7 +33,7 @@ class SettingsField:
     secret: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built once per event: slotted, not frozen (cheaper); read-only
 class PerformContext:
     """What `perform` gets: the validated payload and the destination settings."""
 

@@ -27,8 +27,11 @@ _JSON_SCHEMA_TYPE = {"string": "string", "text": "string", "password": "string"}
 # ajv-formats splits on the first "t" or whitespace and needs exactly two parts; neither
 # part's pattern admits another "t" or space, so one anchored pattern is equivalent.
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+# The ranges are in the pattern (month 01-12, day 01-31, 00:00:00-23:59:59 or the leap
+# second 23:59:60), so only a day past the 28th needs its month and year read.
 _DATE_TIME = re.compile(  # JavaScript's \d is ASCII only, its \s is the set above
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[tT" + _JS_SPACE + r"]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[tT" + _JS_SPACE + r"]"
+    r"(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]|23:59:60)"
     r"(?:\.[0-9]+)?(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
 _DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -56,13 +59,17 @@ def _article(word: str) -> str:
 def is_date_time(text: str) -> bool:
     """ajv-formats' full `date-time`: RFC 3339, but the zone may be left out."""
     match = _DATE_TIME.fullmatch(text)
-    if not match:
+    if match is None:
         return False
-    year, month, day, hour, minute, second = (int(part) for part in match.groups())
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])):
-        return False
-    return (hour <= 23 and minute <= 59 and second <= 59) or (hour, minute, second) == (23, 59, 60)
+    year, month, day = match.groups()
+    if day <= "28":
+        return True
+    month_number = int(month)
+    if month_number != 2:
+        return int(day) <= _DAYS[month_number]
+    number = int(year)
+    leap = number % 4 == 0 and (number % 100 != 0 or number % 400 == 0)
+    return day == "29" and leap
 
 
 _FORMATS: dict[str, tuple[str, Callable[[str], bool]]] = {
@@ -167,13 +174,18 @@ def compile_payload_validator(
 ) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """Build `validate(payload) -> payload`, raising PayloadValidationError."""
     checkers = {key: _field_checker(spec) for key, spec in fields.items()}
-    drops_null = {key for key, spec in fields.items() if not spec.allow_null}
     required = [key for key, spec in fields.items() if spec.required]
-    # Values already of their field's plain type need no checker call (the common case).
-    native = {
-        key: {"string": str, "object": dict}.get(_JSON_SCHEMA_TYPE.get(spec.type, spec.type))
+    # Per field, one lookup: its checker, the plain type a value needs no checker call
+    # for (the common case; None when a format or choices apply), whether null is dropped.
+    plans = {
+        key: (
+            checkers[key],
+            {"string": str, "object": dict}.get(_JSON_SCHEMA_TYPE.get(spec.type, spec.type))
+            if spec.format is None and spec.choices is None
+            else None,
+            not spec.allow_null,
+        )
         for key, spec in fields.items()
-        if spec.format is None and spec.choices is None
     }
 
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,11 +193,15 @@ def compile_payload_validator(
         field_problems: dict[str, str] = {}
         for key, value in payload.items():
             # removeEmptyValues, then ajv's removeAdditional for unknown keys.
-            check = checkers.get(key)
-            if check is None or value == "" or (value is None and key in drops_null):
+            plan = plans.get(key)
+            if plan is None:
                 continue
-            if type(value) is native.get(key):
-                cleaned[key] = value
+            check, native, drops_null = plan
+            if type(value) is native:
+                if value != "":
+                    cleaned[key] = value
+                continue
+            if value == "" or (value is None and drops_null):
                 continue
             value, problem = check(value)
             cleaned[key] = value

@@ -21,6 +21,9 @@ _SIGNED_EXPONENT = re.compile(rb"e[-+][0-9]")  # a literal first byte: the fast 
 _EXPONENT = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?e[-+]?[0-9]+[,}\]]")
 
 
+_ABSENT = object()
+
+
 @functools.lru_cache(maxsize=64)
 def _headers(api_key: str, sitecode: str) -> Mapping[str, str]:
     """The same for every event of a destination: built once, shared read-only."""
@@ -42,12 +45,15 @@ def post_event(context: PerformContext) -> HttpRequest:
     """
     payload = context.payload
     code = payload.get("kameleoonVisitorCode")
-    properties = dict(payload.get("properties") or {})
+    properties = payload.get("properties") or {}
+    # Copied only to change it: usually the code is already there (it is mapped from it).
     if code is None:
-        properties.pop("kameleoonVisitorCode", None)
-    else:
-        properties["kameleoonVisitorCode"] = code
-    body = {key: value for key, value in payload.items() if key != "kameleoonVisitorCode"}
+        if "kameleoonVisitorCode" in properties:
+            properties = {k: v for k, v in properties.items() if k != "kameleoonVisitorCode"}
+    elif properties.get("kameleoonVisitorCode", _ABSENT) is not code:
+        properties = {**properties, "kameleoonVisitorCode": code}
+    body = dict(payload)  # key order kept; `properties` stays in place or comes last
+    body.pop("kameleoonVisitorCode", None)
     body["properties"] = properties
     settings = context.settings
     headers = _headers(settings["apiKey"], str(settings["sitecode"]))

@@ -63,9 +63,27 @@ def _if(opts: Any) -> Resolver:
             return else_f(payload)
         return UNDEFINED
 
+    if then_f is not None and test is _present and _same_json(exists, then):
+        # The presets' `{"exists": X, "then": X, "else": Y}`: X is looked up once.
+        # Resolvers are pure, so the value tested is the value `then` would give.
+
+        def resolve(payload: Any) -> Any:
+            value = subject(payload)
+            if value is not UNDEFINED and value is not None:
+                return value
+            return UNDEFINED if else_f is None else else_f(payload)
+
     if core.is_clean(then_f) and core.is_clean(else_f):
         core.mark_clean(resolve)
     return resolve
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Same JSON text (Python's == would take 1 for true)."""
+    try:
+        return json_stringify(a) == json_stringify(b)
+    except (NestingError, TypeError, ValueError):
+        return False
 
 
 def _present(value: Any) -> bool:

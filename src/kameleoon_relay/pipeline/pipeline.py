@@ -19,7 +19,9 @@ from kameleoon_relay.pipeline.identity import carried_code, with_code
 from kameleoon_relay.secrets import mask_request
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: one is built per event and subscription, and a frozen dataclass
+# costs three times as much to build. Treat instances as read-only all the same.
+@dataclass(slots=True)
 class PlannedDelivery:
     """One outcome for a destination: a request to send, why there is none
     (`error`), or the filter that removed the event (`filtered`, no subscription)."""
@@ -49,6 +51,9 @@ class PlannedDelivery:
         return entry
 
 
+_FEEDING_CACHE = 1024
+
+
 class Pipeline:
     """Compiled once per config; `plan` is called per event."""
 
@@ -60,10 +65,16 @@ class Pipeline:
             if destination.enabled
         )
         self._by_name = {d.config.name: d for d in self.destinations}
+        self._feeding: dict[str | None, tuple[CompiledDestination, ...]] = {}
 
-    def feeding(self, source: str | None) -> list[CompiledDestination]:
+    def feeding(self, source: str | None) -> tuple[CompiledDestination, ...]:
         """The enabled destinations that events of `source` go to, in config order."""
-        return [d for d in self.destinations if d.config.feeds_from(source)]
+        found = self._feeding.get(source)
+        if found is None:
+            found = tuple(d for d in self.destinations if d.config.feeds_from(source))
+            if len(self._feeding) < _FEEDING_CACHE:  # sources are few; a caller may not be
+                self._feeding[source] = found
+        return found
 
     def links_identities(self, source: str | None) -> bool:
         """Whether a destination fed by `source` links visitor codes to user ids."""
