@@ -275,7 +275,7 @@ class Suite:
         say: Callable[[str], None],
         concurrency: int = 16,
         tool: str = "auto",
-        processes: int = 1,
+        processes: int | str = "auto",
     ) -> None:
         self.mode = mode
         self.processes = processes
@@ -646,7 +646,7 @@ def run_suite(
     say: Callable[[str], None],
     concurrency: int = 16,
     tool: str = "auto",
-    processes: int = 1,
+    processes: int | str = "auto",
 ) -> dict[str, Any]:
     """Runs every phase; returns the JSON document (figures, details, machine)."""
     mode = MODES[mode_name]

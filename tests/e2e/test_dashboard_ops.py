@@ -60,9 +60,15 @@ def test_metrics_after_a_known_load(stack: DashStack) -> None:
     ids = [stack.track("Metrics Load", user=user) for user in users]
     for message_id in ids:
         stack.wait_state(message_id, "delivered")
-    text, after = scrape(stack)
     delivered = dict(destination="kameleoon", action="logEvent", outcome="delivered")
     name = "kameleoon_relay_delivery_attempts_total"
+
+    def delivered_since() -> float:
+        return sample(scrape(stack)[1], name, **delivered) - sample(before, name, **delivered)
+
+    # Delivery runs in its own process, which reports its metrics twice a second.
+    wait_for(lambda: delivered_since() >= 5, "5 more delivered attempts in /metrics", 10)
+    text, after = scrape(stack)
     assert sample(after, name, **delivered) - sample(before, name, **delivered) == 5
     accepted = "kameleoon_relay_ingest_events_total"
     assert (

@@ -1,4 +1,4 @@
-"""`delivery.processes`: more delivery-only processes share the queue with `serve`."""
+"""`delivery.processes`: delivery-only processes share the queue beside `serve`."""
 
 from __future__ import annotations
 
@@ -26,9 +26,20 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def delivered_in_metrics(url: str) -> float:
+    """`kameleoon_relay_delivery_attempts_total{outcome="delivered"}`, summed, from /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("kameleoon_relay_delivery_attempts_total{")
+        and 'outcome="delivered"' in line
+    )
+
+
 def test_two_processes_deliver_each_event_once_and_end_with_serve(tmp_path: Path) -> None:
     with sandbox(tmp_path) as box:
-        config = write_config(tmp_path, box.url, delivery={"processes": 3, "backoff_base": 0.05})
+        config = write_config(tmp_path, box.url, delivery={"processes": 2, "backoff_base": 0.05})
         with relay(config, tmp_path) as r:
             helpers = wait_for(lambda: children(r.proc.pid) or None, "the helper processes")
             # multiprocessing's resource tracker may be a child too: ours log their start.
@@ -62,6 +73,8 @@ def test_two_processes_deliver_each_event_once_and_end_with_serve(tmp_path: Path
                 if "delivery process " in line and " started" in line
             }
             assert len(pids) == 2
+            # serve delivers nothing itself; /metrics sums what both processes report.
+            wait_for(lambda: delivered_in_metrics(r.url) == 600, "600 delivered in /metrics")
         # serve stopped (SIGTERM): its delivery processes are gone with it.
         time.sleep(0.5)
         assert not any(alive(pid) for pid in helpers)
@@ -77,3 +90,31 @@ def test_helpers_end_when_serve_is_killed(tmp_path: Path) -> None:
             r.proc.send_signal(signal.SIGKILL)
             r.proc.wait()
             wait_for(lambda: not any(alive(pid) for pid in helpers), "the helpers to end")
+
+
+def test_zero_processes_delivers_in_serve_itself(tmp_path: Path) -> None:
+    with sandbox(tmp_path) as box:
+        config = write_config(tmp_path, box.url, delivery={"processes": 0})
+        with relay(config, tmp_path) as r:
+            answer = httpx.post(
+                f"{r.url}/v1/track",
+                json={
+                    "type": "track",
+                    "event": "Order Completed",
+                    "userId": "solo",
+                    "properties": {"kameleoonVisitorCode": "solo"},
+                },
+                auth=(WRITE_KEY, ""),
+                timeout=10,
+            )
+            assert answer.status_code == 200
+            wait_for(lambda: delivered_in_metrics(r.url) == 1, "1 delivered in /metrics")
+            assert "delivery process" not in r.log()
+            assert [pid for pid in children(r.proc.pid) if "delivery" in cmdline(pid)] == []
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

@@ -35,8 +35,9 @@ def bench(
         int, typer.Option(min=1, help="delivery.concurrency, and the e2e ceiling's connections.")
     ] = 16,
     delivery_processes: Annotated[
-        int, typer.Option(min=1, help="delivery.processes of the delivering relay.")
-    ] = 1,
+        str,
+        typer.Option(help='delivery.processes of the delivering relays: "auto" or 0, 1, 2...'),
+    ] = "auto",
     load_generator: Annotated[
         str,
         typer.Option(
@@ -56,6 +57,12 @@ def bench(
     if load_generator not in ("auto", "wrk", "python"):
         typer.echo("error: --load-generator: auto, wrk or python", err=True)
         raise typer.Exit(2)
+    processes: int | str = delivery_processes
+    if delivery_processes != "auto":
+        if not (delivery_processes.isascii() and delivery_processes.isdigit()):
+            typer.echo('error: --delivery-processes: "auto" or 0, 1, 2...', err=True)
+            raise typer.Exit(2)
+        processes = int(delivery_processes)
     if quick and smoke:
         typer.echo("error: --quick and --smoke: choose one", err=True)
         raise typer.Exit(2)
@@ -93,7 +100,7 @@ def bench(
             lambda line: console.print(line, highlight=False),
             concurrency,
             load_generator,
-            delivery_processes,
+            processes,
         )
     except suite.BenchError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -14,6 +14,7 @@ import yaml
 from kameleoon_relay.config.compiles import compile_problems
 from kameleoon_relay.config.errors import ConfigError
 from kameleoon_relay.config.model import (
+    AUTO,
     DEFAULT_DATABASE,
     DEFAULT_DEDUPE_WINDOW,
     DEFAULT_RETENTION,
@@ -328,13 +329,19 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
                 values[key] = parse_duration(raw[key])
             except ValueError as error:
                 problems.add(f"delivery.{key}", str(error))
-    for key in ("concurrency", "max_backlog", "processes"):
+    for key in ("concurrency", "max_backlog"):
         if key in raw:
             value = raw[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 problems.add(f"delivery.{key}", "must be a positive integer")
             else:
                 values[key] = value
+    if "processes" in raw:
+        value = raw["processes"]
+        if value != AUTO and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            problems.add("delivery.processes", f'must be "{AUTO}" or an integer from 0')
+        else:
+            values["processes"] = value
     return DeliverySettings(**values)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,15 @@ DEFAULT_DATABASE = "sqlite:///./.kameleoon-relay/relay.db"
 DEFAULT_DEDUPE_WINDOW = 24 * 3600.0
 DEFAULT_RETRY_WINDOW = 4 * 3600.0
 DEFAULT_RETENTION = 7 * 24 * 3600.0
+AUTO = "auto"
+
+
+def available_cpus() -> int:
+    """The cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -67,8 +77,16 @@ class DeliverySettings:
     lease: float = 300.0
     # Queued deliveries past which ingest answers 503 with Retry-After (the SDKs retry).
     max_backlog: int = 1_000_000
-    # Processes delivering from the queue: `serve` itself, plus processes - 1 more.
-    processes: int = 1
+    # Delivery-only processes beside the one that serves HTTP (0: that one delivers too).
+    # "auto": one on a machine with two cores or more, so that ingest, which holds its
+    # process's interpreter while it parses, cannot take delivery's CPU time.
+    processes: int | str = AUTO
+
+    def process_count(self) -> int:
+        """`processes` with "auto" resolved for this machine."""
+        if isinstance(self.processes, int):
+            return self.processes
+        return 1 if available_cpus() >= 2 else 0
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,109 @@
 """Prometheus metrics of delivery, on the default registry that `/metrics` serves.
 
 Labels are config names (destination, action) and outcomes: never URLs or headers.
+
+Delivery may run in other processes than the one serving `/metrics` (see `processes`):
+those send `snapshot()`s of their metrics, and the one collector registered here sums
+them with this process's own, so `/metrics` shows all delivery wherever it ran.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import threading
+from collections.abc import Iterator
+from typing import Any
 
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+# Not registered one by one: `_Merged` below serves them, with the other processes' values.
 ATTEMPTS = Counter(
     "kameleoon_relay_delivery_attempts",
     "Delivery attempts by destination, action and outcome (delivered, retry, failed, dead).",
     ["destination", "action", "outcome"],
+    registry=None,
 )
 LATENCY = Histogram(
     "kameleoon_relay_delivery_duration_seconds",
     "Time from sending a request to its answer (or error).",
     ["destination", "action"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=None,
 )
 IN_FLIGHT = Gauge(
     "kameleoon_relay_delivery_in_flight",
     "Requests being sent right now, per destination.",
     ["destination"],
+    registry=None,
 )
+_OWN = (ATTEMPTS, LATENCY, IN_FLIGHT)
+
+# A snapshot: per metric family, (sample name, labels, value) of every sample.
+Snapshot = list[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]
+
+
+def snapshot() -> Snapshot:
+    """This process's delivery metrics, as plain data to send to the serving process."""
+    return [
+        (
+            family.name,
+            family.documentation,
+            family.type,
+            [(s.name, s.labels, s.value) for s in family.samples if not _created(s.name)],
+        )
+        for metric in _OWN
+        for family in metric.collect()
+    ]
+
+
+def _created(sample_name: str) -> bool:
+    # When a series began, per process: neither summable nor needed for rates.
+    return sample_name.endswith("_created")
+
+
+class _Merged(Collector):
+    """This process's delivery metrics plus the latest snapshot of each other process.
+
+    A process that ended keeps its last snapshot, so counters never go back.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._others: dict[Any, Snapshot] = {}
+
+    def update(self, sender: Any, data: Snapshot) -> None:
+        with self._lock:
+            self._others[sender] = data
+
+    def forget(self) -> None:
+        with self._lock:
+            self._others.clear()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            others = list(self._others.values())
+        for family in snapshot() if not others else _sum([snapshot(), *others]):
+            name, documentation, kind, samples = family
+            metric = Metric(name, documentation, kind)
+            for sample_name, labels, value in samples:
+                metric.add_sample(sample_name, labels, value)
+            yield metric
+
+
+def _sum(snapshots: list[Snapshot]) -> Snapshot:
+    families: dict[str, tuple[str, str, dict[tuple[str, tuple], float]]] = {}
+    for data in snapshots:
+        for name, documentation, kind, samples in data:
+            _, _, values = families.setdefault(name, (documentation, kind, {}))
+            for sample_name, labels, value in samples:
+                key = (sample_name, tuple(sorted(labels.items())))
+                values[key] = values.get(key, 0.0) + value
+    return [
+        (name, documentation, kind, [(n, dict(labels), v) for (n, labels), v in values.items()])
+        for name, (documentation, kind, values) in families.items()
+    ]
+
+
+DELIVERY_METRICS = _Merged()
+REGISTRY.register(DELIVERY_METRICS)

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
-from kameleoon_relay.delivery import processes as delivery_processes
+from kameleoon_relay.delivery.processes import DeliveryProcesses
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.server import admin, dashboard, ingest
 from kameleoon_relay.server.committer import Committer
@@ -45,9 +45,9 @@ def create_app(
     log_format: str = "auto",
 ) -> Starlette:
     """The relay for `config`; `sandbox` (the sandbox app) is mounted at /sandbox if given;
-    `loader` reads the config again on SIGHUP or POST /api/config/reload. With
-    `delivery.processes` above 1, that many - 1 delivery-only processes start beside it
-    (logging at `log_level` in `log_format`).
+    `loader` reads the config again on SIGHUP or POST /api/config/reload. Delivery runs
+    in `delivery.processes` processes of its own (logging at `log_level` in `log_format`),
+    or, with 0, in this one.
 
     The pipeline is compiled here, before any port is bound, so that a bad
     mapping fails `serve` at once.
@@ -69,30 +69,36 @@ def create_app(
             stack.push_async_callback(store.close)
             stop = asyncio.Event()
             holder: list[RelayState] = []
-            dispatcher = Dispatcher(store, lambda: holder[0].pipeline, config.delivery)
-            workers = asyncio.create_task(dispatcher.run(stop), name="delivery")
-            workers.add_done_callback(_report_crash)
-            stack.push_async_callback(_stop_task, stop, workers)
-            committer = Committer(store, on_commit=dispatcher.wake)
+            helpers: DeliveryProcesses | None = None
+            count = config.delivery.process_count()
+            if count:
+                helpers = DeliveryProcesses(config, count, log_level, log_format)
+                helpers.start()
+                stack.push_async_callback(helpers.stop)
+                wake = helpers.wake
+            else:
+                dispatcher = Dispatcher(store, lambda: holder[0].pipeline, config.delivery)
+                workers = asyncio.create_task(dispatcher.run(stop), name="delivery")
+                workers.add_done_callback(_report_crash)
+                stack.push_async_callback(_stop_task, stop, workers)
+                wake = dispatcher.wake
+            committer = Committer(store, on_commit=wake)
             committer.start()
             stack.push_async_callback(committer.stop)
-            helpers = delivery_processes.start(
-                config, config.delivery.processes - 1, log_level, log_format
-            )
-            stack.push_async_callback(delivery_processes.stop, helpers)
             relay = RelayState(
                 config=config,
                 pipeline=pipeline,
                 store=store,
                 committer=committer,
-                on_stored=dispatcher.wake,
+                on_stored=wake,
                 loader=loader,
             )
 
             def after_reload() -> None:
-                # The other delivery processes read the file again; the mounted sandbox's
+                # The delivery processes read the file again; the mounted sandbox's
                 # controls follow the admin token in force.
-                delivery_processes.signal_all(helpers, signal.SIGHUP)
+                if helpers is not None:
+                    helpers.signal_all(signal.SIGHUP)
                 if sandbox is not None:
                     sandbox.state.sandbox.admin_token = relay.config.admin_token
 
