@@ -60,6 +60,8 @@ def resolve_format(fmt: str, stream: Any = None) -> str:
 def configure_logging(level: str, fmt: str = "auto") -> str:
     """Send the relay's and uvicorn's lines to stderr in `fmt`; returns the format used."""
     chosen = resolve_format(fmt)
+    # Neither format shows them, and delivery logs a line per outcome: not looked up.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(JSONFormatter() if chosen == "json" else TextFormatter())
     for name in _LOGGERS:

@@ -167,5 +167,5 @@ def _notes(r: dict[str, Any]) -> list[str]:
         f"under ingest: target {under['ingest_target_events_per_s']:,.0f} ev/s, achieved "
         f"{under['ingest_achieved_events_per_s']:,.0f}; backlog {under['backlog_start']} -> "
         f"{under['backlog_end']} over {under['window_seconds']} s",
-        f"database: {r['database']}",
+        f"database: {r['database']}; delivery.processes: {r['delivery_processes']}",
     ]
