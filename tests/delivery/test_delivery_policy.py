@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import socket
 from email.utils import formatdate
+from typing import Any
 
-import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kameleoon_relay import USER_AGENT
+from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.delivery import (
     RetryPolicy,
@@ -21,7 +24,7 @@ from kameleoon_relay.delivery import (
     parse_retry_after,
     sync_client,
 )
-from kameleoon_relay.delivery.policy import describe_error
+from kameleoon_relay.delivery.policy import SEND_ERRORS, describe_error
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 204, 299])
@@ -39,18 +42,58 @@ def test_other_statuses_fail_at_once(status: int) -> None:
     assert classify_status(status) is Verdict.FAIL
 
 
-def test_network_errors_and_timeouts_are_retried_but_bad_urls_fail() -> None:
-    key = aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 9, False, True, None, None, None)
-    assert classify_error(TimeoutError()) is Verdict.RETRY
-    assert classify_error(aiohttp.ServerTimeoutError("slow")) is Verdict.RETRY
-    refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
-    assert classify_error(refused) is Verdict.RETRY
-    assert classify_error(aiohttp.ServerDisconnectedError()) is Verdict.RETRY
-    assert classify_error(aiohttp.ClientPayloadError("cut short")) is Verdict.RETRY
+async def test_network_errors_and_timeouts_are_retried_but_bad_urls_fail() -> None:
+    """Real errors from the real client, against real loopback sockets."""
+    session = http_session(timeout=0.3, max_connections=2)
+    silent = socket.socket()  # listens, never answers: a timeout
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    closed = socket.socket()  # bound, not listening: connection refused
+    closed.bind(("127.0.0.1", 0))
+    hangs_up = await asyncio.start_server(_hang_up, "127.0.0.1", 0)  # reads, then closes
+    try:
+        cases = {
+            "timeout": f"http://127.0.0.1:{silent.getsockname()[1]}/x",
+            "refused": f"http://127.0.0.1:{closed.getsockname()[1]}/x",
+            "hung up": f"http://127.0.0.1:{hangs_up.sockets[0].getsockname()[1]}/x",
+            "scheme": "ftp://127.0.0.1/x",
+            "malformed": "http://[::1/x",
+        }
+        errors = {name: await _error_of(session, url) for name, url in cases.items()}
+    finally:
+        await session.close()
+        silent.close()
+        closed.close()
+        hangs_up.close()
+    verdicts = {name: classify_error(exc) for name, exc in errors.items()}
+    assert verdicts == {
+        "timeout": Verdict.RETRY,
+        "refused": Verdict.RETRY,
+        "hung up": Verdict.RETRY,
+        "scheme": Verdict.FAIL,
+        "malformed": Verdict.FAIL,
+    }
+    assert describe_error(errors["timeout"], 0.3) == "Timeout: no answer within 0.3s"
+    assert describe_error(errors["refused"]) == (
+        "ConnectError: connection error: Connection refused (os error 111)"
+    )
     assert classify_error(ConnectionResetError(104, "reset")) is Verdict.RETRY
-    assert classify_error(aiohttp.InvalidURL("bad")) is Verdict.FAIL
-    assert classify_error(ValueError("not a network error")) is Verdict.FAIL
+    assert classify_error(KeyError("a bug, not the network")) is Verdict.FAIL
     assert describe_error(TimeoutError(), 0.5) == "Timeout: no answer within 0.5s"
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
+async def _error_of(session: Any, url: str) -> BaseException:
+    request = HttpRequest("POST", url, {"content-type": "application/json"}, {}, b"{}")
+    try:
+        await session.request(request.method, request.url).body_bytes(request.body).build().send()
+    except SEND_ERRORS as exc:
+        return exc
+    raise AssertionError(f"{url} answered")
 
 
 def test_retry_after_in_seconds_and_as_an_http_date() -> None:
@@ -126,14 +169,56 @@ def test_fail_and_deliver_do_not_schedule_anything() -> None:
     )
 
 
-async def test_session_sends_our_user_agent_and_ignores_proxy_variables() -> None:
-    session = http_session(timeout=1, max_connections=3)
+async def test_session_sends_our_user_agent_ignores_proxy_variables_and_caps_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A proxy from the environment would get the requests (and fail them): it must not.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    seen: list[bytes] = []
+    open_now = [0, 0]  # now, most at once
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while head := await _read_head(reader):
+            seen.append(head)
+            open_now[0] += 1
+            open_now[1] = max(open_now)
+            await asyncio.sleep(0.05)
+            open_now[0] -= 1
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/segmentio"
+    session = http_session(timeout=5, max_connections=3)
     try:
-        assert session.headers["user-agent"] == USER_AGENT
-        assert USER_AGENT.startswith("kameleoon-relay/")
-        assert session.trust_env is False
-        assert session.connector is not None and session.connector.limit == 3
+        sends = [session.post(url).body_bytes(b"{}").build().send() for _ in range(9)]
+        statuses = [response.status for response in await asyncio.gather(*sends)]
     finally:
         await session.close()
+        server.close()
+    assert statuses == [200] * 9
+    assert len(seen) == 9 and open_now[1] <= 3
+    assert all(f"user-agent: {USER_AGENT}".encode() in head.lower() for head in seen)
+    assert USER_AGENT.startswith("kameleoon-relay/")
+
+
+async def _read_head(reader: asyncio.StreamReader) -> bytes:
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return b""
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        ),
+        0,
+    )
+    await reader.readexactly(length)
+    return head
+
     with sync_client(timeout=1) as client:
         assert client.headers["user-agent"] == USER_AGENT

@@ -7,12 +7,13 @@ sent (exact body bytes, headers masked) and what came back (scrubbed of our secr
 
 from __future__ import annotations
 
+import http
 import random
 import time
 from dataclasses import dataclass
 
-import aiohttp
 import orjson
+from pyreqwest.client import Client
 
 from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.delivery.policy import (
@@ -45,36 +46,41 @@ class Answer:
     latency: float
 
 
-async def send(session: aiohttp.ClientSession, request: HttpRequest, timeout: float) -> Answer:
+async def send(client: Client, request: HttpRequest, timeout: float) -> Answer:
     """Send `request` (its exact body bytes) and classify the answer."""
     headers = request.headers
     if "content-type" not in headers:
         headers = {**headers, "content-type": "application/json"}
     started = time.monotonic()
     try:
-        async with session.request(
-            request.method, request.url, headers=headers, data=request.body
-        ) as response:
-            status = response.status
-            verdict = classify_status(status)
-            if verdict is Verdict.DELIVERED:
-                await response.read()  # the connection goes back to the pool
-                # No sample is kept for a 2xx: it says nothing and would cost every row.
-                return Answer(verdict, status, None, None, None, time.monotonic() - started)
-            text = (await response.read()).decode("utf-8", errors="replace")
-            retry_header = response.headers.get("retry-after")
-            phrase = response.reason or ""
+        response = await (
+            client.request(request.method, request.url)
+            .headers(headers)
+            .body_bytes(request.body)
+            .build()
+            .send()
+        )
+        status = response.status
+        verdict = classify_status(status)
+        if verdict is Verdict.DELIVERED:
+            # The body is read (the connection goes back to the pool); no sample is kept
+            # for a 2xx: it says nothing and would cost every row.
+            await response.bytes()
+            return Answer(verdict, status, None, None, None, time.monotonic() - started)
+        raw = await response.bytes()
+        retry_header = response.get_header("retry-after")
     except SEND_ERRORS as exc:
         latency = time.monotonic() - started
         reason = scrub(describe_error(exc, timeout), secrets_in(request.headers))
         return Answer(classify_error(exc), None, reason, None, None, latency)
     latency = time.monotonic() - started
+    text = bytes(raw).decode("utf-8", errors="replace")
     secrets = secrets_in(request.headers)
     sample = scrub(text[:SAMPLE_CHARS], secrets) or None
     retry_after = None
     if verdict is Verdict.RETRY:
         retry_after = parse_retry_after(retry_header, time.time())
-    reason = f"HTTP {status} {phrase}".rstrip()
+    reason = f"HTTP {status} {_phrase(status)}".rstrip()
     if retry_header:
         reason += f" (Retry-After: {retry_header})"
     if sample:
@@ -82,8 +88,16 @@ async def send(session: aiohttp.ClientSession, request: HttpRequest, timeout: fl
     return Answer(verdict, status, scrub(reason, secrets), sample, retry_after, latency)
 
 
+def _phrase(status: int) -> str:
+    # The client does not keep the server's reason phrase: the standard one for the code.
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 async def attempt(
-    client: aiohttp.ClientSession,
+    client: Client,
     claimed: ClaimedDelivery,
     pipeline: Pipeline,
     policy: RetryPolicy,

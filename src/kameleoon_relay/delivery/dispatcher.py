@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Callable
 
-import aiohttp
+from pyreqwest.client import Client
 
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.delivery.attempt import attempt, crashed
@@ -151,7 +151,7 @@ class DestinationWorker:
         self._sending = 0  # requests out now: the concurrency bound
         self._signal = asyncio.Event()
         self._saturated = False
-        self._session: aiohttp.ClientSession | None = None
+        self._session: Client | None = None
         self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task | None = None

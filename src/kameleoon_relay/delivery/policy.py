@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-import aiohttp
+from pyreqwest import exceptions as http_errors
 
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.store.models import NextState
@@ -30,22 +30,16 @@ def classify_status(status: int) -> Verdict:
     return Verdict.FAIL
 
 
-# What sending can raise besides an answer: the network's troubles and the client's refusals.
-SEND_ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
+# What sending can raise besides an answer: the network's troubles and the client's
+# refusals (pyreqwest's errors; a URL it cannot even parse is a plain ValueError).
+SEND_ERRORS = (http_errors.PyreqwestError, TimeoutError, OSError, ValueError)
 
 
 def classify_error(exc: BaseException) -> Verdict:
     """Timeouts and network trouble may pass; a malformed URL or request never will."""
-    if isinstance(exc, aiohttp.InvalidURL):
+    if isinstance(exc, http_errors.BuilderError | http_errors.RedirectError):
         return Verdict.FAIL
-    if isinstance(
-        exc,
-        TimeoutError
-        | aiohttp.ClientConnectionError
-        | aiohttp.ClientPayloadError
-        | aiohttp.ClientResponseError
-        | OSError,
-    ):
+    if isinstance(exc, TimeoutError | OSError | http_errors.RequestError):
         return Verdict.RETRY
     return Verdict.FAIL
 
@@ -54,8 +48,14 @@ def describe_error(exc: BaseException, timeout: float | None = None) -> str:
     """A one-line reason for an exception (timeouts often have an empty message)."""
     if isinstance(exc, TimeoutError):
         return f"Timeout: no answer within {timeout:g}s" if timeout else "Timeout"
-    text = " ".join(str(exc).split()) or repr(exc)
-    return f"{type(exc).__name__}: {text}"
+    if isinstance(exc, http_errors.DetailedPyreqwestError):
+        # "connection error" and, from the chain of causes, the innermost (the OS's words).
+        causes = (exc.details or {}).get("causes") or []
+        root = causes[-1].get("message", "") if causes and isinstance(causes[-1], dict) else ""
+        text = f"{exc.message}: {root}" if root and root != exc.message else exc.message
+    else:
+        text = str(exc)
+    return f"{type(exc).__name__}: {' '.join(text.split()) or repr(exc)}"
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
