@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import ssl
+import subprocess
 from email.utils import formatdate
 from typing import Any
 
@@ -222,3 +224,24 @@ async def _read_head(reader: asyncio.StreamReader) -> bytes:
 
     with sync_client(timeout=1) as client:
         assert client.headers["user-agent"] == USER_AGENT
+
+
+async def test_https_is_verified_and_an_unknown_issuer_is_refused(tmp_path: Any) -> None:
+    """A certificate no trusted root signed: the client refuses it (and says why)."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = await asyncio.start_server(_hang_up, "127.0.0.1", 0, ssl=context)
+    session = http_session(timeout=3)
+    try:
+        error = await _error_of(session, f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/")
+    finally:
+        await session.close()
+        server.close()
+    assert "invalid peer certificate" in describe_error(error)

@@ -13,13 +13,22 @@ from __future__ import annotations
 import functools
 import ssl
 from datetime import timedelta
+from pathlib import Path
 
+import certifi
 import httpx
 from pyreqwest.client import Client, ClientBuilder
 
 from kameleoon_relay import USER_AGENT
 
 KEEPALIVE_SECONDS = 30.0
+
+
+@functools.cache
+def _certifi_roots() -> bytes:
+    """Mozilla's roots, as httpx trusts them: HTTPS works where the system has none
+    (a slim container image); the system's own roots are trusted as well."""
+    return Path(certifi.where()).read_bytes()
 
 
 @functools.cache
@@ -31,8 +40,8 @@ def shared_ssl_context() -> ssl.SSLContext:
 def http_session(*, timeout: float = 10.0, max_connections: int = 16) -> Client:
     """A pooled async client: at most `max_connections` requests at once on keep-alive
     connections, one timeout for the whole request, no proxy from the environment, no
-    redirects followed, no cookies, bodies not decompressed (only status and error text
-    are read). Our user-agent is the default; a request's own header wins. Close it with
+    redirects followed, no cookies, TLS verified against the system's roots and
+    certifi's. Our user-agent is the default; a request's own header wins. Close it with
     `await client.close()`."""
     return (
         ClientBuilder()
@@ -45,6 +54,7 @@ def http_session(*, timeout: float = 10.0, max_connections: int = 16) -> Client:
         .referer(False)
         .user_agent(USER_AGENT)
         .http1_lower_case_headers()
+        .add_root_certificate_pem(_certifi_roots())
         .build()
     )
 
