@@ -10,7 +10,7 @@ from typing import Any
 from kameleoon_relay.js import NestingError, as_js_value
 from kameleoon_relay.spec.errors import SpecError
 from kameleoon_relay.spec.limits import MAX_EVENT_DEPTH, too_deep
-from kameleoon_relay.spec.timestamps import format_iso8601, parse_iso8601
+from kameleoon_relay.spec.timestamps import format_iso8601, parse_utc
 
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
 
@@ -74,7 +74,7 @@ def _field_problems(event: dict[str, Any]) -> list[str]:
             )
             continue
         try:
-            parse_iso8601(value).astimezone(UTC)
+            parse_utc(value)
         except ValueError:
             problems.append(f"{field}: {value!r} is not an ISO-8601 date-time")
         except OverflowError:
@@ -147,7 +147,7 @@ def _received_text(received: datetime) -> str:
 def _skew_corrected(received: datetime, sent_at: str, original: str) -> str:
     """receivedAt - (sentAt - timestamp), refused when it leaves years 1 to 9999."""
     try:
-        return format_iso8601(received - (parse_iso8601(sent_at) - parse_iso8601(original)))
+        return format_iso8601(received - (parse_utc(sent_at) - parse_utc(original)))
     except OverflowError:
         raise SpecError(
             [
