@@ -30,13 +30,13 @@ def _env_number(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def guarded_protocol() -> type[connections.GuardedH11Protocol]:
+def guarded_protocol() -> type[connections.GuardedProtocol]:
     """The protocol class with this process's limits."""
     fd_limit = connections.raise_fd_limit()
     wanted = int(_env_number("KAMELEOON_RELAY_MAX_CONNECTIONS", connections.MAX_CONNECTIONS))
     return type(
-        "RelayH11Protocol",
-        (connections.GuardedH11Protocol,),
+        "RelayHttpProtocol",
+        (connections.GuardedProtocol,),
         {
             "max_connections": connections.connection_cap(fd_limit, wanted),
             "header_timeout": _env_number(
