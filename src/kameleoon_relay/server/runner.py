@@ -8,6 +8,7 @@ KAMELEOON_RELAY_BODY_TIMEOUT (seconds), KAMELEOON_RELAY_MAX_CONNECTIONS.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -47,6 +48,25 @@ def guarded_protocol() -> type[connections.GuardedProtocol]:
     )
 
 
+def freeze_heap() -> None:
+    """Put every object alive now out of the cyclic collector's reach.
+
+    Ingest allocates thousands of objects a request, and those of requests in flight
+    reach the oldest generation: its collections came every few hundred requests and
+    walked the whole start-up heap (modules, config, pipeline) each time, some 10 µs
+    of CPU per ingested event. Frozen objects are still freed by reference counting.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def refreeze_heap() -> None:
+    """After a reload: the replaced config's cycles are collected, the new one frozen."""
+    if gc.get_freeze_count():  # only where run() froze it (not under a test client)
+        gc.unfreeze()
+        freeze_heap()
+
+
 def run(
     app: Starlette,
     host: str,
@@ -68,4 +88,5 @@ def run(
         **logging,
     )
     logfilter.install()  # after uvicorn.Config has set up its handlers
+    freeze_heap()
     uvicorn.Server(config).run()
