@@ -11,6 +11,7 @@ feeds, and its visitor-code linking intent: planning waits for delivery time.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -70,10 +71,18 @@ def _endpoint(name: str) -> Any:
             return preflight(request)
         response = await _ingest(request, name)
         response.headers.update(cors_headers(request))
-        INGEST_REQUESTS.labels(kind, str(response.status_code)).inc()
+        _requests_counter(kind, response.status_code).inc()
         return response
 
     return endpoint
+
+
+@functools.cache  # a few kinds times a few statuses; labels() costs a microsecond a call
+def _requests_counter(kind: str, status: int) -> Any:
+    return INGEST_REQUESTS.labels(kind, str(status))
+
+
+_REJECTED = INGEST_EVENTS.labels("rejected")
 
 
 async def _ingest(request: Request, name: str) -> Response:
@@ -113,7 +122,7 @@ async def _ingest(request: Request, name: str) -> Response:
     except PayloadError as exc:
         return error(exc.status, exc.message)
     if problems and not is_batch:
-        INGEST_EVENTS.labels("rejected").inc(len(raw_events))
+        _REJECTED.inc(len(raw_events))
         return error(400, "invalid event", problems=problems)
     if items:
         try:
@@ -129,7 +138,7 @@ async def _ingest(request: Request, name: str) -> Response:
     if problems:
         # An SDK drops a batch answered 400, valid events included: keep the valid ones
         # for delivery and the invalid ones with their reasons (GET /api/rejected).
-        INGEST_EVENTS.labels("rejected").inc(sum(item.problems is not None for item in items))
+        _REJECTED.inc(sum(item.problems is not None for item in items))
         return JSONResponse({"success": True, "rejected": problems})
     return JSONResponse({"success": True})
 
