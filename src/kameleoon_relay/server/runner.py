@@ -17,6 +17,12 @@ from starlette.applications import Starlette
 
 from kameleoon_relay.server import connections, logfilter
 
+# Young objects tracked before the cyclic collector runs (CPython's default: 700). A
+# batch request holds thousands while its events are stored, so at 700 the collector
+# ran several times a request, walking live objects: ~4 µs of CPU an event, against
+# ~0.5 at 20,000. Garbage without cycles is freed at once whatever this is.
+GC_YOUNG_THRESHOLD = 20_000
+
 # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (their
 # events are stored before they are answered), then runs the lifespan shutdown.
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -89,4 +95,6 @@ def run(
     )
     logfilter.install()  # after uvicorn.Config has set up its handlers
     freeze_heap()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
     uvicorn.Server(config).run()
