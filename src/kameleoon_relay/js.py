@@ -178,45 +178,26 @@ def js_ordered(obj: dict[str, Any]) -> dict[str, Any]:
     return {key: obj[key] for key in js_key_order(obj)}
 
 
-def as_js_value(value: Any, _depth: int = 0) -> Any:
+def as_js_value(value: Any, limit: int = MAX_NESTING) -> Any:
     """Return `value` with JavaScript's key order and number identity.
 
-    Raises NestingError past MAX_NESTING levels.
+    What needs no change is not copied: the result shares such objects and arrays with
+    `value` (and is `value` itself when nothing changes). Raises NestingError past
+    `limit` levels, so the same walk serves as a depth check.
     """
+    return _js(value, 0, limit)
+
+
+def _js(value: Any, depth: int, limit: int) -> Any:
     kind = type(value)
-    if kind is not dict and kind is not list:
-        if isinstance(value, dict):  # a Mapping subclass: read as the plain dict it holds
-            value, kind = dict(value), dict
-        elif isinstance(value, list):
-            value, kind = list(value), list
-    if kind is dict:  # what JSON parsers give: scalars copied inline
-        if _depth >= MAX_NESTING:
-            raise NestingError()
-        depth = _depth + 1
-        converted = {}
-        indexed = False
-        for key, item in value.items():
-            item_kind = type(item)
-            if (
-                item_kind is str
-                or item is None
-                or item_kind is bool
-                or (item_kind is int and -_MAX_SAFE <= item <= _MAX_SAFE)
-            ):
-                converted[key] = item
-            else:
-                converted[key] = as_js_value(item, depth)
-            if not indexed and key[:1] in _DIGIT_CHARS and is_index_key(key):
-                indexed = True
-        return _index_keys_first(converted) if indexed else converted
+    if kind is dict:
+        return _js_dict(value, depth, limit)
     if kind is list:
-        if _depth >= MAX_NESTING:
-            raise NestingError()
-        depth = _depth + 1
-        return [
-            item if type(item) is str or item is None else as_js_value(item, depth)
-            for item in value
-        ]
+        return _js_list(value, depth, limit)
+    if isinstance(value, dict):  # a Mapping subclass: read as the plain dict it holds
+        return _js_dict(dict(value), depth, limit)
+    if isinstance(value, list):
+        return _js_list(list(value), depth, limit)
     if isinstance(value, float):
         return _js_float(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE:
@@ -224,7 +205,73 @@ def as_js_value(value: Any, _depth: int = 0) -> Any:
     return value
 
 
-_DIGIT_CHARS = frozenset("0123456789")
+# The two loops below are the ingest's hottest code: each item is tested inline, and
+# the common values (strings, safe ints, non-integral floats) cost no call.
+
+
+def _js_dict(value: dict[str, Any], depth: int, limit: int) -> dict[str, Any]:
+    if depth >= limit:
+        raise NestingError(limit)
+    depth += 1
+    changed: dict[str, Any] | None = None
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_MAX_SAFE <= item <= _MAX_SAFE:
+                continue
+            new = _js_float(float(item))
+        elif kind is float:
+            if not item.is_integer():
+                continue
+            new = _js_float(item)
+        elif kind is dict:
+            new = _js_dict(item, depth, limit)
+        elif kind is list:
+            new = _js_list(item, depth, limit)
+        else:
+            new = _js(item, depth, limit)
+        if new is not item:
+            if changed is None:
+                changed = {}
+            changed[key] = new
+    # str.isdigit in C screens the keys; is_index_key decides for the few that pass.
+    indexed = any(map(str.isdigit, value)) and any(map(is_index_key, value))
+    if changed is None and not indexed:
+        return value
+    converted = value | changed if changed else value.copy()  # `|` keeps value's key order
+    return _index_keys_first(converted) if indexed else converted
+
+
+def _js_list(value: list[Any], depth: int, limit: int) -> list[Any]:
+    if depth >= limit:
+        raise NestingError(limit)
+    depth += 1
+    converted: list[Any] | None = None
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_MAX_SAFE <= item <= _MAX_SAFE:
+                continue
+            new = _js_float(float(item))
+        elif kind is float:
+            if not item.is_integer():
+                continue
+            new = _js_float(item)
+        elif kind is dict:
+            new = _js_dict(item, depth, limit)
+        elif kind is list:
+            new = _js_list(item, depth, limit)
+        else:
+            new = _js(item, depth, limit)
+        if new is not item:
+            if converted is None:
+                converted = value.copy()
+            converted[index] = new
+    return value if converted is None else converted
 
 
 def _index_keys_first(converted: dict[str, Any]) -> dict[str, Any]:

@@ -190,3 +190,39 @@ def test_a_flood_of_identical_log_lines_is_rate_limited(relay: Server) -> None:
         sock.close()
     after = len(log_lines(relay, "request headers not complete"))
     assert 1 <= after - before <= BURST
+
+
+def test_an_endless_request_head_is_a_400_at_once(relay: Server) -> None:
+    with connect(relay) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: relay\r\nX-Filler: " + b"a" * 20_000)
+        data, took = read_until_closed(sock, 10)
+    assert data.startswith(b"HTTP/1.1 400"), data
+    assert took < HEADER_TIMEOUT
+    assert healthy(relay)
+
+
+def test_the_next_request_on_a_kept_alive_connection_has_a_header_deadline(
+    relay: Server,
+) -> None:
+    with connect(relay) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: relay\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        sock.sendall(b"GET /health HTTP/1.1\r\nHo")
+        data, took = read_until_closed(sock, 10)
+    assert data.startswith(b"HTTP/1.1 408"), data
+    assert took < HEADER_TIMEOUT + 2
+
+
+def test_a_body_still_due_after_an_early_answer_has_the_body_deadline(relay: Server) -> None:
+    head = (
+        "POST /v1/track HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
+        f"Authorization: Basic {httpx.BasicAuth('no-such-key', '')._auth_header[6:]}\r\n"
+        "Content-Length: 5000\r\n\r\n"
+    )
+    with connect(relay) as sock:
+        sock.sendall(head.encode() + b'{"userId": "early"')
+        data, took = read_until_closed(sock, 15)
+    assert data.startswith(b"HTTP/1.1 401"), data
+    assert HEADER_TIMEOUT < took < BODY_TIMEOUT + 2
+    assert healthy(relay)

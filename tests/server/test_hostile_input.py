@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.e2e.stack import WRITE_KEY, goals, wait_for
@@ -134,6 +135,68 @@ def test_a_deep_shared_context_in_a_batch_is_a_400_not_a_store_failure(stack: St
     assert answer.status_code in (200, 400), answer.text
     if answer.status_code == 200:  # kept apart as rejected: nested past 64 with context
         assert answer.json()["rejected"]
+
+
+def _outside_events(where: str, depth: int) -> tuple[str, dict | list]:
+    """A body whose deepest part is `depth` levels deep, in a part no event carries."""
+    event = {"type": "track", "userId": "u4", "event": "Outside"}
+    if where == "batch top level":  # the body, then the value
+        return "/v1/batch", {"batch": [event], "extra": nested(depth - 1)}
+    if where == "batch event's writeKey":  # the body, `batch`, the event, then the value
+        return "/v1/batch", {"batch": [{**event, "writeKey": nested(depth - 3)}]}
+    if where == "track's type":
+        return "/v1/track", {**event, "type": nested(depth - 1)}
+    if where == "track's writeKey":
+        return "/v1/track", {**event, "writeKey": nested(depth - 1)}
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return "/v1/track", value
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["batch top level", "batch event's writeKey", "track's type", "track's writeKey", "array"],
+)
+@pytest.mark.parametrize("depth", [128, 129])
+def test_the_body_limit_holds_outside_the_events(stack: Stack, where: str, depth: int) -> None:
+    path, body = _outside_events(where, depth)
+    answer = post(stack, path, orjson.dumps(body))
+    if depth > 128:
+        assert_json_error(answer, 400, "nested deeper than 128")
+    elif where == "array":
+        assert_json_error(answer, 400, "expected a JSON object")
+    else:
+        assert answer.status_code == 200 and answer.json() == {"success": True}, answer.text
+
+
+@pytest.mark.parametrize("depth", [128, 129])
+def test_the_body_limit_is_answered_before_other_refusals(stack: Stack, depth: int) -> None:
+    deep = nested(depth - 1)
+    no_key = httpx.post(
+        f"{stack.relay.url}/v1/batch", json={"writeKey": "nope", "extra": deep}, timeout=30
+    )
+    not_object = post(stack, "/v1/batch", orjson.dumps({"batch": [1], "extra": deep}))
+    if depth > 128:
+        assert_json_error(no_key, 400, "nested deeper than 128")
+        assert_json_error(not_object, 400, "nested deeper than 128")
+    else:
+        assert_json_error(no_key, 401, "write key")
+        assert_json_error(not_object, 400, "batch[0] is not a JSON object")
+
+
+@pytest.mark.parametrize("depth", [63, 64, 65])
+def test_an_event_at_the_event_limit_in_a_batch(stack: Stack, depth: int) -> None:
+    name = unique(f"Depth {depth}")
+    batch = [{"type": "track", "userId": "u5", "event": name, "properties": nested(depth - 1)}]
+    answer = post(stack, "/v1/batch", orjson.dumps({"batch": batch}))
+    assert answer.status_code == 200, answer.text
+    if depth <= 64:
+        assert answer.json() == {"success": True}
+    else:
+        assert answer.json()["rejected"] == [
+            "batch[0]: properties.a.a.….a.a.a: nested deeper than 64 levels"
+        ]
 
 
 # -- dates -----------------------------------------------------------------------------

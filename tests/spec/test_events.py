@@ -77,6 +77,60 @@ def test_js_value_shape_matches_javascript_serialisation() -> None:
     )
 
 
+def test_js_value_converts_what_is_nested_deep_in_objects_and_arrays() -> None:
+    value = {
+        "b": {
+            "x": [1.0, -0.0, 1e21, 2**53 + 1, 2**53, -(2**60), 1.5, 3, True, None],
+            "y": {"k": "v", "n": 7},
+            "z": [{"0": 1, "10": 2.0, "01": 3, "b": [4.0]}],
+        },
+        "7": "seven",
+        "a": [[2.0]],
+    }
+    assert orjson.dumps(as_js_value(value)) == (
+        b'{"7":"seven","b":{"x":[1,0,1e+21,9007199254740992,9007199254740992,'
+        b'-1152921504606847000,1.5,3,true,null],"y":{"k":"v","n":7},'
+        b'"z":[{"0":1,"10":2,"01":3,"b":[4]}]},"a":[[2]]}'
+    )
+
+
+def test_js_value_shares_what_needs_no_change_and_never_mutates_its_input() -> None:
+    plain = {"s": "x", "n": 2**53, "f": 0.5, "t": True, "z": None, "l": ["a", 1], "o": {"k": 1}}
+    assert as_js_value(plain) is plain
+    value = {"keep": {"k": [1]}, "change": {"f": 1.0, "1": "one"}, "list": [{"a": 2.0}, ["x"]]}
+    before = repr(value)
+    converted = as_js_value(value)
+    assert repr(value) == before  # same values, same key order
+    assert converted["keep"] is value["keep"]
+    assert converted["list"][1] is value["list"][1]
+    assert converted["change"] == {"1": "one", "f": 1} and list(converted["change"]) == ["1", "f"]
+
+
+def test_normalize_event_returns_a_new_top_level_and_leaves_the_raw_event_alone() -> None:
+    raw = {"type": "track", "event": "E", "userId": "u", "properties": {"p": 1}}
+    before = repr(raw)
+    event = normalize_event(raw, RECEIVED)
+    assert event is not raw and repr(raw) == before
+    assert event["properties"] == {"p": 1}
+
+
+@pytest.mark.parametrize("depth", [63, 64, 65])
+def test_the_event_depth_is_checked_by_the_conversion_walk(depth: int) -> None:
+    nested: dict = {}
+    for _ in range(depth - 2):
+        nested = {"a": nested}
+    raw = {"type": "track", "event": "E", "userId": 5, "properties": nested}
+    if depth <= 64:
+        assert normalize_event(raw, RECEIVED)["properties"] == nested
+        return
+    with pytest.raises(SpecError) as raised:  # every problem still named, the depth first
+        normalize_event({**raw, "name": 3}, RECEIVED)
+    assert raised.value.problems == [
+        "properties.a.a.….a.a.a: nested deeper than 64 levels",
+        "name: must be a string, got number",
+    ]
+
+
 @pytest.mark.parametrize(
     ("number", "text"),
     [

@@ -29,6 +29,7 @@ from kameleoon_relay.server.openapi import openapi_document
 from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
 from kameleoon_relay.server.responses import JSONResponse
 from kameleoon_relay.server.retention import run_retention
+from kameleoon_relay.server.runner import refreeze_heap
 from kameleoon_relay.server.state import RelayState
 from kameleoon_relay.store import open_store
 
@@ -99,6 +100,7 @@ def create_app(
                 # controls follow the admin token in force.
                 if helpers is not None:
                     helpers.signal_all(signal.SIGHUP)
+                refreeze_heap()
                 if sandbox is not None:
                     sandbox.state.sandbox.admin_token = relay.config.admin_token
 

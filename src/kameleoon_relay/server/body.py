@@ -30,7 +30,7 @@ class PayloadError(RelayError):
         self.status = status
 
 
-def _too_deep() -> PayloadError:
+def too_deep_error() -> PayloadError:
     return PayloadError(f"invalid JSON: nested deeper than {MAX_BODY_DEPTH} levels")
 
 
@@ -73,21 +73,34 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_object(body: bytes) -> dict[str, Any]:
-    """The JSON object in `body`; analytics.js sends it as text/plain, so any type is read."""
+def parse_object(body: bytes, *, defer_depth: bool = False) -> dict[str, Any]:
+    """The JSON object in `body`; analytics.js sends it as text/plain, so any type is read.
+
+    With `defer_depth` the caller calls check_depth before any answer but success (the
+    ingest proves most bodies shallow enough with the walk its events take anyway).
+    """
     if not body.strip():
         raise PayloadError("empty body: expected a JSON object")
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if str(exc).startswith("depth limit exceeded"):
-            raise _too_deep() from None
+            raise too_deep_error() from None
         raise PayloadError(f"invalid JSON: {exc}") from exc
-    # Past this the request is refused whole: its events could not even be kept apart
-    # as rejected (the store's encoder stops at 254 levels). Below it, an event deeper
-    # than spec.MAX_EVENT_DEPTH is refused on its own.
-    if nesting_depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
-        raise _too_deep()
     if not isinstance(data, dict):
+        check_depth(data)  # the depth is named first, as for an object
         raise PayloadError("expected a JSON object")
+    if not defer_depth:
+        check_depth(data)
     return data
+
+
+def check_depth(data: Any) -> None:
+    """Refuse a body nested deeper than MAX_BODY_DEPTH.
+
+    Past this the request is refused whole: its events could not even be kept apart
+    as rejected (the store's encoder stops at 254 levels). Below it, an event deeper
+    than spec.MAX_EVENT_DEPTH is refused on its own.
+    """
+    if nesting_depth(data, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+        raise too_deep_error()

@@ -11,6 +11,7 @@ feeds, and its visitor-code linking intent: planning waits for delivery time.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from kameleoon_relay.server.body import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
     PayloadError,
+    check_depth,
     parse_object,
     read_body,
 )
@@ -37,6 +39,7 @@ from kameleoon_relay.server.segment import (
     BATCH_ENDPOINTS,
     ENDPOINT_TYPES,
     batch_events,
+    carried_whole,
     single_event,
 )
 from kameleoon_relay.server.state import RelayState, relay_of
@@ -68,10 +71,18 @@ def _endpoint(name: str) -> Any:
             return preflight(request)
         response = await _ingest(request, name)
         response.headers.update(cors_headers(request))
-        INGEST_REQUESTS.labels(kind, str(response.status_code)).inc()
+        _requests_counter(kind, response.status_code).inc()
         return response
 
     return endpoint
+
+
+@functools.cache  # a few kinds times a few statuses; labels() costs a microsecond a call
+def _requests_counter(kind: str, status: int) -> Any:
+    return INGEST_REQUESTS.labels(kind, str(status))
+
+
+_REJECTED = INGEST_EVENTS.labels("rejected")
 
 
 async def _ingest(request: Request, name: str) -> Response:
@@ -91,17 +102,27 @@ async def _ingest(request: Request, name: str) -> Response:
         )
     try:
         body = await read_body(request, MAX_BATCH_BYTES if is_batch else MAX_MESSAGE_BYTES)
-        payload = parse_object(body)
+        # The body's depth limit is answered before anything else, as if checked here;
+        # but in the common case the walk that converts the events proves it (see
+        # carried_whole), so check_depth runs only on the way to any other refusal.
+        payload = parse_object(body, defer_depth=True)
         if source is None:
             source = relay.source_for(_str_or_none(payload.get("writeKey")))
             if source is None:
+                check_depth(payload)
                 return error(401, "unknown or missing write key")
-        raw_events = batch_events(payload) if is_batch else single_event(payload, name)
+        try:
+            raw_events = batch_events(payload) if is_batch else single_event(payload, name)
+        except PayloadError:
+            check_depth(payload)
+            raise
+        if not carried_whole(payload, is_batch):
+            check_depth(payload)
+        items, problems = _normalize(relay, payload, raw_events, source, received_at, is_batch)
     except PayloadError as exc:
         return error(exc.status, exc.message)
-    items, problems = _normalize(relay, raw_events, source, received_at, is_batch)
     if problems and not is_batch:
-        INGEST_EVENTS.labels("rejected").inc(len(raw_events))
+        _REJECTED.inc(len(raw_events))
         return error(400, "invalid event", problems=problems)
     if items:
         try:
@@ -117,7 +138,7 @@ async def _ingest(request: Request, name: str) -> Response:
     if problems:
         # An SDK drops a batch answered 400, valid events included: keep the valid ones
         # for delivery and the invalid ones with their reasons (GET /api/rejected).
-        INGEST_EVENTS.labels("rejected").inc(sum(item.problems is not None for item in items))
+        _REJECTED.inc(sum(item.problems is not None for item in items))
         return JSONResponse({"success": True, "rejected": problems})
     return JSONResponse({"success": True})
 
@@ -128,6 +149,7 @@ def _label(item: EventRecord, is_batch: bool) -> str:
 
 def _normalize(
     relay: RelayState,
+    payload: dict[str, Any],
     raw_events: list[dict[str, Any]],
     source: str,
     received_at: datetime,
@@ -139,22 +161,25 @@ def _normalize(
     destinations = tuple(d.config.name for d in feeding)
     links = any(d.identity_linking for d in feeding)
     at = received_at.timestamp()
+    refused = False
     for index, raw in enumerate(raw_events):
-        prefix = f"batch[{index}]: " if is_batch else ""
         try:
             event = normalize_event(raw, received_at)
             body = orjson.dumps(event)
-        except SpecError as exc:
-            problems.extend(prefix + problem for problem in exc.problems)
-            if is_batch:
-                items.append(_rejected_item(raw, source, at, exc.problems))
-            continue
-        except orjson.JSONEncodeError as exc:
+        except (SpecError, orjson.JSONEncodeError) as exc:
+            if not refused:  # this event may be what makes the whole body too deep
+                check_depth(payload)
+                refused = True
             # What JSON cannot carry cannot be stored or sent: refused, alone.
-            reason = f"event cannot be stored as JSON ({exc})"
-            problems.append(prefix + reason)
+            reasons = (
+                exc.problems
+                if isinstance(exc, SpecError)
+                else [f"event cannot be stored as JSON ({exc})"]
+            )
+            prefix = f"batch[{index}]: " if is_batch else ""
+            problems.extend(prefix + reason for reason in reasons)
             if is_batch:
-                items.append(_rejected_item(raw, source, at, [reason]))
+                items.append(_rejected_item(raw, source, at, reasons))
             continue
         linking = linking_of(event) if links else NO_LINKING
         user_id = event.get("userId")

@@ -11,7 +11,12 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.server.body import MAX_BATCH_EVENTS, MAX_MESSAGE_BYTES, PayloadError
+from kameleoon_relay.server.body import (
+    MAX_BATCH_EVENTS,
+    MAX_MESSAGE_BYTES,
+    PayloadError,
+    too_deep_error,
+)
 
 # Full names and the one-letter paths analytics.js posts to (`/v1/t`, `/v1/p`, ...).
 ENDPOINT_TYPES: dict[str, str] = {
@@ -53,7 +58,7 @@ def batch_events(payload: dict[str, Any]) -> list[dict[str, Any]]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise PayloadError(f"batch[{index}] is not a JSON object")
-        if len(orjson.dumps(item)) > MAX_MESSAGE_BYTES:
+        if _encoded_size(item) > MAX_MESSAGE_BYTES:
             raise PayloadError(
                 f"batch[{index}] is too large: the limit is {MAX_MESSAGE_BYTES // 1024} KB an event"
             )
@@ -71,3 +76,28 @@ def batch_events(payload: dict[str, Any]) -> list[dict[str, Any]]:
             event["sentAt"] = sent_at
         events.append(event)
     return events
+
+
+def _encoded_size(item: dict[str, Any]) -> int:
+    try:
+        return len(orjson.dumps(item))
+    except orjson.JSONEncodeError:  # past the encoder's 254 levels: the body is too deep
+        raise too_deep_error() from None
+
+
+def carried_whole(payload: dict[str, Any], is_batch: bool) -> bool:
+    """Whether every object and array in the payload reaches an event as it is.
+
+    Then the events' own depth check (spec.MAX_EVENT_DEPTH) bounds the body's too.
+    Not so for what the events drop (writeKey, a single event's type) or may not take
+    (a batch's shared objects, when an event has its own): those need the body check.
+    """
+    if not is_batch:
+        return not (_nests(payload.get("writeKey")) or _nests(payload.get("type")))
+    if any(_nests(value) for key, value in payload.items() if key != "batch"):
+        return False
+    return not any(_nests(item.get("writeKey")) for item in payload["batch"])
+
+
+def _nests(value: Any) -> bool:
+    return isinstance(value, dict | list)

@@ -9,8 +9,8 @@ from typing import Any
 
 from kameleoon_relay.js import NestingError, as_js_value
 from kameleoon_relay.spec.errors import SpecError
-from kameleoon_relay.spec.limits import too_deep
-from kameleoon_relay.spec.timestamps import format_iso8601, parse_iso8601
+from kameleoon_relay.spec.limits import MAX_EVENT_DEPTH, too_deep
+from kameleoon_relay.spec.timestamps import format_iso8601, parse_utc
 
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
 
@@ -40,9 +40,13 @@ def validate_event(event: Any) -> list[str]:
     """Every Spec violation of `event`, each naming its field (empty when valid)."""
     if not isinstance(event, dict):
         return [f"event: must be a JSON object, got {_json_type(event)}"]
+    deep = too_deep(event)
+    return [deep, *_field_problems(event)] if deep is not None else _field_problems(event)
+
+
+def _field_problems(event: dict[str, Any]) -> list[str]:
+    """validate_event's problems but the depth (checked by the caller)."""
     problems: list[str] = []
-    if (deep := too_deep(event)) is not None:
-        problems.append(deep)
     kind = event.get("type")
     if kind not in EVENT_TYPES:
         allowed = ", ".join(EVENT_TYPES)
@@ -70,7 +74,7 @@ def validate_event(event: Any) -> list[str]:
             )
             continue
         try:
-            parse_iso8601(value).astimezone(UTC)
+            parse_utc(value)
         except ValueError:
             problems.append(f"{field}: {value!r} is not an ISO-8601 date-time")
         except OverflowError:
@@ -93,13 +97,7 @@ def normalize_event(raw: Any, received_at: datetime | None = None) -> dict[str, 
     Segment corrects device clocks: timestamp = receivedAt - (sentAt - originalTimestamp),
     keeping the device's own value as originalTimestamp.
     """
-    problems = validate_event(raw)
-    if problems:
-        raise SpecError(problems)
-    try:
-        event: dict[str, Any] = as_js_value(raw)
-    except NestingError as exc:  # validate_event's limit is lower; kept as a backstop
-        raise SpecError([f"event: {exc}"]) from None
+    event = _as_js_event(raw)
     received = (received_at or datetime.now(UTC)).astimezone(UTC)
     if not event.get("messageId"):
         event["messageId"] = f"api-{uuid.uuid4()}"
@@ -115,6 +113,31 @@ def normalize_event(raw: Any, received_at: datetime | None = None) -> dict[str, 
     return event
 
 
+def _as_js_event(raw: Any) -> dict[str, Any]:
+    """The valid event in JavaScript terms, a new top level (the caller's stays as it is).
+
+    One walk converts and checks the depth; validate_event's own walk, which names the
+    field, runs only for an event too deep (or not a plain dict).
+    """
+    if type(raw) is dict:
+        try:
+            event = as_js_value(raw, MAX_EVENT_DEPTH)
+        except NestingError:
+            pass
+        else:
+            if problems := _field_problems(raw):
+                raise SpecError(problems)
+            return raw.copy() if event is raw else event
+    problems = validate_event(raw)
+    if problems:
+        raise SpecError(problems)
+    try:
+        event = as_js_value(raw)
+    except NestingError as exc:  # validate_event's limit is lower; kept as a backstop
+        raise SpecError([f"event: {exc}"]) from None
+    return raw.copy() if event is raw else event
+
+
 @functools.lru_cache(maxsize=16)
 def _received_text(received: datetime) -> str:
     """A request's events share one receivedAt: formatted once, not once per event."""
@@ -124,7 +147,7 @@ def _received_text(received: datetime) -> str:
 def _skew_corrected(received: datetime, sent_at: str, original: str) -> str:
     """receivedAt - (sentAt - timestamp), refused when it leaves years 1 to 9999."""
     try:
-        return format_iso8601(received - (parse_iso8601(sent_at) - parse_iso8601(original)))
+        return format_iso8601(received - (parse_utc(sent_at) - parse_utc(original)))
     except OverflowError:
         raise SpecError(
             [
