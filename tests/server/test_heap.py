@@ -6,11 +6,11 @@ import gc
 import subprocess
 import sys
 
-from kameleoon_relay.server.runner import refreeze_heap
+from kameleoon_relay.heap import refreeze_heap
 
 SCRIPT = """
 import gc, weakref
-from kameleoon_relay.server.runner import freeze_heap, refreeze_heap
+from kameleoon_relay.heap import freeze_heap, refreeze_heap
 
 class Node: pass
 

@@ -29,6 +29,7 @@ import orjson
 from kameleoon_relay.config import Config, ConfigError, load_config
 from kameleoon_relay.delivery.dispatcher import Dispatcher
 from kameleoon_relay.delivery.metrics import DELIVERY_METRICS, snapshot
+from kameleoon_relay.heap import refreeze_heap, tune_collector
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store import open_store
 
@@ -162,6 +163,7 @@ async def _deliver(config: Config, link: socket.socket, number: int) -> None:
         except ConfigError as exc:
             log.error("configuration not reloaded: %s", " ".join(str(exc).split()))
         else:
+            refreeze_heap()
             dispatcher.wake()
 
     def woken() -> None:
@@ -173,6 +175,7 @@ async def _deliver(config: Config, link: socket.socket, number: int) -> None:
     loop.add_reader(link.fileno(), woken)
     loop.add_signal_handler(signal.SIGHUP, reload)
     reporter = asyncio.create_task(_report_metrics(link, stopping))
+    tune_collector()
     log.info("delivery process %d started", os.getpid())
     try:
         await dispatcher.run(stopping)

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.delivery.processes import DeliveryProcesses
+from kameleoon_relay.heap import refreeze_heap
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.server import admin, dashboard, ingest
 from kameleoon_relay.server.committer import Committer
@@ -29,7 +30,6 @@ from kameleoon_relay.server.openapi import openapi_document
 from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
 from kameleoon_relay.server.responses import JSONResponse
 from kameleoon_relay.server.retention import run_retention
-from kameleoon_relay.server.runner import refreeze_heap
 from kameleoon_relay.server.state import RelayState
 from kameleoon_relay.store import open_store
 

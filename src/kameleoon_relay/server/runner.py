@@ -8,20 +8,14 @@ KAMELEOON_RELAY_BODY_TIMEOUT (seconds), KAMELEOON_RELAY_MAX_CONNECTIONS.
 
 from __future__ import annotations
 
-import gc
 import os
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from kameleoon_relay.heap import tune_collector
 from kameleoon_relay.server import connections, logfilter
-
-# Young objects tracked before the cyclic collector runs (CPython's default: 700). A
-# batch request holds thousands while its events are stored, so at 700 the collector
-# ran several times a request, walking live objects: ~4 µs of CPU an event, against
-# ~0.5 at 20,000. Garbage without cycles is freed at once whatever this is.
-GC_YOUNG_THRESHOLD = 20_000
 
 # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (their
 # events are stored before they are answered), then runs the lifespan shutdown.
@@ -54,25 +48,6 @@ def guarded_protocol() -> type[connections.GuardedProtocol]:
     )
 
 
-def freeze_heap() -> None:
-    """Put every object alive now out of the cyclic collector's reach.
-
-    Ingest allocates thousands of objects a request, and those of requests in flight
-    reach the oldest generation: its collections came every few hundred requests and
-    walked the whole start-up heap (modules, config, pipeline) each time, some 10 µs
-    of CPU per ingested event. Frozen objects are still freed by reference counting.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def refreeze_heap() -> None:
-    """After a reload: the replaced config's cycles are collected, the new one frozen."""
-    if gc.get_freeze_count():  # only where run() froze it (not under a test client)
-        gc.unfreeze()
-        freeze_heap()
-
-
 def run(
     app: Starlette,
     host: str,
@@ -94,7 +69,5 @@ def run(
         **logging,
     )
     logfilter.install()  # after uvicorn.Config has set up its handlers
-    freeze_heap()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+    tune_collector()
     uvicorn.Server(config).run()

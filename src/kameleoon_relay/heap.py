@@ -1,0 +1,35 @@
+"""The cyclic garbage collector, tuned for a long-running relay process.
+
+A request or a delivery allocates thousands of short-lived objects. At CPython's
+default young threshold (700) the collector ran several times a batch request,
+walking live objects (~4 µs of CPU an event, against ~0.5 at 20,000), and its
+oldest-generation passes walked the whole start-up heap (modules, config, pipeline)
+every few hundred requests. Garbage without cycles is freed at once whatever this is;
+frozen objects are still freed by reference counting.
+"""
+
+from __future__ import annotations
+
+import gc
+
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_collector() -> None:
+    """Freeze what is alive now (start-up done) and raise the young threshold."""
+    freeze_heap()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
+def freeze_heap() -> None:
+    """Put every object alive now out of the cyclic collector's reach."""
+    gc.collect()
+    gc.freeze()
+
+
+def refreeze_heap() -> None:
+    """After a reload: the replaced config's cycles are collected, the new one frozen."""
+    if gc.get_freeze_count():  # only where tune_collector() froze it (not under a test client)
+        gc.unfreeze()
+        freeze_heap()
