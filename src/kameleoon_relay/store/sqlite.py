@@ -345,24 +345,10 @@ def _ingest(
     conn: sqlite3.Connection, items: list[EventRecord], window: float, isolate: bool
 ) -> IngestResult:
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    failed: dict[int, str] = {}
-    seen: set[str] = set()
-    conflicts = 0
-    for index, item in enumerate(items):
-        if not isolate:
-            outcome, replaced = _ingest_one(conn, item, window, seen)
-        else:
-            conn.execute("SAVEPOINT item")
-            try:
-                outcome, replaced = _ingest_one(conn, item, window, seen)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO item")
-                conn.execute("RELEASE item")
-                failed[index] = f"could not be stored ({type(exc).__name__})"
-                continue
-            conn.execute("RELEASE item")
-        counts[outcome] += 1
-        conflicts += replaced
+    if isolate:
+        failed, conflicts = _ingest_each(conn, items, window, counts)
+    else:
+        failed, conflicts = {}, _ingest_batch(conn, items, window, counts)
     _bump(conn, "events_received", counts["accepted"])
     _bump(conn, "events_duplicate", counts["duplicate"])
     _bump(conn, "events_rejected", counts["rejected"])
@@ -370,22 +356,124 @@ def _ingest(
     return IngestResult(counts["accepted"], counts["duplicate"], counts["rejected"], failed)
 
 
+def _ingest_each(
+    conn: sqlite3.Connection, items: list[EventRecord], window: float, counts: dict[str, int]
+) -> tuple[dict[int, str], int]:
+    """One savepoint per item: the slow path once the database refused the batch."""
+    failed: dict[int, str] = {}
+    seen: set[str] = set()
+    conflicts = 0
+    for index, item in enumerate(items):
+        conn.execute("SAVEPOINT item")
+        try:
+            outcome, replaced = _ingest_one(conn, item, window, seen)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO item")
+            conn.execute("RELEASE item")
+            failed[index] = f"could not be stored ({type(exc).__name__})"
+            continue
+        conn.execute("RELEASE item")
+        counts[outcome] += 1
+        conflicts += replaced
+    return failed, conflicts
+
+
+def _ingest_batch(
+    conn: sqlite3.Connection, items: list[EventRecord], window: float, counts: dict[str, int]
+) -> int:
+    """The whole group in a few statements; returns how many identity links it replaced.
+
+    Decides each item in order as `_ingest_one` does (links and lookups included, so a
+    later item sees an earlier one's link), then writes the rows with one executemany per
+    table. Event ids are assigned here, as SQLite would (max + 1: the write lock is ours),
+    so the deliveries can name them without a statement per event.
+    """
+    latest = _latest_received(conn, [item.message_id for item in items if item.problems is None])
+    rejected: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    deliveries: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    conflicts = 0
+    event_id = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    for item in items:
+        if item.problems is not None:
+            rejected.append(_rejected_row(item))
+            counts["rejected"] += 1
+            continue
+        last = latest.get(item.message_id)
+        if item.message_id in seen or (last is not None and last >= item.received_at - window):
+            counts["duplicate"] += 1
+            continue
+        code = None
+        if item.link_code:
+            conflicts += _link(conn, item.identity_ids, item.link_code, item.received_at)
+        elif item.resolve_code and item.identity_ids:
+            code = _lookup_code(conn, item.identity_ids)
+        event_id += 1
+        events.append(
+            (
+                event_id,
+                item.message_id,
+                item.source,
+                item.user_id,
+                item.received_at,
+                code,
+                item.body,
+            )
+        )
+        at = item.received_at
+        deliveries.extend((event_id, name, at, at, at, at) for name in item.destinations)
+        seen.add(item.message_id)
+        counts["accepted"] += 1
+    if rejected:
+        conn.executemany(_INSERT_REJECTED, rejected)
+    conn.executemany(
+        "INSERT INTO events (id, message_id, source, user_id, received_at, visitor_code, body)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        events,
+    )
+    conn.executemany(_INSERT_DELIVERY, deliveries)
+    return conflicts
+
+
+_INSERT_REJECTED = (
+    "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_DELIVERY = (
+    "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
+    " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)"
+)
+_IN_LIMIT = 500  # values per `IN (...)`: well under SQLite's variable limit
+
+
+def _rejected_row(item: EventRecord) -> tuple[Any, ...]:
+    problems = orjson.dumps(list(item.problems or ()))
+    return (item.message_id, item.source, item.received_at, item.body, problems)
+
+
+def _latest_received(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, float]:
+    """message id -> when an event with it was last received, for those stored."""
+    latest: dict[str, float] = {}
+    unique = list(dict.fromkeys(message_ids))
+    for start in range(0, len(unique), _IN_LIMIT):
+        chunk = unique[start : start + _IN_LIMIT]
+        latest.update(
+            conn.execute(
+                "SELECT message_id, max(received_at) FROM events"
+                f" WHERE message_id IN ({','.join('?' * len(chunk))}) GROUP BY message_id",
+                chunk,
+            ).fetchall()
+        )
+    return latest
+
+
 def _ingest_one(
     conn: sqlite3.Connection, item: EventRecord, window: float, seen: set[str]
 ) -> tuple[str, int]:
     """Store one event; returns what it was and how many identity links it replaced."""
     if item.problems is not None:
-        conn.execute(
-            "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                item.message_id,
-                item.source,
-                item.received_at,
-                item.body,
-                orjson.dumps(list(item.problems)),
-            ),
-        )
+        conn.execute(_INSERT_REJECTED, _rejected_row(item))
         return "rejected", 0
     if item.message_id in seen or _seen_recently(conn, item, window):
         return "duplicate", 0
@@ -402,9 +490,7 @@ def _ingest_one(
     ).lastrowid
     at = item.received_at
     conn.executemany(
-        "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
-        " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-        [(event_id, name, at, at, at, at) for name in item.destinations],
+        _INSERT_DELIVERY, [(event_id, name, at, at, at, at) for name in item.destinations]
     )
     seen.add(item.message_id)  # only once stored: a refused twin must not hide the next
     return "accepted", replaced
