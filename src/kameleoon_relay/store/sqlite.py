@@ -110,6 +110,9 @@ class SQLiteStore(Store):
         # FULL fsyncs the WAL at every commit, so an acknowledged event also survives power
         # loss; group commit keeps that affordable. NORMAL survives a process crash only.
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # Checkpoints fsync and copy each hot page (queue indexes, counts) once: fewer, larger
+        # ones (WAL up to ~16 MB instead of ~4 MB) cut claim + record time by about a quarter.
+        conn.execute("PRAGMA wal_autocheckpoint = 4000")
         try:
             _migrate(conn, self.path)
         except BaseException:
