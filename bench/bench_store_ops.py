@@ -96,7 +96,8 @@ async def main() -> None:
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        store = SQLiteStore(str(Path(folder) / "relay.db"), dedupe_window=86400)
+        path = Path(folder) / "relay.db"
+        store = SQLiteStore(str(path), dedupe_window=86400)
         await store.open()
         for start in range(0, args.backlog, 1000):
             await store.ingest(records(min(1000, args.backlog - start)))
@@ -104,12 +105,12 @@ async def main() -> None:
             await one_round(store)
         rounds = [await one_round(store) for _ in range(args.rounds)]
         await store.close()
-    ingest, claim, record = (
-        statistics.fmean(column) * 1e6 for column in zip(*rounds, strict=True)
-    )
+        size = sum(f.stat().st_size for f in Path(folder).iterdir())
+    ingest, claim, record = (statistics.fmean(column) * 1e6 for column in zip(*rounds, strict=True))
     print(
         f"{args.label:<10} ingest {ingest:6.1f}  claim {claim:6.1f}  record {record:6.1f}"
         f"  claim+record {claim + record:6.1f}  us/event"
+        f"  database {size / 1e6:.0f} MB"
     )
 
 
