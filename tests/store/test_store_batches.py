@@ -3,7 +3,6 @@ told apart from the rest, and the per-state counts stay exact through every chan
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from kameleoon_relay.store import (
@@ -156,26 +155,3 @@ async def test_recovery_at_open_keeps_counts_exact(tmp_path: Path) -> None:
         await assert_counts_exact(store)
     finally:
         await store.close()
-
-
-async def test_a_new_file_gets_8_kb_pages_and_an_existing_one_keeps_its_own(
-    tmp_path: Path,
-) -> None:
-    def page_size(path: Path) -> int:
-        conn = sqlite3.connect(path)
-        try:
-            return conn.execute("PRAGMA page_size").fetchone()[0]
-        finally:
-            conn.close()
-
-    old = tmp_path / "old.db"
-    conn = sqlite3.connect(old)
-    conn.execute("PRAGMA page_size = 4096")
-    conn.execute("CREATE TABLE t (x)")  # the size is fixed once the file has a table
-    conn.close()
-    for path, expected in ((tmp_path / "new.db", 8192), (old, 4096)):
-        store = SQLiteStore(str(path), dedupe_window=3600.0)
-        await store.open()
-        await store.ingest([record("m1", received_at=NOW)])
-        await store.close()
-        assert page_size(path) == expected
