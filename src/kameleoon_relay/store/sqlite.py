@@ -342,14 +342,15 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 
 
 def _recover_in_flight(conn: sqlite3.Connection) -> int:
-    counts: Counts = Counter()
-    for destination, action, attempts in conn.execute(
+    rows = conn.execute(
         "UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'"
         " RETURNING destination, action, attempts"
-    ):
+    ).fetchall()
+    counts: Counts = Counter()
+    for destination, action, attempts in rows:
         _move(counts, destination, action, "in_flight", _reported("pending", attempts))
     _add_counts(conn, counts)
-    return sum(-n for key, n in counts.items() if key[2] == "in_flight")
+    return len(rows)
 
 
 def _ingest(
@@ -625,7 +626,9 @@ def _record(conn: sqlite3.Connection, outcomes: list[DeliveryOutcome]) -> int:
             fresh.append((outcome, row[0], row[1]))
     if not fresh:
         return 0
-    conn.executemany(_RECORD_UPDATE, [_record_row(outcome) for outcome, _, _ in fresh])
+    updated = conn.executemany(_RECORD_UPDATE, [_record_row(o) for o, _, _ in fresh]).rowcount
+    if updated != len(fresh):  # cannot happen under our write lock; the counts rely on it
+        raise RuntimeError(f"recorded {updated} deliveries of {len(fresh)} found in flight")
     conn.executemany(
         _INSERT_ATTEMPT, [row for outcome, _, _ in fresh for row in _attempts(outcome)]
     )
