@@ -115,6 +115,9 @@ class SQLiteStore(Store):
         # ones (WAL up to ~16 MB instead of ~4 MB) cut claim + record time by about a quarter.
         # (The page size stays SQLite's 4 KB: 8 KB pages made the database a third smaller and
         # ingest faster, but delivery's small claims and records wrote 20-75% more.)
+        # Each job runs in a savepoint, so a statement's undo (statement journal) is kept
+        # while it runs; in a temporary file it cost a 16-row claim 130 us instead of 55.
+        conn.execute("PRAGMA temp_store = MEMORY")
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_BYTES // page_size}")
         try:
