@@ -131,3 +131,61 @@ async def test_subscriptions_delivered_before_the_migration_are_not_sent_again(
         assert claimed.done == frozenset({"Identify"})
     finally:
         await store.close()
+
+
+def build_v2(path: Path) -> None:
+    """A version-2 queue whose triggers counted: pending, retrying, in-flight and final work."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    for target, script in enumerate(MIGRATIONS[:2], start=1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+    rows = [  # (message id, state, attempts, action, lease_until, updated_at)
+        ("m-pending", "pending", 0, "", None, NOW),
+        ("m-retrying", "pending", 2, "logEvent", None, NOW),
+        ("m-flight", "in_flight", 1, "logEvent", NOW + 30, NOW),
+        ("m-delivered", "delivered", 1, "logEvent", None, NOW - 100),
+        ("m-dead", "dead", 5, "logEvent", None, NOW),
+    ]
+    for message_id, state, attempts, action, lease, updated in rows:
+        event_id = conn.execute(
+            "INSERT INTO events (message_id, source, received_at, body) VALUES (?, 'web', ?, ?)",
+            (message_id, NOW - 200, orjson.dumps(track(message_id))),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO deliveries (event_id, destination, action, state, created_at,"
+            " window_start, next_attempt_at, updated_at, lease_until, attempts)"
+            " VALUES (?, 'kameleoon', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (event_id, action, state, NOW, NOW, NOW, updated, lease, attempts),
+        )
+    conn.close()
+
+
+async def test_a_version_2_queue_is_migrated_with_its_counts(tmp_path: Path) -> None:
+    path = tmp_path / "relay.db"
+    build_v2(path)
+    store = SQLiteStore(str(path), dedupe_window=3600)
+    await store.open()  # recovery puts the in-flight one back: retrying
+    try:
+        stats = await store.stats()
+        assert {state: n for state, n in stats["deliveries"].items() if n} == {
+            "pending": 1,
+            "retrying": 2,
+            "delivered": 1,
+            "dead": 1,
+        }
+        # Counts follow the changes now that no trigger keeps them.
+        claimed = await store.claim("kameleoon", 10, NOW + 1, 30)
+        assert sorted(c.message_id for c in claimed) == ["m-flight", "m-pending", "m-retrying"]
+        assert (await store.stats())["deliveries"]["in_flight"] == 3
+        assert await store.prune(NOW - 50, 100) >= 1  # the old delivered one
+        stats = await store.stats()
+        assert stats["deliveries"]["delivered"] == 0 and stats["deliveries"]["dead"] == 1
+        assert await store.count_deliveries(DeliveryQuery(states=("dead",))) == 1
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert not {n for n in names if n.startswith("deliveries_count")}
+    assert "deliveries_state" not in names and "deliveries_final" in names
+    conn.close()

@@ -77,7 +77,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def queued(self) -> int:
-        """Deliveries waiting: pending, retrying and in flight (cheap: kept by triggers)."""
+        """Deliveries waiting: pending, retrying and in flight (cheap: from the state counts)."""
 
     @abc.abstractmethod
     async def pending_destinations(self) -> list[str]:

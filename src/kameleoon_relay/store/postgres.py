@@ -559,8 +559,21 @@ async def _claim(
     ]
 
 
+def _first_per_delivery(outcomes: list[DeliveryOutcome]) -> list[DeliveryOutcome]:
+    seen: set[int] = set()
+    first = []
+    for outcome in outcomes:
+        if outcome.delivery_id not in seen:
+            seen.add(outcome.delivery_id)
+            first.append(outcome)
+    return first
+
+
 async def _record(conn: Conn, outcomes: list[DeliveryOutcome]) -> int:
     await conn.execute(_NO_FLUSH_WAIT)
+    # As if recorded one by one: a second outcome for one delivery finds it no longer in
+    # flight. (One UPDATE ... FROM would apply either of them, once.)
+    outcomes = _first_per_delivery(outcomes)
     rows = await _fetch(
         conn,
         """

@@ -10,13 +10,15 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.store.models import REPORTED_STATES, DeliveryQuery
+from kameleoon_relay.store.models import FINAL_STATES, REPORTED_STATES, DeliveryQuery
 
 SUMMARY_COLUMNS = """
 d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
 d.action, d.state, d.attempts, d.replays, d.created_at, d.updated_at, d.next_attempt_at,
 d.last_status, d.last_error, d.last_attempt_at, d.last_latency
 """
+# Final stored states, as one SQL term: SQLite's partial index deliveries_final has it.
+FINAL_STATES_SQL = f"state IN ({', '.join(repr(state) for state in FINAL_STATES)})"
 # The state as reported, in SQL: a pending delivery attempted before is `retrying`.
 REPORTED_STATE_SQL = (
     "CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state END"
@@ -46,10 +48,16 @@ def where_clause(query: DeliveryQuery, dialect: Dialect) -> tuple[str, list[Any]
                 states.append("(d.state = 'pending' AND d.attempts > 0)")
             elif state == "pending":
                 states.append("(d.state = 'pending' AND d.attempts = 0)")
+            elif state == "in_flight":  # literal: SQLite's partial index deliveries_lease
+                states.append("d.state = 'in_flight'")
             else:
                 states.append(f"d.state = {mark}")
                 params.append(state)
         clauses.append("(" + " OR ".join(states) + ")")
+        if set(query.states) <= set(FINAL_STATES):
+            # Implied by the states asked for; spelled out, it lets SQLite use its
+            # partial index of final deliveries (the term must match the index's).
+            clauses.append(f"d.{FINAL_STATES_SQL}")
     if query.action is not None:
         clauses.append(dialect.action_listed)
         params.append(query.action)

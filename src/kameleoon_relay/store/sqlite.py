@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from kameleoon_relay.store._thread import SQLiteThread
 from kameleoon_relay.store.base import Store
 from kameleoon_relay.store.errors import StoreUnavailable
 from kameleoon_relay.store.models import (
-    FINAL_STATES,
     ClaimedDelivery,
     DeliveryOutcome,
     DeliveryQuery,
@@ -23,6 +23,7 @@ from kameleoon_relay.store.models import (
     IngestResult,
 )
 from kameleoon_relay.store.queries import (
+    FINAL_STATES_SQL,
     REPORTED_STATE_SQL,
     SQLITE,
     SUMMARY_COLUMNS,
@@ -36,6 +37,7 @@ from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
 SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 OWNER_ONLY = 0o600  # the queue holds customer events: readable by the relay's user alone
 _REASON_LIMIT = 300
+WAL_CHECKPOINT_BYTES = 16_000_000
 
 
 class SQLiteStore(Store):
@@ -109,6 +111,15 @@ class SQLiteStore(Store):
         # FULL fsyncs the WAL at every commit, so an acknowledged event also survives power
         # loss; group commit keeps that affordable. NORMAL survives a process crash only.
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # Checkpoints fsync and copy each hot page (queue indexes, counts) once: fewer, larger
+        # ones (WAL up to ~16 MB instead of ~4 MB) cut claim + record time by about a quarter.
+        # (The page size stays SQLite's 4 KB: 8 KB pages made the database a third smaller and
+        # ingest faster, but delivery's small claims and records wrote 20-75% more.)
+        # Each job runs in a savepoint, so a statement's undo (statement journal) is kept
+        # while it runs; in a temporary file it cost a 16-row claim 130 us instead of 55.
+        conn.execute("PRAGMA temp_store = MEMORY")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_BYTES // page_size}")
         try:
             _migrate(conn, self.path)
         except BaseException:
@@ -154,9 +165,7 @@ class SQLiteStore(Store):
         if not outcomes:
             return 0
         # A record lost to power loss only means the delivery is sent again (at least once).
-        return await self._run(
-            lambda conn: sum(_record(conn, o) for o in outcomes), urgent=True, durable=False
-        )
+        return await self._run(lambda conn: _record(conn, outcomes), urgent=True, durable=False)
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
@@ -336,33 +345,25 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 
 
 def _recover_in_flight(conn: sqlite3.Connection) -> int:
-    return conn.execute(
+    rows = conn.execute(
         "UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'"
-    ).rowcount
+        " RETURNING destination, action, attempts"
+    ).fetchall()
+    counts: Counts = Counter()
+    for destination, action, attempts in rows:
+        _move(counts, destination, action, "in_flight", _reported("pending", attempts))
+    _add_counts(conn, counts)
+    return len(rows)
 
 
 def _ingest(
     conn: sqlite3.Connection, items: list[EventRecord], window: float, isolate: bool
 ) -> IngestResult:
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    failed: dict[int, str] = {}
-    seen: set[str] = set()
-    conflicts = 0
-    for index, item in enumerate(items):
-        if not isolate:
-            outcome, replaced = _ingest_one(conn, item, window, seen)
-        else:
-            conn.execute("SAVEPOINT item")
-            try:
-                outcome, replaced = _ingest_one(conn, item, window, seen)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO item")
-                conn.execute("RELEASE item")
-                failed[index] = f"could not be stored ({type(exc).__name__})"
-                continue
-            conn.execute("RELEASE item")
-        counts[outcome] += 1
-        conflicts += replaced
+    if isolate:
+        failed, conflicts = _ingest_each(conn, items, window, counts)
+    else:
+        failed, conflicts = {}, _ingest_batch(conn, items, window, counts)
     _bump(conn, "events_received", counts["accepted"])
     _bump(conn, "events_duplicate", counts["duplicate"])
     _bump(conn, "events_rejected", counts["rejected"])
@@ -370,22 +371,125 @@ def _ingest(
     return IngestResult(counts["accepted"], counts["duplicate"], counts["rejected"], failed)
 
 
+def _ingest_each(
+    conn: sqlite3.Connection, items: list[EventRecord], window: float, counts: dict[str, int]
+) -> tuple[dict[int, str], int]:
+    """One savepoint per item: the slow path once the database refused the batch."""
+    failed: dict[int, str] = {}
+    seen: set[str] = set()
+    conflicts = 0
+    for index, item in enumerate(items):
+        conn.execute("SAVEPOINT item")
+        try:
+            outcome, replaced = _ingest_one(conn, item, window, seen)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO item")
+            conn.execute("RELEASE item")
+            failed[index] = f"could not be stored ({type(exc).__name__})"
+            continue
+        conn.execute("RELEASE item")
+        counts[outcome] += 1
+        conflicts += replaced
+    return failed, conflicts
+
+
+def _ingest_batch(
+    conn: sqlite3.Connection, items: list[EventRecord], window: float, counts: dict[str, int]
+) -> int:
+    """The whole group in a few statements; returns how many identity links it replaced.
+
+    Decides each item in order as `_ingest_one` does (links and lookups included, so a
+    later item sees an earlier one's link), then writes the rows with one executemany per
+    table. Event ids are assigned here, as SQLite would (max + 1: the write lock is ours),
+    so the deliveries can name them without a statement per event.
+    """
+    latest = _latest_received(conn, [item.message_id for item in items if item.problems is None])
+    rejected: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    deliveries: list[tuple[Any, ...]] = []
+    seen: set[str] = set()
+    conflicts = 0
+    event_id = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    for item in items:
+        if item.problems is not None:
+            rejected.append(_rejected_row(item))
+            counts["rejected"] += 1
+            continue
+        last = latest.get(item.message_id)
+        if item.message_id in seen or (last is not None and last >= item.received_at - window):
+            counts["duplicate"] += 1
+            continue
+        code = None
+        if item.link_code:
+            conflicts += _link(conn, item.identity_ids, item.link_code, item.received_at)
+        elif item.resolve_code and item.identity_ids:
+            code = _lookup_code(conn, item.identity_ids)
+        event_id += 1
+        events.append(
+            (
+                event_id,
+                item.message_id,
+                item.source,
+                item.user_id,
+                item.received_at,
+                code,
+                item.body,
+            )
+        )
+        at = item.received_at
+        deliveries.extend((event_id, name, at, at, at, at) for name in item.destinations)
+        seen.add(item.message_id)
+        counts["accepted"] += 1
+    if rejected:
+        conn.executemany(_INSERT_REJECTED, rejected)
+    conn.executemany(
+        "INSERT INTO events (id, message_id, source, user_id, received_at, visitor_code, body)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        events,
+    )
+    conn.executemany(_INSERT_DELIVERY, deliveries)
+    _add_counts(conn, Counter((row[1], "", "pending") for row in deliveries))
+    return conflicts
+
+
+_INSERT_REJECTED = (
+    "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_DELIVERY = (
+    "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
+    " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)"
+)
+_IN_LIMIT = 500  # values per `IN (...)`: well under SQLite's variable limit
+
+
+def _rejected_row(item: EventRecord) -> tuple[Any, ...]:
+    problems = orjson.dumps(list(item.problems or ()))
+    return (item.message_id, item.source, item.received_at, item.body, problems)
+
+
+def _latest_received(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, float]:
+    """message id -> when an event with it was last received, for those stored."""
+    latest: dict[str, float] = {}
+    unique = list(dict.fromkeys(message_ids))
+    for start in range(0, len(unique), _IN_LIMIT):
+        chunk = unique[start : start + _IN_LIMIT]
+        latest.update(
+            conn.execute(
+                "SELECT message_id, max(received_at) FROM events"
+                f" WHERE message_id IN ({','.join('?' * len(chunk))}) GROUP BY message_id",
+                chunk,
+            ).fetchall()
+        )
+    return latest
+
+
 def _ingest_one(
     conn: sqlite3.Connection, item: EventRecord, window: float, seen: set[str]
 ) -> tuple[str, int]:
     """Store one event; returns what it was and how many identity links it replaced."""
     if item.problems is not None:
-        conn.execute(
-            "INSERT INTO rejected_events (message_id, source, received_at, body, problems)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                item.message_id,
-                item.source,
-                item.received_at,
-                item.body,
-                orjson.dumps(list(item.problems)),
-            ),
-        )
+        conn.execute(_INSERT_REJECTED, _rejected_row(item))
         return "rejected", 0
     if item.message_id in seen or _seen_recently(conn, item, window):
         return "duplicate", 0
@@ -402,10 +506,9 @@ def _ingest_one(
     ).lastrowid
     at = item.received_at
     conn.executemany(
-        "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
-        " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)",
-        [(event_id, name, at, at, at, at) for name in item.destinations],
+        _INSERT_DELIVERY, [(event_id, name, at, at, at, at) for name in item.destinations]
     )
+    _add_counts(conn, Counter((name, "", "pending") for name in item.destinations))
     seen.add(item.message_id)  # only once stored: a refused twin must not hide the next
     return "accepted", replaced
 
@@ -457,12 +560,15 @@ def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
 def _claim(
     conn: sqlite3.Connection, destination: str, limit: int, now: float, lease: float
 ) -> list[ClaimedDelivery]:
+    counts: Counts = Counter()
     # Work whose lease ran out (a worker that died, a record that failed) is due again.
-    conn.execute(
+    for action, attempts in conn.execute(
         "UPDATE deliveries SET state = 'pending', lease_until = NULL"
-        " WHERE state = 'in_flight' AND destination = ? AND lease_until < ?",
+        " WHERE state = 'in_flight' AND destination = ? AND lease_until < ?"
+        " RETURNING action, attempts",
         (destination, now),
-    )
+    ):
+        _move(counts, destination, action, "in_flight", _reported("pending", attempts))
     rows = conn.execute(
         """
         UPDATE deliveries SET state = 'in_flight', lease_until = :lease, updated_at = :now
@@ -471,10 +577,13 @@ def _claim(
             WHERE state = 'pending' AND destination = :destination AND next_attempt_at <= :now
             ORDER BY next_attempt_at LIMIT :limit
         )
-        RETURNING id, event_id, attempts, window_start, done
+        RETURNING id, event_id, attempts, window_start, done, action
         """,
         {"now": now, "destination": destination, "limit": limit, "lease": lease},
     ).fetchall()
+    for row in rows:
+        _move(counts, destination, row[5], _reported("pending", row[2]), "in_flight")
+    _add_counts(conn, counts)
     if not rows:
         return []
     marks = ",".join("?" * len(rows))
@@ -486,7 +595,7 @@ def _claim(
         )
     }
     claimed = []
-    for delivery_id, event_id, attempts, window_start, done in sorted(rows):
+    for delivery_id, event_id, attempts, window_start, done, _ in sorted(rows):
         _, source, message_id, body, code = events[event_id]
         claimed.append(
             ClaimedDelivery(
@@ -506,68 +615,118 @@ def _claim(
     return claimed
 
 
-def _record(conn: sqlite3.Connection, outcome: DeliveryOutcome) -> int:
-    done = orjson.dumps(sorted(outcome.done)).decode() if outcome.done else None
-    updated = conn.execute(
-        """
-        UPDATE deliveries SET state = ?, attempts = attempts + 1, action = ?, done = ?,
-            last_status = ?, last_error = ?, last_attempt_at = ?, last_latency = ?,
-            next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?, lease_until = NULL
-        WHERE id = ? AND state = 'in_flight' AND lease_until = ?
-        """,
-        (
-            outcome.state,
-            outcome.actions,
-            done,
-            outcome.status,
-            outcome.error,
-            outcome.attempted_at,
-            outcome.latency,
-            outcome.next_attempt_at,
-            outcome.attempted_at,
-            outcome.delivery_id,
-            outcome.lease,
-        ),
-    ).rowcount
-    if not updated:
+def _record(conn: sqlite3.Connection, outcomes: list[DeliveryOutcome]) -> int:
+    """Record a batch of outcomes; returns how many were still leased (the rest are stale).
+
+    One lookup finds the deliveries still in flight under the outcome's lease; then one
+    executemany per table writes the fresh outcomes only.
+    """
+    leased = _in_flight(conn, [outcome.delivery_id for outcome in outcomes])
+    fresh: list[tuple[DeliveryOutcome, str, str]] = []  # with destination and old action
+    for outcome in outcomes:
+        row = leased.pop(outcome.delivery_id, None)  # popped: a second outcome is stale
+        if row is not None and row[2] == outcome.lease:
+            fresh.append((outcome, row[0], row[1]))
+    if not fresh:
         return 0
+    updated = conn.executemany(_RECORD_UPDATE, [_record_row(o) for o, _, _ in fresh]).rowcount
+    if updated != len(fresh):  # cannot happen under our write lock; the counts rely on it
+        raise RuntimeError(f"recorded {updated} deliveries of {len(fresh)} found in flight")
     conn.executemany(
-        "INSERT INTO attempts (delivery_id, attempted_at, subscription, action, outcome, status,"
-        " error, latency, url, headers, body, response)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                outcome.delivery_id,
-                outcome.attempted_at,
-                sent.subscription,
-                sent.action,
-                sent.outcome,
-                sent.status,
-                sent.error,
-                sent.latency,
-                sent.url,
-                orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
-                sent.body,
-                sent.response,
-            )
-            for sent in outcome.requests
-        ],
+        _INSERT_ATTEMPT, [row for outcome, _, _ in fresh for row in _attempts(outcome)]
     )
-    if outcome.filtered is not None:
-        name, reason = outcome.filtered
-        row = conn.execute(
-            "SELECT destination FROM deliveries WHERE id = ?", (outcome.delivery_id,)
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO filter_counts (destination, filter, reason, n) VALUES (?, ?, ?, 1)"
-            " ON CONFLICT (destination, filter, reason) DO UPDATE SET n = n + 1",
-            (row[0], name, reason[:_REASON_LIMIT]),
+    counts: Counts = Counter()
+    filtered: Counter[tuple[str, str, str]] = Counter()
+    for outcome, destination, action in fresh:
+        new_state = _reported(outcome.state, 1)  # attempts + 1 > 0
+        counts[(destination, action, "in_flight")] -= 1
+        counts[(destination, outcome.actions, new_state)] += 1
+        if outcome.filtered is not None:
+            name, reason = outcome.filtered
+            filtered[(destination, name, reason[:_REASON_LIMIT])] += 1
+    _add_counts(conn, counts)
+    if filtered:
+        conn.executemany(
+            "INSERT INTO filter_counts (destination, filter, reason, n) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (destination, filter, reason) DO UPDATE SET n = n + excluded.n",
+            [(*key, n) for key, n in filtered.items()],
         )
-    return 1
+    return len(fresh)
+
+
+_RECORD_UPDATE = """
+UPDATE deliveries SET state = ?, attempts = attempts + 1, action = ?, done = ?,
+    last_status = ?, last_error = ?, last_attempt_at = ?, last_latency = ?,
+    next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ?, lease_until = NULL
+WHERE id = ? AND state = 'in_flight' AND lease_until = ?
+"""
+_INSERT_ATTEMPT = (
+    "INSERT INTO attempts (delivery_id, attempted_at, subscription, action, outcome, status,"
+    " error, latency, url, headers, body, response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _in_flight(conn: sqlite3.Connection, ids: list[int]) -> dict[int, tuple[str, str, float]]:
+    """id -> (destination, action, lease_until) of those of `ids` still in flight."""
+    found: dict[int, tuple[str, str, float]] = {}
+    for start in range(0, len(ids), _IN_LIMIT):
+        chunk = ids[start : start + _IN_LIMIT]
+        for delivery_id, *rest in conn.execute(
+            "SELECT id, destination, action, lease_until FROM deliveries"
+            f" WHERE id IN ({','.join('?' * len(chunk))}) AND state = 'in_flight'",
+            chunk,
+        ):
+            found[delivery_id] = tuple(rest)  # type: ignore[assignment]
+    return found
+
+
+def _record_row(outcome: DeliveryOutcome) -> tuple[Any, ...]:
+    done = orjson.dumps(sorted(outcome.done)).decode() if outcome.done else None
+    return (
+        outcome.state,
+        outcome.actions,
+        done,
+        outcome.status,
+        outcome.error,
+        outcome.attempted_at,
+        outcome.latency,
+        outcome.next_attempt_at,
+        outcome.attempted_at,
+        outcome.delivery_id,
+        outcome.lease,
+    )
+
+
+def _attempts(outcome: DeliveryOutcome) -> list[tuple[Any, ...]]:
+    return [
+        (
+            outcome.delivery_id,
+            outcome.attempted_at,
+            sent.subscription,
+            sent.action,
+            sent.outcome,
+            sent.status,
+            sent.error,
+            sent.latency,
+            sent.url,
+            orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
+            sent.body,
+            sent.response,
+        )
+        for sent in outcome.requests
+    ]
 
 
 def _requeue(conn: sqlite3.Connection, ids: list[int], states: tuple[str, ...], now: float) -> int:
     id_marks, state_marks = ",".join("?" * len(ids)), ",".join("?" * len(states))
+    counts: Counts = Counter()
+    for destination, action, state, attempts in conn.execute(
+        f"SELECT destination, action, state, attempts FROM deliveries"
+        f" WHERE id IN ({id_marks}) AND state IN ({state_marks})",
+        (*ids, *states),
+    ):
+        _move(counts, destination, action, _reported(state, attempts), "pending")
+    _add_counts(conn, counts)
     return conn.execute(
         f"""
         UPDATE deliveries SET state = 'pending', attempts = 0, replays = replays + 1,
@@ -579,21 +738,23 @@ def _requeue(conn: sqlite3.Connection, ids: list[int], states: tuple[str, ...], 
 
 
 def _prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
-    marks = ",".join("?" * len(FINAL_STATES))
-    ids = [
-        row[0]
-        for row in conn.execute(
-            f"SELECT id FROM deliveries WHERE state IN ({marks}) AND updated_at < ? LIMIT ?",
-            (*FINAL_STATES, before, limit),
-        )
-    ]
+    rows = conn.execute(
+        "SELECT id, destination, action, state FROM deliveries"
+        f" WHERE {FINAL_STATES_SQL} AND updated_at < ? LIMIT ?",
+        (before, limit),
+    ).fetchall()
     removed = 0
-    if ids:
+    if rows:
+        ids = [row[0] for row in rows]
         id_marks = ",".join("?" * len(ids))
         removed += conn.execute(
             f"DELETE FROM attempts WHERE delivery_id IN ({id_marks})", ids
         ).rowcount
         removed += conn.execute(f"DELETE FROM deliveries WHERE id IN ({id_marks})", ids).rowcount
+        gone: Counts = Counter()
+        for _, destination, action, state in rows:
+            gone[(destination, action, state)] -= 1  # final states: reported as stored
+        _add_counts(conn, gone)
     removed += conn.execute(
         "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.received_at < ?"
         " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) LIMIT ?)",
@@ -605,6 +766,30 @@ def _prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
         (before, limit),
     ).rowcount
     return removed
+
+
+# -- delivery_counts: kept by the statements that change a delivery's reported state -----
+
+Counts = Counter  # (destination, action, reported state) -> change in n
+
+
+def _reported(state: str, attempts: int) -> str:
+    return "retrying" if state == "pending" and attempts > 0 else state
+
+
+def _move(counts: Counts, destination: str, action: str, old: str, new: str) -> None:
+    counts[(destination, action, old)] -= 1
+    counts[(destination, action, new)] += 1
+
+
+def _add_counts(conn: sqlite3.Connection, counts: Counts) -> None:
+    rows = [(*key, n) for key, n in counts.items() if n]
+    if rows:
+        conn.executemany(
+            "INSERT INTO delivery_counts (destination, action, state, n) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (destination, action, state) DO UPDATE SET n = n + excluded.n",
+            rows,
+        )
 
 
 def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -643,10 +828,10 @@ def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[d
 
     for at, n in conn.execute("SELECT received_at, 1 FROM events WHERE received_at >= ?", (since,)):
         slot(at)["received"] += n
-    # deliveries_state (state, updated_at) serves both.
+    # The partial index deliveries_final (state, updated_at) serves both.
     for state, at in conn.execute(
         "SELECT state, updated_at FROM deliveries"
-        " WHERE state IN ('delivered', 'failed', 'dead') AND updated_at >= ?",
+        f" WHERE {FINAL_STATES_SQL} AND state != 'filtered' AND updated_at >= ?",
         (since,),
     ):
         slot(at)["delivered" if state == "delivered" else "failed"] += 1
@@ -656,7 +841,8 @@ def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[d
 def _latencies(conn: sqlite3.Connection, since: float, limit: int) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
     for destination, latency in conn.execute(
-        "SELECT destination, last_latency FROM deliveries WHERE state = 'delivered'"
+        "SELECT destination, last_latency FROM deliveries"
+        f" WHERE {FINAL_STATES_SQL} AND state = 'delivered'"
         " AND updated_at >= ? AND last_latency IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
         (since, limit),
     ):
