@@ -529,6 +529,19 @@ class Suite:
         }
         self.results["drain_events_per_s"] = round((n - 1) / seconds, 1) if seconds > 0 else 0.0
 
+    def below_drain(self) -> None:
+        """Ingest paced at half the drain rate, on the drain's relay (its backlog
+        delivered): the backlog should stay flat, every event delivered as it comes."""
+        self.server("sink")
+        target_events = self.results["drain_events_per_s"] / 2
+        relay = self.server("drain")
+        self.sink_reset()
+        figures = asyncio.run(self._paced(relay, target_events / BATCH, "below"))
+        self.results["backlog_below_drain"] = {
+            "ingest_target_events_per_s": round(target_events, 1),
+            **figures,
+        }
+
     def under_ingest(self) -> None:
         """On the drain's relay, its backlog delivered (one relay start less)."""
         self.server("sink")
@@ -536,7 +549,7 @@ class Suite:
         relay = self.server("drain")
         try:
             self.sink_reset()
-            figures = asyncio.run(self._under_ingest(relay, target_events / BATCH))
+            figures = asyncio.run(self._paced(relay, target_events / BATCH, "under"))
         finally:
             self.stop("drain")
         self.results["delivery_under_ingest"] = {
@@ -545,11 +558,12 @@ class Suite:
         }
         self.results["delivery_under_ingest_events_per_s"] = figures["delivered_events_per_s"]
 
-    async def _under_ingest(self, relay: Child, rate: float) -> dict[str, Any]:
+    async def _paced(self, relay: Child, rate: float, what: str) -> dict[str, Any]:
+        """Ingest at `rate` requests/s for warm-up + window; the window's figures."""
         mode = self.mode
         load = asyncio.create_task(
             loadgen.run_python(
-                relay.url, ingest_template(), INGEST_CONNECTIONS, self.tag("under"),
+                relay.url, ingest_template(), INGEST_CONNECTIONS, self.tag(what),
                 seconds=mode.under_warmup + mode.under_window + 0.1, rate=rate,
             )
         )  # fmt: skip
@@ -563,7 +577,9 @@ class Suite:
 
             await asyncio.sleep(mode.under_warmup)
             t0, sent0, stats0 = await snapshot()
+            cpu0 = time.process_time()
             await asyncio.sleep(mode.under_window)
+            cpu1 = time.process_time()
             t1, sent1, stats1 = await snapshot()
         result = await load
         window = t1 - t0
@@ -575,6 +591,9 @@ class Suite:
             "backlog_start": self.backlog(stats0),
             "backlog_end": self.backlog(stats1),
             "ingest_errors": result.errors,
+            # The paced load generator runs here, in Python: the CPU it takes from the
+            # machine (2 cores here) is not the relay's.
+            "load_generator_cores": round((cpu1 - cpu0) / window, 2),
             "load": result.to_dict(),
         }
 
@@ -586,6 +605,7 @@ class Suite:
             ("ingest: the relay, delivery parked", self.ingest),
             ("e2e ceiling: raw client -> sink", self.e2e_ceiling),
             (f"drain: {self.mode.drain_events} queued events -> sink", self.drain),
+            ("ingest at half the drain rate: the backlog should stay flat", self.below_drain),
             ("delivery under ingest at half the ingest maximum", self.under_ingest),
         ]
         if self.shared_database:

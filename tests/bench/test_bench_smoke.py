@@ -40,4 +40,7 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
     assert report["pipeline"]["bodies_equal"] is True
     assert report["drain"]["relay_delivered"] >= report["drain"]["events"]
     assert report["drain"]["relay_failed_or_dead"] == 0
+    below = report["backlog_below_drain"]
+    assert below["ingest_achieved_events_per_s"] > 0 and below["delivered_events_per_s"] > 0
+    assert below["backlog_start"] >= 0 and below["backlog_end"] >= 0
     assert "machine:" in proc.stdout and "drain" in proc.stdout  # the table was printed

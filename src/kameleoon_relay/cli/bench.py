@@ -152,6 +152,7 @@ def _table(r: dict[str, Any]) -> Any:
 
 def _notes(r: dict[str, Any]) -> list[str]:
     under = r["delivery_under_ingest"]
+    below = r["backlog_below_drain"]
     drain = r["drain"]
     pipeline = r["pipeline"]
     return [
@@ -167,5 +168,8 @@ def _notes(r: dict[str, Any]) -> list[str]:
         f"under ingest: target {under['ingest_target_events_per_s']:,.0f} ev/s, achieved "
         f"{under['ingest_achieved_events_per_s']:,.0f}; backlog {under['backlog_start']} -> "
         f"{under['backlog_end']} over {under['window_seconds']} s",
+        f"below the drain rate: ingest {below['ingest_achieved_events_per_s']:,.0f} ev/s, "
+        f"delivered {below['delivered_events_per_s']:,.0f}; backlog {below['backlog_start']} -> "
+        f"{below['backlog_end']} over {below['window_seconds']} s",
         f"database: {r['database']}; delivery.processes: {r['delivery_processes']}",
     ]

@@ -156,7 +156,7 @@ class DestinationWorker:
         self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task | None = None
         # Refill in batches: one claim per few finished requests, not one per request.
-        self._refill_at = max(1, settings.concurrency // 4)
+        self._refill_at = max(1, settings.concurrency // 2)
 
     def wake(self) -> None:
         self._signal.set()
