@@ -18,6 +18,7 @@ import concurrent.futures
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,6 +26,11 @@ T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future, bool]
 
 MAX_BATCH = 512
+# Another process (a delivery process, the replay CLI) may hold the write lock. SQLite's
+# own busy handler sleeps 1, 2, 5, 10 ms... between tries: behind a short ingest commit
+# that costs delivery far more than the commit took. We try again sooner.
+LOCK_WAIT_SECONDS = 30.0
+_FIRST_RETRY, _LONGEST_RETRY = 0.0001, 0.002
 
 
 class SQLiteThread:
@@ -72,6 +78,9 @@ class SQLiteThread:
         except BaseException as exc:
             self._ready.set_exception(exc)
             return
+        # From here BEGIN IMMEDIATE is the only statement that waits for the write lock,
+        # and `_begin` does the waiting (reads never wait in WAL mode).
+        conn.execute("PRAGMA busy_timeout = 0")
         self._ready.set_result(None)
         try:
             while True:
@@ -110,7 +119,7 @@ class SQLiteThread:
         results: list[tuple[concurrent.futures.Future, Any, BaseException | None]] = []
         try:
             self._set_synchronous(conn, any(durable for _, _, durable in batch))
-            conn.execute("BEGIN IMMEDIATE")
+            _begin(conn)
             for job, future, _ in batch:
                 # A savepoint per job: one failing job rolls back alone, the others commit.
                 conn.execute("SAVEPOINT job")
@@ -133,6 +142,23 @@ class SQLiteThread:
             return
         for future, result, exc in results:
             _settle(future, result, exc)
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, tried again every 0.1 ms to 2 ms while another process writes."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = _FIRST_RETRY
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, _LONGEST_RETRY)
 
 
 def _settle(future: concurrent.futures.Future, result: Any, exc: BaseException | None) -> None:
