@@ -76,6 +76,7 @@ def compile_keys(keys: tuple[str, ...] | None) -> Callable[[Any], Any]:
                 return value.get(only, UNDEFINED)
             return get_keys(value, keys)
 
+        get_one.path_key = only  # type: ignore[attr-defined]  # callers may inline the lookup
         return get_one
     if len(keys) == 2:
         first, second = keys

@@ -89,10 +89,19 @@ def _compile_root(processed: Any) -> tuple[Resolver, bool]:
     if isinstance(processed, dict) and not is_directive(processed) and has_directive(processed):
         fields = [(k, compile_node(processed[k])) for k in js_key_order(processed)]
         if all(is_clean(resolve) for _, resolve in fields):
+            # A one-key path (`$.userId`) on an object payload is a dict lookup: inlined.
+            lanes = [(k, resolve, getattr(resolve, "path_key", None)) for k, resolve in fields]
 
             def clean_root(payload: Any) -> dict[str, Any]:
                 out = {}
-                for key, resolve in fields:
+                if type(payload) is dict:
+                    lookup = payload.get
+                    for key, resolve, direct in lanes:
+                        value = resolve(payload) if direct is None else lookup(direct, UNDEFINED)
+                        if value is not UNDEFINED:
+                            out[key] = value
+                    return out
+                for key, resolve, _ in lanes:
                     value = resolve(payload)
                     if value is not UNDEFINED:
                         out[key] = value
