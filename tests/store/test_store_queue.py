@@ -552,3 +552,23 @@ async def test_a_new_database_and_its_wal_files_are_owner_only(tmp_path: Path) -
         os.umask(old)
     assert modes == {"": 0o600, "-wal": 0o600, "-shm": 0o600}
     assert os.stat(path.parent).st_mode & 0o777 == 0o700
+
+
+async def test_released_claims_are_pending_again_without_an_attempt(db_url: str) -> None:
+    store = await opened(db_url)
+    await store.ingest([record(f"r{i}", received_at=NOW) for i in range(5)])
+    sent, *unsent = await store.claim("kameleoon", 5, NOW, LEASE)
+    assert len(unsent) == 4
+    assert await store.record([outcome(sent, "delivered", NOW + 1)]) == 1
+    assert await store.release([sent, *unsent]) == 4  # the recorded one is not in flight
+    stats = (await store.stats())["deliveries"]
+    assert (stats["delivered"], stats["in_flight"], stats["pending"]) == (1, 0, 4)
+    for claimed in unsent:
+        detail = await store.get_delivery(claimed.id)
+        assert detail is not None and (detail["state"], detail["attempts"]) == ("pending", 0)
+    # Released work is claimed again at once, by anyone; an old claim releases nothing.
+    again = await store.claim("kameleoon", 10, NOW + 2, LEASE)
+    assert sorted(c.id for c in again) == sorted(c.id for c in unsent)
+    assert await store.release(unsent) == 0
+    assert (await store.stats())["deliveries"]["in_flight"] == 4
+    await store.close()

@@ -11,6 +11,7 @@ interval passes (retries coming due, work written by another process).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -31,6 +32,7 @@ from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 
 log = logging.getLogger("kameleoon_relay.delivery")
 
+CLAIM_BATCH = 64  # deliveries claimed at once, at most (see `_claim_size`)
 RECORD_RETRIES = 5  # then the lease decides: delays 0.2 s .. 3.2 s, about 6 s in all
 RECORD_RETRY_DELAY = 0.2
 OUTCOME_LABELS = {
@@ -150,13 +152,16 @@ class DestinationWorker:
         self._tasks: set[asyncio.Task] = set()
         self._sending = 0  # requests out now: the concurrency bound
         self._signal = asyncio.Event()
-        self._saturated = False
+        # Claimed, not yet sent: claims are taken several slots' worth at a time, so that
+        # the claim, a write that may wait for ingest's, comes a few times less often.
+        self._ready: collections.deque[ClaimedDelivery] = collections.deque()
+        self._drained = False  # the last claim got less than asked: poll, do not spin
         self._session: Client | None = None
         self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task | None = None
-        # Refill in batches: one claim per few finished requests, not one per request.
-        self._refill_at = max(1, settings.concurrency // 2)
+        # Several slots' worth, but few enough to be sent well within their lease.
+        self._claim_size = max(2 * settings.concurrency, min(CLAIM_BATCH, 8 * settings.concurrency))
 
     def wake(self) -> None:
         self._signal.set()
@@ -167,13 +172,14 @@ class DestinationWorker:
         try:
             while not stop.is_set():
                 self._signal.clear()  # before claiming: a wake during the claim is kept
-                free = concurrency - self._sending
-                claimed = await self._claim(free) if free > 0 else []
-                for record in claimed:
-                    self._start(record)
-                self._saturated = free == 0 or len(claimed) == free
-                # Saturated: more work is likely waiting, so wait for slots, not the clock.
-                timeout = None if self._saturated else self.poll_interval
+                if len(self._ready) < concurrency:
+                    want = self._claim_size - len(self._ready)
+                    claimed = await self._claim(want)
+                    self._ready.extend(claimed)
+                    self._drained = len(claimed) < want
+                self._fill()
+                # Work left in the queue: wait for the buffer to run low, not the clock.
+                timeout = self.poll_interval if self._drained else None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signal.wait(), timeout)
         finally:
@@ -182,11 +188,30 @@ class DestinationWorker:
             if not stop.is_set():
                 for task in self._tasks:
                     task.cancel()
+            if stop.is_set():
+                await self._give_back()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             if self._recorder is not None:
                 await asyncio.gather(self._recorder, return_exceptions=True)
             await self._session.close()
+
+    def _fill(self) -> None:
+        now = time.time()
+        while self._ready and self._sending < self.options.concurrency:
+            claimed = self._ready.popleft()
+            # Past its lease another process may have claimed it: not ours to send now.
+            if claimed.lease > now:
+                self._start(claimed)
+
+    async def _give_back(self) -> None:
+        """Stopping: the deliveries claimed but not sent are pending again at once (not
+        when their lease ends)."""
+        unsent, self._ready = list(self._ready), collections.deque()
+        try:
+            await self.store.release(unsent)
+        except Exception:
+            log.exception("giving back %d unsent deliveries failed", len(unsent))
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
         try:
@@ -202,10 +227,11 @@ class DestinationWorker:
         task.add_done_callback(self._tasks.discard)
 
     def _release(self) -> None:
-        """The request is answered: its slot may serve the next one while we record."""
+        """The request is answered: its slot serves the next claimed delivery at once, and
+        the loop claims more when fewer than `concurrency` are left."""
         self._sending -= 1
-        free = self.options.concurrency - self._sending
-        if self._saturated and (free >= self._refill_at or free == self.options.concurrency):
+        self._fill()
+        if len(self._ready) < self.options.concurrency and not self._drained:
             self._signal.set()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:

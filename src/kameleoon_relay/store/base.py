@@ -72,6 +72,11 @@ class Store(abc.ABC):
         Returns how many were recorded."""
 
     @abc.abstractmethod
+    async def release(self, claims: list[ClaimedDelivery]) -> int:
+        """Give claimed deliveries back, unsent: pending again, no attempt counted (those
+        claimed again since are left alone). Returns how many were released."""
+
+    @abc.abstractmethod
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         """The visitor code linked to the first of these ids that has one."""
 

@@ -184,6 +184,11 @@ class PostgresStore(Store):
             return 0
         return await self._run(lambda conn: _record(conn, outcomes))
 
+    async def release(self, claims: list[ClaimedDelivery]) -> int:
+        if not claims:
+            return 0
+        return await self._run(lambda conn: _release(conn, claims))
+
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
@@ -567,6 +572,17 @@ def _first_per_delivery(outcomes: list[DeliveryOutcome]) -> list[DeliveryOutcome
             seen.add(outcome.delivery_id)
             first.append(outcome)
     return first
+
+
+async def _release(conn: Conn, claims: list[ClaimedDelivery]) -> int:
+    await conn.execute(_NO_FLUSH_WAIT)
+    cursor = await conn.execute(
+        "UPDATE deliveries d SET state = 'pending', lease_until = NULL"
+        " FROM unnest(%s::bigint[], %s::float8[]) AS v(id, lease)"
+        " WHERE d.id = v.id AND d.state = 'in_flight' AND d.lease_until = v.lease",
+        [[c.id for c in claims], [c.lease for c in claims]],
+    )
+    return cursor.rowcount
 
 
 async def _record(conn: Conn, outcomes: list[DeliveryOutcome]) -> int:

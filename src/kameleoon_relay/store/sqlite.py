@@ -167,6 +167,11 @@ class SQLiteStore(Store):
         # A record lost to power loss only means the delivery is sent again (at least once).
         return await self._run(lambda conn: _record(conn, outcomes), urgent=True, durable=False)
 
+    async def release(self, claims: list[ClaimedDelivery]) -> int:
+        if not claims:
+            return 0
+        return await self._run(lambda conn: _release(conn, claims), urgent=True, durable=False)
+
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
@@ -613,6 +618,23 @@ def _claim(
             )
         )
     return claimed
+
+
+def _release(conn: sqlite3.Connection, claims: list[ClaimedDelivery]) -> int:
+    counts: Counts = Counter()
+    released = 0
+    for claimed in claims:
+        row = conn.execute(
+            "UPDATE deliveries SET state = 'pending', lease_until = NULL"
+            " WHERE id = ? AND state = 'in_flight' AND lease_until = ?"
+            " RETURNING destination, action, attempts",
+            (claimed.id, claimed.lease),
+        ).fetchone()
+        if row is not None:
+            _move(counts, row[0], row[1], "in_flight", _reported("pending", row[2]))
+            released += 1
+    _add_counts(conn, counts)
+    return released
 
 
 def _record(conn: sqlite3.Connection, outcomes: list[DeliveryOutcome]) -> int:
