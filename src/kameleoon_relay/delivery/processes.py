@@ -6,7 +6,7 @@ on a machine with two cores or more), `serve` starts N processes that only claim
 send, and does not deliver itself. They share the queue through the store (a claim is
 atomic; a lease covers a process that dies), and each is tied to `serve`:
 
-- woken through a pipe when `serve` has stored events, so delivery starts at once;
+- woken through a socket pair when `serve` has stored events, so delivery starts at once;
 - sending its delivery metrics to `serve` twice a second, for `/metrics`;
 - reloading the config file when `serve` does (it forwards SIGHUP);
 - ending with `serve`, even when `serve` is killed.
