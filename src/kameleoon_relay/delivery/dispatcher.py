@@ -33,6 +33,8 @@ from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 log = logging.getLogger("kameleoon_relay.delivery")
 
 CLAIM_BATCH = 64  # deliveries claimed at once, at most (see `_claim_size`)
+RECORD_BATCH = 32  # outcomes worth one transaction without waiting
+RECORD_GATHER_SECONDS = 0.005  # how long a smaller batch waits for more (leases are minutes)
 RECORD_RETRIES = 5  # then the lease decides: delays 0.2 s .. 3.2 s, about 6 s in all
 RECORD_RETRY_DELAY = 0.2
 OUTCOME_LABELS = {
@@ -260,6 +262,9 @@ class DestinationWorker:
     async def _record_all(self) -> None:
         failures = 0
         while self._outcomes:
+            if len(self._outcomes) < RECORD_BATCH and self._sending:
+                # More are on their way: one transaction for a few more outcomes.
+                await asyncio.sleep(RECORD_GATHER_SECONDS)
             batch, self._outcomes = self._outcomes, []
             try:
                 await self.store.record(batch)
