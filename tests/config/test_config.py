@@ -132,3 +132,31 @@ def test_default_config_targets_the_sandbox_unless_credentials(tmp_path: Path) -
     assert not live.mount_sandbox
     assert live.destinations[0].endpoint == "https://integrations.kameleoon.com/segmentio"
     assert live.destinations[0].settings == {"apiKey": key, "sitecode": "1q2w3e4r5t"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("auto", "auto"), ("0", 0), ("3", 3), ("-1", None), ("many", None), ("true", None)],
+)
+def test_delivery_processes_is_auto_or_a_count(
+    tmp_path: Path, value: str, expected: object
+) -> None:
+    text = VALID.replace("concurrency: 4}", f"concurrency: 4, processes: {value}}}")
+    assert text != VALID
+    if expected is None:
+        with pytest.raises(ConfigError) as raised:
+            load_config(write(tmp_path, text), ENV)
+        problem = 'delivery.processes: must be "auto" or an integer from 0'
+        assert [p for p in raised.value.problems if p.endswith(problem)]
+        return
+    settings = load_config(write(tmp_path, text), ENV).delivery
+    assert settings.processes == expected
+    if isinstance(expected, int):
+        assert settings.process_count() == expected
+
+
+def test_auto_means_one_delivery_process_on_two_cores_or_more() -> None:
+    from kameleoon_relay.config.model import DeliverySettings, available_cpus
+
+    assert DeliverySettings().processes == "auto"
+    assert DeliverySettings().process_count() == (1 if available_cpus() >= 2 else 0)
