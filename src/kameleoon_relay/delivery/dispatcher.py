@@ -35,6 +35,7 @@ log = logging.getLogger("kameleoon_relay.delivery")
 CLAIM_BATCH = 64  # deliveries claimed at once, at most (see `_claim_size`)
 RECORD_BATCH = 32  # outcomes worth one transaction without waiting
 RECORD_GATHER_SECONDS = 0.005  # how long a smaller batch waits for more (leases are minutes)
+RECORD_STALL = 1.0  # seconds a record may take before sending ahead of it stops
 RECORD_RETRIES = 5  # then the lease decides: delays 0.2 s .. 3.2 s, about 6 s in all
 RECORD_RETRY_DELAY = 0.2
 OUTCOME_LABELS = {
@@ -158,6 +159,7 @@ class DestinationWorker:
         # the claim, a write that may wait for ingest's, comes a few times less often.
         self._ready: collections.deque[ClaimedDelivery] = collections.deque()
         self._drained = False  # the last claim got less than asked: poll, do not spin
+        self._recording_since = 0.0  # monotonic start of the record in progress (0: none)
         self._session: Client | None = None
         self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
@@ -199,6 +201,11 @@ class DestinationWorker:
             await self._session.close()
 
     def _fill(self) -> None:
+        if self._recording_since and time.monotonic() - self._recording_since > RECORD_STALL:
+            # The store is not keeping up (an outage, a long lock): send nothing more
+            # ahead of it, or the claims' leases may end before their outcomes are kept,
+            # and the work be sent again by whoever claims it next.
+            return
         now = time.time()
         while self._ready and self._sending < self.options.concurrency:
             claimed = self._ready.popleft()
@@ -266,11 +273,19 @@ class DestinationWorker:
                 # More are on their way: one transaction for a few more outcomes.
                 await asyncio.sleep(RECORD_GATHER_SECONDS)
             batch, self._outcomes = self._outcomes, []
+            self._recording_since = time.monotonic()
             try:
                 await self.store.record(batch)
                 failures = 0
+                self._recording_since = 0.0
+                self._fill()  # if sending was held back while the store was slow
             except Exception:
+                self._recording_since = 0.0
                 failures += 1
+                # The store is in trouble: send nothing more ahead of it. Unsent claims
+                # come back when their lease ends; sending them now could only add
+                # requests whose outcome cannot be kept (and would be sent again).
+                self._ready.clear()
                 if failures > RECORD_RETRIES:
                     # They stay in_flight until their lease ends, then are sent again:
                     # at least once, never lost.
