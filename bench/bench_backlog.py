@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from machine import describe
 
-from kameleoon_relay.store import DeliveryOutcome, EventRecord, SentRequest
+from kameleoon_relay.store import ClaimedDelivery, DeliveryOutcome, EventRecord, SentRequest
 from kameleoon_relay.store.sqlite import SQLiteStore
 
 EVENT = orjson.loads((Path(__file__).parent / "realistic_event.json").read_bytes())
@@ -48,33 +48,38 @@ async def grow(store: SQLiteStore, n: int) -> None:
         await store.ingest(records(min(1000, n - start)))
 
 
+def delivered(claimed: list[ClaimedDelivery], at: float) -> list[DeliveryOutcome]:
+    """Each claimed delivery recorded delivered, with its request (as the relay keeps it)."""
+    return [
+        DeliveryOutcome(
+            c.id,
+            c.lease,
+            "delivered",
+            at,
+            actions="logEvent",
+            requests=(
+                SentRequest(
+                    "Track Calls",
+                    "logEvent",
+                    "delivered",
+                    url="http://127.0.0.1:9/segmentio",
+                    headers={"authorization": "Basic ***"},
+                    body=c.body,
+                    status=200,
+                ),
+            ),
+        )
+        for c in claimed
+    ]
+
+
 async def time_delivery(store: SQLiteStore) -> float:
     """Seconds per event to claim 16, record them delivered (with their request)."""
     done = 0
     started = time.perf_counter()
     while done < SAMPLE:
         claimed = await store.claim("kameleoon", 16, time.time(), 300)
-        outcomes = [
-            DeliveryOutcome(
-                c.id,
-                c.lease,
-                "delivered",
-                time.time(),
-                actions="logEvent",
-                requests=(
-                    SentRequest(
-                        "Track Calls",
-                        "logEvent",
-                        "delivered",
-                        url="http://127.0.0.1:9/segmentio",
-                        headers={"authorization": "Basic ***"},
-                        body=c.body,
-                        status=200,
-                    ),
-                ),
-            )
-            for c in claimed
-        ]
+        outcomes = delivered(claimed, time.time())
         await store.record(outcomes)
         done += len(claimed)
     return (time.perf_counter() - started) / done

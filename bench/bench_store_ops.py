@@ -18,58 +18,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kameleoon_relay.store import DeliveryOutcome, EventRecord, SentRequest
+from bench_backlog import delivered, records  # the same events and outcomes
+
 from kameleoon_relay.store.sqlite import SQLiteStore
 
-EVENT = orjson.loads((Path(__file__).parent / "realistic_event.json").read_bytes())
 BATCH = 100
-
-
-def records(n: int) -> list[EventRecord]:
-    run = uuid.uuid4().hex[:8]
-    now = time.time()
-    return [
-        EventRecord(
-            f"{run}-{i}",
-            "web",
-            orjson.dumps({**EVENT, "messageId": f"{run}-{i}"}),
-            now,
-            "u1",
-            ("kameleoon",),
-        )
-        for i in range(n)
-    ]
-
-
-def delivered(claimed: list, at: float) -> list[DeliveryOutcome]:
-    return [
-        DeliveryOutcome(
-            c.id,
-            c.lease,
-            "delivered",
-            at,
-            actions="logEvent",
-            requests=(
-                SentRequest(
-                    "Track Calls",
-                    "logEvent",
-                    "delivered",
-                    url="http://127.0.0.1:9/segmentio",
-                    headers={"authorization": "Basic ***"},
-                    body=c.body,
-                    status=200,
-                ),
-            ),
-        )
-        for c in claimed
-    ]
 
 
 async def one_round(store: SQLiteStore, claim_batch: int) -> tuple[float, float, float]:

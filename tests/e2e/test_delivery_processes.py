@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.stack import WRITE_KEY, relay, sandbox, wait_for, write_config
 
@@ -30,10 +31,11 @@ def delivered_in_metrics(url: str) -> float:
     """`kameleoon_relay_delivery_attempts_total{outcome="delivered"}`, summed, from /metrics."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
     return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("kameleoon_relay_delivery_attempts_total{")
-        and 'outcome="delivered"' in line
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "kameleoon_relay_delivery_attempts_total"
+        and sample.labels.get("outcome") == "delivered"
     )
 
 

@@ -31,6 +31,7 @@ MAX_BATCH = 512
 # that costs delivery far more than the commit took. We try again sooner.
 LOCK_WAIT_SECONDS = 30.0
 _FIRST_RETRY, _LONGEST_RETRY = 0.0001, 0.002
+_LOCK_ERRORS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class SQLiteThread:
@@ -153,7 +154,7 @@ def _begin(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if exc.sqlite_errorcode not in _LOCK_ERRORS:
                 raise
             if time.monotonic() > deadline:
                 raise
