@@ -21,8 +21,8 @@ import orjson
 from machine import describe
 
 from kameleoon_relay.config import parse_config
+from kameleoon_relay.ingest import as_js_value
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.spec import as_js_value
 
 HERE = Path(__file__).resolve().parent
 EVENT_FILE = HERE / "realistic_event.json"

@@ -230,8 +230,8 @@ def ingest_template() -> Template:
 def delivery_template(sink_url: str) -> Template:
     """The request the relay sends for the event: our pipeline's body and headers."""
     from kameleoon_relay.config import parse_config
+    from kameleoon_relay.ingest import as_js_value
     from kameleoon_relay.pipeline import Pipeline
-    from kameleoon_relay.spec import as_js_value
 
     config = parse_config(relay_document(sink_url, "sqlite:///unused.db", {}))
     planned = Pipeline(config).plan(as_js_value(template_event()), "web")

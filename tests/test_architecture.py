@@ -11,33 +11,43 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "kameleoon_relay"
 ROOT = "kameleoon_relay"
 
-# stage -> stages it must not import (directly or through a module of its own)
-FORBIDDEN = {
-    "store": (
-        "pipeline",
-        "kameleoon",
-        "actions",
-        "mapping",
-        "fql",
-        "filters",
-        "config",
-        "delivery",
-        "server",
-        "cli",
-        "sandbox",
-        "spec",
-    ),
-    "fql": ("pipeline", "store", "delivery", "server", "cli", "config", "mapping"),
-    "mapping": ("pipeline", "store", "delivery", "server", "cli", "config", "fql"),
-    "actions": ("pipeline", "store", "delivery", "server", "cli", "config"),
-    "kameleoon": ("pipeline", "store", "delivery", "server", "cli", "config"),
-    "filters": ("pipeline", "store", "delivery", "server", "cli", "config"),
-    "spec": ("pipeline", "store", "delivery", "server", "cli", "config"),
-    "config": ("pipeline", "store", "delivery", "server", "cli"),
-    "pipeline": ("store", "delivery", "server", "cli"),
-    "delivery": ("server", "cli"),
-    "sandbox": ("pipeline", "store", "delivery", "server", "config"),
-}
+# The stages, from the top of the flow's call graph down: a stage may import the
+# stages below it, never one above it, and a stage sharing a row with another
+# imports neither. `store` and `sandbox` stand apart: they know none of the stages.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("cli",),
+    ("server",),  # assembles the ASGI app and runs it
+    ("dashboard",),
+    ("admin",),
+    ("ingest",),  # the Segment HTTP Tracking API
+    ("web",),  # what the HTTP surfaces share
+    ("delivery",),
+    ("pipeline",),
+    ("config",),
+    ("destinations",),  # one folder per destination type
+    ("actions",),  # the actions framework
+    ("filters",),
+    ("mapping", "fql"),
+    ("js",),  # JavaScript value semantics, the floor
+)
+STAGES = [stage for row in LAYERS for stage in row]
+APART = ("store", "sandbox")
+
+
+def _forbidden() -> dict[str, tuple[str, ...]]:
+    forbidden: dict[str, tuple[str, ...]] = {}
+    for depth, row in enumerate(LAYERS):
+        above = [s for upper in LAYERS[:depth] for s in upper]
+        for stage_name in row:
+            peers = [s for s in row if s != stage_name]
+            mounts_sandbox = stage_name in ("cli", "server")
+            forbidden[stage_name] = (*above, *peers, *(() if mounts_sandbox else ("sandbox",)))
+    for apart in APART:
+        forbidden[apart] = tuple(s for s in (*STAGES, *APART) if s not in (apart, "js"))
+    return forbidden
+
+
+FORBIDDEN = _forbidden()
 
 
 def module_name(path: Path) -> str:

@@ -92,6 +92,6 @@ def test_public_objects_never_show_the_api_key_and_never_return_undefined() -> N
     assert compile_mapping({"@path": "$.event"})({}) is None
     assert compile_mapping({"a": {"@path": "$.nope"}})({}) == {}
     from kameleoon_relay.config import ConfigError
-    from kameleoon_relay.spec import SpecError
+    from kameleoon_relay.ingest import SpecError
 
     assert issubclass(ConfigError, RelayError) and issubclass(SpecError, RelayError)

@@ -24,8 +24,8 @@ _EXPORTS = {
     "Pipeline": "kameleoon_relay.pipeline",
     "PlannedDelivery": "kameleoon_relay.pipeline",
     "send_event": "kameleoon_relay.delivery.direct",
-    "SpecError": "kameleoon_relay.spec",
-    "normalize_event": "kameleoon_relay.spec",
+    "SpecError": "kameleoon_relay.ingest",
+    "normalize_event": "kameleoon_relay.ingest",
 }
 __all__ = [*_EXPORTS, "USER_AGENT", "__version__"]
 

@@ -17,8 +17,8 @@ import schemathesis
 from schemathesis import GenerationMode, checks
 from schemathesis.generation.case import Case
 
-from kameleoon_relay.server.ingest import ingest_paths
-from kameleoon_relay.server.openapi import openapi_document
+from kameleoon_relay.admin.openapi import openapi_document
+from kameleoon_relay.ingest.routes import ingest_paths
 from tests.e2e.stack import WRITE_KEY, relay, sandbox, write_config
 from tests.fuzz.budget import examples
 from tests.fuzz.conftest import TRIED

@@ -20,18 +20,18 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from kameleoon_relay.fql import FQLEvaluationError, FQLSyntaxError, compile_trigger
-from kameleoon_relay.js import UNDEFINED, NestingError, json_stringify, nesting_depth
+from kameleoon_relay.ingest import SpecError, normalize_event
+from kameleoon_relay.ingest.limits import MAX_EVENT_DEPTH
+from kameleoon_relay.ingest.segment import batch_events, single_event
+from kameleoon_relay.js.values import UNDEFINED, NestingError, json_stringify, nesting_depth
 from kameleoon_relay.mapping import MappingError, compile_mapping
-from kameleoon_relay.server.body import (
+from kameleoon_relay.web.body import (
     MAX_BATCH_BYTES,
     MAX_BODY_DEPTH,
     PayloadError,
     parse_object,
     read_body,
 )
-from kameleoon_relay.server.segment import batch_events, single_event
-from kameleoon_relay.spec import SpecError, normalize_event
-from kameleoon_relay.spec.limits import MAX_EVENT_DEPTH
 from tests.fuzz.budget import examples
 from tests.fuzz.conftest import TRIED
 

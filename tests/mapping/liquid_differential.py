@@ -31,8 +31,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kameleoon_relay.js import as_js_value
-from kameleoon_relay.mapping import MappingEvaluationError, compile_mapping, liquid_dates
+from kameleoon_relay.js.values import as_js_value
+from kameleoon_relay.mapping import MappingEvaluationError, compile_mapping
+from kameleoon_relay.mapping.liquid import dates as liquid_dates
 from tests.helpers.oracle import run_oracle
 
 NOW_MS = 1_718_000_000_123  # 2024-06-10T06:13:20.123Z, "now" on both sides

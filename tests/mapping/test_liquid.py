@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from kameleoon_relay.mapping import MappingEvaluationError, compile_mapping, liquid, liquid_dates
+from kameleoon_relay.mapping import MappingEvaluationError, compile_mapping, liquid
+from kameleoon_relay.mapping.liquid import dates as liquid_dates
 
 EVENT: dict[str, Any] = {
     "type": "track",

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kameleoon_relay.js.types import json_stringify, number_to_string
 from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,
@@ -13,7 +14,6 @@ from kameleoon_relay.mapping import (
     validate_mapping,
 )
 from kameleoon_relay.mapping.compile import compile_js_mapping as compile_mapping
-from kameleoon_relay.mapping.jsvalues import json_stringify, number_to_string
 
 EVENT: dict[str, Any] = {
     "type": "track",

@@ -9,9 +9,9 @@ import pytest
 
 from kameleoon_relay.config import ConfigError, parse_config
 from kameleoon_relay.filters import sample_bucket
+from kameleoon_relay.ingest import normalize_event
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
-from kameleoon_relay.spec import normalize_event
 
 SETTINGS = {"apiKey": "a2V5", "sitecode": "1q2w3e4r5t"}
 

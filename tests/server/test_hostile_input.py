@@ -77,7 +77,7 @@ def test_an_integer_beyond_64_bits_is_kept_as_javascript_reads_it(stack: Stack) 
     answer = post(stack, "/v1/track", raw)
     assert answer.status_code == 200, answer.text
     delivered(stack, name)
-    # Kameleoon receives the float64 JSON.parse makes of it (bytes: tests/spec/test_limits.py).
+    # Kameleoon receives the float64 JSON.parse makes of it (bytes: tests/ingest/test_limits.py).
     properties = sandbox_event(stack, name)["body"]["properties"]
     assert properties["x"] == 2.0**64
     assert properties["y"] == -1e20

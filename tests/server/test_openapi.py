@@ -6,10 +6,11 @@ from pathlib import Path
 
 from starlette.routing import Mount, Route
 
+from kameleoon_relay import dashboard
+from kameleoon_relay.admin.openapi import openapi_document
 from kameleoon_relay.config import default_config
-from kameleoon_relay.server import create_app, dashboard
-from kameleoon_relay.server.ingest import ingest_paths
-from kameleoon_relay.server.openapi import openapi_document
+from kameleoon_relay.ingest.routes import ingest_paths
+from kameleoon_relay.server import create_app
 
 
 def test_every_route_is_in_the_openapi_document(tmp_path: Path) -> None:

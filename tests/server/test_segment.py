@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kameleoon_relay.server.body import MAX_BATCH_EVENTS, PayloadError
-from kameleoon_relay.server.segment import ENDPOINT_TYPES, batch_events, single_event
+from kameleoon_relay.ingest.segment import ENDPOINT_TYPES, batch_events, single_event
+from kameleoon_relay.web.body import MAX_BATCH_EVENTS, PayloadError
 
 
 @pytest.mark.parametrize(("endpoint", "kind"), sorted(ENDPOINT_TYPES.items()))

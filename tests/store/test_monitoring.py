@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from kameleoon_relay.server.dashboard.overview import overview, percentile
+from kameleoon_relay.dashboard.overview import overview, percentile
 from kameleoon_relay.store import DeliveryOutcome, EventRecord, open_store
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from kameleoon_relay.actions.definitions import Field
 from kameleoon_relay.actions.errors import PayloadValidationError
-from kameleoon_relay.js import number_to_string
+from kameleoon_relay.js.values import number_to_string
 
 _MISSING = object()
 

@@ -9,7 +9,7 @@ import typer
 from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
 from kameleoon_relay.config import Config, ConfigError, load_config
-from kameleoon_relay.js import as_js_value
+from kameleoon_relay.js.values import as_js_value
 
 EventsArg = Annotated[
     str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")
@@ -38,9 +38,9 @@ def preview(
 
     A delivery whose body names no visitor gets a `warnings` list (also on stderr).
     """
+    from kameleoon_relay.ingest import SpecError, normalize_event
     from kameleoon_relay.pipeline import Pipeline
     from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
-    from kameleoon_relay.spec import SpecError, normalize_event
 
     pipeline = Pipeline(_load(config))
     identities = IdentityMap()  # links made by earlier events of this preview
@@ -66,7 +66,7 @@ def preview(
 
 def _warn_about_visitors(result: dict[str, Any]) -> None:
     """A `warnings` list on each delivery whose body names no visitor, and a line on stderr."""
-    from kameleoon_relay.kameleoon.request import visitor_warning
+    from kameleoon_relay.destinations.kameleoon_actions.request import visitor_warning
 
     for delivery in result["deliveries"]:
         warning = visitor_warning(delivery.get("request", {}).get("json"))
@@ -169,8 +169,8 @@ def check_auth(
     import httpx
 
     from kameleoon_relay.delivery.client import sync_client
-    from kameleoon_relay.kameleoon import DESTINATION_TYPES
-    from kameleoon_relay.kameleoon.destination import AuthenticationError
+    from kameleoon_relay.destinations import DESTINATION_TYPES
+    from kameleoon_relay.destinations.kameleoon_actions.destination import AuthenticationError
 
     loaded = _load(config)
     targets = [d for d in loaded.destinations if destination in (None, d.name)]

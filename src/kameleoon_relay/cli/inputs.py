@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import orjson
 import typer
 
-from kameleoon_relay.js import UNDEFINED, json_stringify
+from kameleoon_relay.js.values import UNDEFINED, json_stringify
 
 USAGE_ERROR = 2
 

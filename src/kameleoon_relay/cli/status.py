@@ -38,7 +38,7 @@ def status(config: ConfigOpt = None) -> None:
 
 async def _overview(cfg: Any) -> dict[str, Any]:
     from kameleoon_relay.cli.store_access import opened_store
-    from kameleoon_relay.server.dashboard.overview import overview
+    from kameleoon_relay.dashboard.overview import overview
 
     async with opened_store(cfg) as store:
         return await overview(store, [d.name for d in cfg.destinations])
@@ -52,7 +52,7 @@ def _print(data: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kameleoon_relay.server.dashboard.overview import COLUMNS
+    from kameleoon_relay.dashboard.overview import COLUMNS
 
     console = Console(width=120)
     for window, title in (("hour", "Last hour"), ("day", "Last day")):

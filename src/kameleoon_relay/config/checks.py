@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
 from kameleoon_relay.config.model import Config
-from kameleoon_relay.kameleoon import DESTINATION_TYPES
+from kameleoon_relay.destinations import DESTINATION_TYPES
 
 SQLITE_PREFIX = "sqlite:///"
 POSTGRES_SCHEMES = ("postgresql", "postgres")

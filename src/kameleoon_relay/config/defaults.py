@@ -11,7 +11,7 @@ from pathlib import Path
 from kameleoon_relay.config.errors import ConfigError
 from kameleoon_relay.config.loader import parse_config
 from kameleoon_relay.config.model import Config
-from kameleoon_relay.kameleoon.destination import settings_problems
+from kameleoon_relay.destinations.kameleoon_actions.destination import settings_problems
 
 SANDBOX_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 SANDBOX_SITECODE = "demosite01"

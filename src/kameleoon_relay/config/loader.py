@@ -25,9 +25,9 @@ from kameleoon_relay.config.model import (
     SubscriptionConfig,
 )
 from kameleoon_relay.config.overlay import apply_overlay, overlay_path
+from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.durations import parse_duration
-from kameleoon_relay.js import as_js_value
-from kameleoon_relay.kameleoon import DESTINATION_TYPES
+from kameleoon_relay.js.values import as_js_value
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

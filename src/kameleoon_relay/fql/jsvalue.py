@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from kameleoon_relay.fql.errors import FQLEvaluationError
-from kameleoon_relay.js import UNDEFINED, number_to_string, truthy, utf16_length, utf16_units
-from kameleoon_relay.js import to_js_string as to_string
+from kameleoon_relay.js.values import UNDEFINED, number_to_string, truthy, utf16_length, utf16_units
+from kameleoon_relay.js.values import to_js_string as to_string
 
 __all__ = ["UNDEFINED", "number_to_string", "to_string", "truthy", "utf16_length", "utf16_units"]
 

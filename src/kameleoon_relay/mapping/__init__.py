@@ -4,10 +4,10 @@ Behaves as `@segment/actions-core`'s `validate` and `transform` do; see
 `compile_mapping` for the compiled form used by the pipeline.
 """
 
-from .compile import compile_mapping
-from .errors import MappingError, MappingEvaluationError
-from .jsvalues import UNDEFINED
-from .validate import validate_mapping
+from kameleoon_relay.js.types import UNDEFINED
+from kameleoon_relay.mapping.compile import compile_mapping
+from kameleoon_relay.mapping.errors import MappingError, MappingEvaluationError
+from kameleoon_relay.mapping.validate import validate_mapping
 
 __all__ = [
     "UNDEFINED",

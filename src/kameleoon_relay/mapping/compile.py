@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import directives as _directives  # noqa: F401 - registers the directives
-from .jsvalues import UNDEFINED
-from .resolvers import compile_transform
+from kameleoon_relay.js.types import UNDEFINED
+from kameleoon_relay.mapping import directives as _directives  # noqa: F401 - registers the directives
+from kameleoon_relay.mapping.resolvers import compile_transform
 
 
 def compile_js_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:

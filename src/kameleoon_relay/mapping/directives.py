@@ -10,11 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js import NestingError, js_ordered
-
-from . import resolvers as core
-from .errors import MappingEvaluationError
-from .jsvalues import (
+from kameleoon_relay.js.types import (
     UNDEFINED,
     json_parse,
     json_stringify,
@@ -26,10 +22,13 @@ from .jsvalues import (
     type_of,
     utf16_units,
 )
-from .liquid import compile_liquid
-from .paths import compile_keys, get, get_keys, split_path, strip_root
-from .replace import check_lengths, replace_literal
-from .templates import render
+from kameleoon_relay.js.values import NestingError, js_ordered
+from kameleoon_relay.mapping import resolvers as core
+from kameleoon_relay.mapping.errors import MappingEvaluationError
+from kameleoon_relay.mapping.liquid import compile_liquid
+from kameleoon_relay.mapping.paths import compile_keys, get, get_keys, split_path, strip_root
+from kameleoon_relay.mapping.replace import check_lengths, replace_literal
+from kameleoon_relay.mapping.templates import render
 
 Resolver = Callable[[Any], Any]
 

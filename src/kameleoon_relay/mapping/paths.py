@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from .jsvalues import UNDEFINED, truthy, utf16_len, utf16_units
+from kameleoon_relay.js.types import UNDEFINED, truthy, utf16_len, utf16_units
 
 # Split on "[" before a quote or digit, on ".", and on "]"s after a quote or digit.
 _SEPARATORS = re.compile(r"""\[(?=["'0-9])|\.|(?<=["'0-9])\]+""")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from .jsvalues import utf16_len
+from kameleoon_relay.js.types import utf16_len
 
 # A replacement compiled to pieces: literal text, or a callable of (text, start, end).
 Piece = str | Callable[[str, int, int], str]

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import MappingError, MappingEvaluationError
-from .jsvalues import UNDEFINED, js_key_order, real_type_of, utf16_units
-from .validate import is_directive, validate_mapping
+from kameleoon_relay.js.types import UNDEFINED, js_key_order, real_type_of, utf16_units
+from kameleoon_relay.mapping.errors import MappingError, MappingEvaluationError
+from kameleoon_relay.mapping.validate import is_directive, validate_mapping
 
 ROOT_MAPPING_KEY = "__segment_internal_directive"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .jsvalues import UNDEFINED, js_trim, to_js_string
-from .paths import get
+from kameleoon_relay.js.types import UNDEFINED, js_trim, to_js_string
+from kameleoon_relay.mapping.paths import get
 
 _TRIPLE = re.compile(r"\{\{\{([^}]+)\}\}\}")
 _DOUBLE = re.compile(r"\{\{([^}]+)\}\}")

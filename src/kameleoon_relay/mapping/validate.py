@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .jsvalues import UNDEFINED, real_type_of, utf16_len
+from kameleoon_relay.js.types import UNDEFINED, real_type_of, utf16_len
 
 Stack = tuple[str, ...]
 Check = Callable[[Any, Stack, list[str]], None]

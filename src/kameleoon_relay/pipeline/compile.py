@@ -9,9 +9,9 @@ from typing import Any
 from kameleoon_relay.actions import Destination, HttpRequest, compile_payload_validator
 from kameleoon_relay.actions.definitions import PerformContext, default_mapping
 from kameleoon_relay.config.model import DestinationConfig, SubscriptionConfig
+from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.filters import CompiledFilters, compile_filters
 from kameleoon_relay.fql import compile_trigger
-from kameleoon_relay.kameleoon import DESTINATION_TYPES
 from kameleoon_relay.mapping.compile import compile_js_mapping
 
 

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
@@ -19,19 +20,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from kameleoon_relay import dashboard
+from kameleoon_relay.admin import routes as admin
+from kameleoon_relay.admin.openapi import openapi_document
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.delivery.processes import DeliveryProcesses
 from kameleoon_relay.heap import refreeze_heap
+from kameleoon_relay.ingest import routes as ingest
+from kameleoon_relay.ingest.metrics import record_commit
 from kameleoon_relay.pipeline import Pipeline
-from kameleoon_relay.server import admin, dashboard, ingest
-from kameleoon_relay.server.committer import Committer
-from kameleoon_relay.server.openapi import openapi_document
 from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
-from kameleoon_relay.server.responses import JSONResponse
 from kameleoon_relay.server.retention import run_retention
-from kameleoon_relay.server.state import RelayState
 from kameleoon_relay.store import open_store
+from kameleoon_relay.store.committer import Committer
+from kameleoon_relay.web.responses import JSONResponse
+from kameleoon_relay.web.state import RelayState
 
 SANDBOX_PATH = "/sandbox"
 
@@ -83,7 +87,12 @@ def create_app(
                 workers.add_done_callback(_report_crash)
                 stack.push_async_callback(_stop_task, stop, workers)
                 wake = dispatcher.wake
-            committer = Committer(store, on_commit=wake)
+
+            def on_commit(size: int, result: Any, wake: Callable[[], None] = wake) -> None:
+                record_commit(size, result)
+                wake()
+
+            committer = Committer(store, on_commit=on_commit)
             committer.start()
             stack.push_async_callback(committer.stop)
             relay = RelayState(

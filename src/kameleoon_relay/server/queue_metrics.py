@@ -9,7 +9,7 @@ import time
 
 from prometheus_client import Gauge
 
-from kameleoon_relay.server.state import RelayState
+from kameleoon_relay.web.state import RelayState
 
 QUEUE_DEPTH = Gauge(
     "kameleoon_relay_queue_depth",

@@ -1,0 +1,1 @@
+"""The admin API (deliveries, replay, preview, reload) and its OpenAPI document."""

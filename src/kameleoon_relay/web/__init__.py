@@ -1,0 +1,1 @@
+"""What every HTTP surface shares: the relay's state, JSON answers, bounded bodies, parameters."""

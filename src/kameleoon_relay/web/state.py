@@ -1,0 +1,66 @@
+"""What the request handlers share: built at start-up, stored on `app.state.relay`.
+
+`config` and `pipeline` are replaced together by a reload; handlers and delivery
+workers read them at each use, so queued work is planned with the config in force.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from kameleoon_relay.access import AdminGuard
+from kameleoon_relay.config import Config, ConfigError
+from kameleoon_relay.pipeline import Pipeline
+from kameleoon_relay.store import Store
+from kameleoon_relay.store.backlog import Backlog
+from kameleoon_relay.store.committer import Committer
+
+log = logging.getLogger("kameleoon_relay.server")
+
+
+@dataclass
+class RelayState:
+    config: Config
+    pipeline: Pipeline
+    store: Store
+    committer: Committer
+    on_stored: Callable[[], None]  # wakes the delivery workers
+    loader: Callable[[], Config] | None = None  # reads the config again, for reloads
+    after_reload: Callable[[], None] | None = None  # tells other delivery processes
+    admin: AdminGuard = field(init=False)
+    backlog: Backlog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin = AdminGuard(self.config.admin_token)
+        self.backlog = Backlog(self.store.queued, lambda: self.config.delivery.max_backlog)
+
+    def source_for(self, write_key: str | None) -> str | None:
+        """The name of the source `write_key` belongs to, or None."""
+        if not write_key:
+            return None
+        source = self.config.source_for_write_key(write_key)
+        return source.name if source else None
+
+    def reload(self) -> Config:
+        """Read the config again and put it in force; ConfigError leaves the running one."""
+        if self.loader is None:
+            raise ConfigError(["this relay was started without a config file to reload"])
+        config = self.loader()
+        if config.database != self.config.database:
+            raise ConfigError(["database: cannot change while running; restart to move it"])
+        pipeline = Pipeline(config)  # compiles: a bad mapping fails here, not later
+        self.config, self.pipeline = config, pipeline
+        self.admin = AdminGuard(config.admin_token)
+        log.info("configuration reloaded: %d destination(s)", len(pipeline.destinations))
+        self.on_stored()
+        if self.after_reload is not None:
+            self.after_reload()
+        return config
+
+
+def relay_of(request: Request) -> RelayState:
+    return request.app.state.relay
