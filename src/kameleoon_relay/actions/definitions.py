@@ -89,6 +89,9 @@ class Destination:
     configurable_subscriptions: bool = True
     # Where a linked visitor code is put into an event that carries none.
     linked_code_key: str = "kameleoonVisitorCode"
+    # The names an event's `integrations` object may call it by, as Segment's catalog
+    # and docs spell them (case-sensitive); a destination's configured name counts too.
+    catalog_names: tuple[str, ...] = ()
 
     def preset_subscriptions(self) -> list[Preset]:
         """Presets derive their mappings from the actions' field defaults."""

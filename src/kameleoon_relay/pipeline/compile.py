@@ -31,6 +31,8 @@ class CompiledDestination:
     subscriptions: tuple[CompiledSubscription, ...]
     filters: CompiledFilters
     identity_linking: bool
+    # What an event's `integrations` object may call it: catalog names, then `name`.
+    integration_names: tuple[str, ...]
 
 
 def request_builder(
@@ -68,4 +70,5 @@ def compile_destination(destination: DestinationConfig) -> CompiledDestination:
     if linking is None:
         linking = definition.identity_linking_default
     filters = compile_filters(destination.filters)
-    return CompiledDestination(destination, definition, compiled, filters, linking)
+    names = tuple(dict.fromkeys((*definition.catalog_names, destination.name)))
+    return CompiledDestination(destination, definition, compiled, filters, linking, names)

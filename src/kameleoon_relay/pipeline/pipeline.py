@@ -1,8 +1,8 @@
 """Route an event through every destination its source feeds.
 
-Per destination: the call types it handles, its filters (Sample, Drop, Drop
-Properties, Allow Properties), visitor-code linking, then each subscription's
-trigger, mapping, payload validation and request.
+Per destination: the event's `integrations` object, the call types it handles,
+its filters (Sample, Drop, Drop Properties, Allow Properties), visitor-code
+linking, then each subscription's trigger, mapping, payload validation and request.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kameleoon_relay.filters import Dropped
 from kameleoon_relay.fql import FQLEvaluationError
 from kameleoon_relay.pipeline.compile import CompiledDestination, compile_destination
 from kameleoon_relay.pipeline.identity import carried_code, with_code
+from kameleoon_relay.pipeline.integrations import integrations_refusal
 from kameleoon_relay.secrets import mask_request
 
 
@@ -106,6 +107,11 @@ class Pipeline:
         linked_code: str | None,
     ) -> list[PlannedDelivery]:
         name = destination.config.name
+        if "integrations" in event:
+            refusal = integrations_refusal(event, destination.integration_names)
+            if refusal is not None:
+                dropped = Dropped("integrations", refusal)
+                return [PlannedDelivery(name, None, None, filtered=dropped)]
         handles = destination.definition.handles_only
         if handles is not None and event.get("type") not in handles:
             reason = (

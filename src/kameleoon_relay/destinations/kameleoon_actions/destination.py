@@ -120,4 +120,7 @@ KAMELEOON_ACTIONS = Destination(
     default_endpoint=DEFAULT_ENDPOINT,
     test_authentication=test_authentication_request,
     check_settings=settings_problems,
+    # Segment's docs: "Refer to it as Actions Kameleoon, or Kameleoon (Actions) in the
+    # Integrations object"; `name` in @segment/action-destinations' metadata.
+    catalog_names=("Kameleoon (Actions)", "Actions Kameleoon"),
 )

@@ -112,4 +112,5 @@ KAMELEOON_CLASSIC = Destination(
     configurable_subscriptions=False,
     linked_code_key="k_visitorCode",
     handles_only=CLASSIC_CALL_TYPES,
+    catalog_names=("Kameleoon",),  # the classic destination's catalog name in Segment's docs
 )
