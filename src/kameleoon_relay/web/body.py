@@ -38,26 +38,37 @@ def _too_large(limit: int) -> PayloadError:
     return PayloadError(f"payload too large: the limit is {limit // KB} KB")
 
 
+def compressed_limit(limit: int) -> int:
+    """The most gzip bytes a body of `limit` bytes can take: gzip's header and trailer,
+    and 5 bytes a stored block for what does not compress (blocks hold up to 64 KB)."""
+    return limit + limit // 4096 + 1024
+
+
 async def read_body(request: Request, limit: int) -> bytes:
-    """The (gunzipped) body, refusing it as soon as it passes `limit` bytes."""
+    """The (gunzipped) body, refusing it as soon as it passes `limit` bytes.
+
+    A gzip body is held to `limit` twice, before anything is kept: its wire bytes
+    (compressed_limit) and what they inflate to. It must be one gzip member and nothing
+    after it: a second member or trailing bytes are refused at once, never buffered.
+    """
     length = request.headers.get("content-length", "")
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip", ""):
         raise PayloadError(f"unsupported content-encoding {encoding!r}", status=415)
     gzipped = encoding == "gzip"
-    # A gzipped body is limited after inflating it; its wire size says little.
-    if not gzipped and length.isdigit() and int(length) > limit:
+    wire_limit = compressed_limit(limit) if gzipped else limit
+    if length.isdigit() and int(length) > wire_limit:
         raise _too_large(limit)
     inflater = zlib.decompressobj(wbits=31) if gzipped else None
     chunks: list[bytes] = []
-    size = 0
+    size = wire = 0
     try:
         async for chunk in request.stream():
+            wire += len(chunk)
+            if wire > wire_limit:
+                raise _too_large(limit)
             if inflater is not None:
-                try:
-                    chunk = inflater.decompress(chunk, limit + 1 - size)
-                except zlib.error as exc:
-                    raise PayloadError("body is not valid gzip") from exc
+                chunk = _inflate(inflater, chunk, limit + 1 - size)
             size += len(chunk)
             if size > limit:
                 raise _too_large(limit)
@@ -71,6 +82,26 @@ async def read_body(request: Request, limit: int) -> bytes:
     if inflater is not None and not inflater.eof:
         raise PayloadError("body is not valid gzip")
     return b"".join(chunks)
+
+
+def _inflate(inflater: Any, chunk: bytes, room: int) -> bytes:
+    """`chunk` inflated (at most `room` bytes); anything past the end of the gzip member
+    is refused, not left to pile up in the inflater's `unused_data`."""
+    if inflater.eof:
+        if chunk:
+            raise _after_gzip_end()
+        return b""
+    try:
+        out = inflater.decompress(chunk, room)
+    except zlib.error as exc:
+        raise PayloadError("body is not valid gzip") from exc
+    if inflater.eof and inflater.unused_data:
+        raise _after_gzip_end()
+    return out
+
+
+def _after_gzip_end() -> PayloadError:
+    return PayloadError("data after the end of the gzip body (one gzip member, nothing after)")
 
 
 def parse_object(body: bytes, *, defer_depth: bool = False) -> dict[str, Any]:
