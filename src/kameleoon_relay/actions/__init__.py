@@ -7,19 +7,22 @@ behaves as actions-core's does.
 
 from kameleoon_relay.actions.definitions import (
     Action,
+    BatchLimits,
     Destination,
     Field,
     Preset,
     SettingsField,
     default_mapping,
 )
-from kameleoon_relay.actions.errors import ActionError, PayloadValidationError
+from kameleoon_relay.actions.errors import ActionError, ActionSkipped, PayloadValidationError
 from kameleoon_relay.actions.payload import compile_payload_validator
 from kameleoon_relay.actions.request import HttpRequest
 
 __all__ = [
     "Action",
     "ActionError",
+    "ActionSkipped",
+    "BatchLimits",
     "Destination",
     "Field",
     "HttpRequest",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from kameleoon_relay.actions.request import HttpRequest
@@ -40,6 +41,21 @@ class PerformContext:
     payload: dict[str, Any]
     settings: Mapping[str, Any]
     endpoint: str
+    # The destination type's own config keys (goals, ...), parsed by its `parse_options`,
+    # plus `nonce_scope`: the destination and subscription names, for per-line nonces.
+    options: Mapping[str, Any] = field(default_factory=lambda: _NO_OPTIONS)
+
+
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How many pending events of a batching destination one request may carry."""
+
+    max_events: int = 500
+    max_bytes: int = 2_000_000
+    max_wait: float = 1.0  # seconds a partial batch waits for more events
 
 
 Perform = Callable[[PerformContext], HttpRequest]
@@ -78,7 +94,8 @@ class Destination:
     presets: tuple[tuple[str, str, str], ...]  # (name, trigger, action slug)
     default_endpoint: str
     max_subscriptions: int = 50
-    test_authentication: Callable[[Mapping[str, Any], str], HttpRequest | None] | None = None
+    # (settings, endpoint, options) -> the request whose 2xx says the credentials work.
+    test_authentication: Callable[..., HttpRequest | None] | None = None
     # What the destination would refuse in the settings, by key (checked before serving).
     check_settings: Callable[[Mapping[str, Any]], dict[str, str]] | None = None
     # Link ids to visitor codes ("Kameleoon identifier") unless the config says otherwise.
@@ -92,6 +109,12 @@ class Destination:
     # The names an event's `integrations` object may call it by, as Segment's catalog
     # and docs spell them (case-sensitive); a destination's configured name counts too.
     catalog_names: tuple[str, ...] = ()
+    # Config keys of this type beside the common ones, and their parser:
+    # raw destination mapping -> (options for PerformContext, problems by key path).
+    option_keys: tuple[str, ...] = ()
+    parse_options: Callable[[Mapping[str, Any]], tuple[dict[str, Any], dict[str, str]]] | None = (
+        None
+    )
 
     def preset_subscriptions(self) -> list[Preset]:
         """Presets derive their mappings from the actions' field defaults."""

@@ -28,3 +28,13 @@ class PayloadValidationError(RelayError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__(" ".join(problems))
+
+
+class ActionSkipped(RelayError):
+    """The action has nothing to send for this event (an event with no goal id): the
+    delivery is `filtered` with `reason`, not failed."""
+
+    def __init__(self, filter_name: str, reason: str) -> None:
+        self.filter_name = filter_name
+        self.reason = reason
+        super().__init__(reason)

@@ -14,6 +14,9 @@ class HttpRequest:
     headers: Mapping[str, str]
     json: Any
     body: bytes = field(repr=False, default=b"")
+    # A line-per-event body (Kameleoon's Data API): the lines, shown instead of `json`,
+    # and what delivery joins when it sends many events in one request.
+    lines: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         # Never show the credential: reprs end up in logs and tracebacks.
@@ -23,9 +26,13 @@ class HttpRequest:
         return f"HttpRequest(method={self.method!r}, url={self.url!r}, headers={headers!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "method": self.method,
             "url": self.url,
             "headers": dict(self.headers),
-            "json": self.json,
         }
+        if self.lines is None:
+            shown["json"] = self.json
+        else:
+            shown["lines"] = list(self.lines)
+        return shown

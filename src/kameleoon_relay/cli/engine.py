@@ -183,9 +183,14 @@ def check_auth(
             typer.echo(f"{target.name}: no test authentication for {target.type}")
             continue
         try:
-            request = test(target.settings, target.endpoint)
+            request = test(target.settings, target.endpoint, target.options)
             with sync_client(timeout=timeout) as client:
-                response = client.request(request.method, request.url, headers=request.headers)
+                response = client.request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    content=request.body or None,  # the Data API's token request is a form
+                )
         except AuthenticationError as error:
             typer.echo(f"{target.name}: invalid settings: {error}")
             failures += 1

@@ -244,9 +244,10 @@ def _destinations(
         if not isinstance(item, dict):
             problems.add(path, "must be a mapping")
             continue
-        _unknown_keys(item, _DESTINATION_KEYS, path, problems)
         name = _string(item, "name", path, problems)
         kind = _string(item, "type", path, problems)
+        own_keys = DESTINATION_TYPES[kind].option_keys if kind in DESTINATION_TYPES else ()
+        _unknown_keys(item, _DESTINATION_KEYS | set(own_keys), path, problems)
         if kind and kind not in DESTINATION_TYPES:
             problems.add(
                 f"{path}.type",
@@ -292,6 +293,11 @@ def _destinations(
             problems.add(f"{path}.identity_linking", "must be true or false")
             linking = None
         enabled = item.get("enabled", True)
+        options: dict[str, Any] = {}
+        if definition.parse_options is not None:
+            options, option_problems = definition.parse_options(item)
+            for key, message in option_problems.items():
+                problems.add(f"{path}.{key}", message)
         subscriptions = _subscriptions(
             item.get("subscriptions"), f"{path}.subscriptions", kind, problems
         )
@@ -307,6 +313,7 @@ def _destinations(
                     filters=tuple(filters),
                     identity_linking=linking,
                     enabled=enabled is not False,
+                    options=options,
                 )
             )
     names = [d.name for d in destinations]

@@ -53,6 +53,8 @@ class DestinationConfig:
     filters: tuple[dict[str, Any], ...] = ()
     identity_linking: bool | None = None  # None: the destination type's default
     enabled: bool = True
+    # The type's own keys (kameleoon-data-api: token_url, goals, custom_data, batch).
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # The settings hold the API key: reprs end up in logs and tracebacks.

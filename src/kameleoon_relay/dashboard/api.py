@@ -88,10 +88,12 @@ async def test_auth(request: Request, session: Session) -> Response:
     if test is None:
         return JSONResponse({"ok": False, "message": "no test authentication for this type"})
     try:
-        probe = test(destination.settings, destination.endpoint)
+        probe = test(destination.settings, destination.endpoint, destination.options)
         assert probe is not None
         async with httpx.AsyncClient(timeout=AUTH_TIMEOUT) as client:
-            answer = await client.request(probe.method, probe.url, headers=probe.headers)
+            answer = await client.request(
+                probe.method, probe.url, headers=probe.headers, content=probe.body or None
+            )
     except AuthenticationError as exc:
         return JSONResponse({"ok": False, "message": f"invalid settings: {exc}"})
     except httpx.HTTPError as exc:

@@ -118,10 +118,12 @@ async def attempt(
             error=f"destination {claimed.destination!r} is not in "
             "the configuration in force (add it back, then replay)",
         )
-    if not planned or planned[0].filtered is not None:
-        dropped = (planned[0].filtered.filter, planned[0].filtered.reason) if planned else NO_MATCH
+    dropped = filtered_reason(planned)
+    if dropped is not None:
         sent = SentRequest(None, None, "filtered", error=f"{dropped[0]}: {dropped[1]}")
         return _final(claimed, "filtered", started, requests=(sent,), filtered=dropped)
+    # An action with nothing to send (no goal id) beside one that sends: only the latter.
+    planned = [entry for entry in planned if entry.filtered is None]
 
     done = set(claimed.done)
     sent_requests: list[tuple[PlannedDelivery, Answer | None]] = []
@@ -134,6 +136,16 @@ async def attempt(
                 done.add(entry.subscription or "")
             sent_requests.append((entry, answer))
     return _judge(claimed, planned, sent_requests, frozenset(done), policy, rng)
+
+
+def filtered_reason(planned: list[PlannedDelivery]) -> tuple[str, str] | None:
+    """(filter, reason) when nothing of the plan is to be sent, else None."""
+    if not planned:
+        return NO_MATCH
+    dropped = [entry.filtered for entry in planned if entry.filtered is not None]
+    if len(dropped) < len(planned):
+        return None
+    return dropped[0].filter, "; ".join(dict.fromkeys(d.reason for d in dropped))
 
 
 def _judge(

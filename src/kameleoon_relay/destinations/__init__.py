@@ -6,11 +6,12 @@ action-destinations does. Adding a type is a new folder and one line here.
 """
 
 from kameleoon_relay.actions import Destination
-from kameleoon_relay.destinations import kameleoon_actions, kameleoon_classic
+from kameleoon_relay.destinations import kameleoon_actions, kameleoon_classic, kameleoon_data_api
 
 DESTINATION_TYPES: dict[str, Destination] = {
     "kameleoon-actions": kameleoon_actions.DESTINATION,
     "kameleoon-classic": kameleoon_classic.DESTINATION,
+    "kameleoon-data-api": kameleoon_data_api.DESTINATION,
 }
 
 __all__ = ["DESTINATION_TYPES"]

@@ -47,9 +47,11 @@ def request_builder(
     perform = action.perform
     settings = dict(destination.settings)
     endpoint = destination.endpoint
+    # Per-line nonces differ between the destination's subscriptions.
+    options = {**destination.options, "nonce_scope": f"{destination.name}\x00{subscription.name}"}
 
     def build_request(event: dict[str, Any]) -> HttpRequest:
-        return perform(PerformContext(validate(transform(event)), settings, endpoint))
+        return perform(PerformContext(validate(transform(event)), settings, endpoint, options))
 
     return build_request
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kameleoon_relay.actions import ActionError, HttpRequest, PayloadValidationError
+from kameleoon_relay.actions import ActionError, ActionSkipped, HttpRequest, PayloadValidationError
 from kameleoon_relay.config.model import Config
 from kameleoon_relay.filters import Dropped
 from kameleoon_relay.fql import FQLEvaluationError
@@ -145,6 +145,18 @@ class Pipeline:
                 continue
             try:
                 request = subscription.build_request(event)
+            except ActionSkipped as skipped:
+                # Nothing to send for this event (no goal id): filtered, with why.
+                planned.append(
+                    PlannedDelivery(
+                        name,
+                        subscription.name,
+                        subscription.action,
+                        filtered=Dropped(skipped.filter_name, skipped.reason),
+                        removed_fields=removed,
+                    )
+                )
+                continue
             except PayloadValidationError as error:
                 failure = ActionError(error.error_type, str(error))
             except (ValueError, TypeError) as error:

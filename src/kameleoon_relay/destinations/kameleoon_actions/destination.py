@@ -88,7 +88,9 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), "a number" if isinstance(value, float) else type(value).__name__)
 
 
-def test_authentication_request(settings: Mapping[str, Any], endpoint: str) -> HttpRequest:
+def test_authentication_request(
+    settings: Mapping[str, Any], endpoint: str, options: Mapping[str, Any] | None = None
+) -> HttpRequest:
     """The GET that Kameleoon answers 2xx for valid credentials.
 
     The API key is base64 of a JSON object; its entries become the query string,
