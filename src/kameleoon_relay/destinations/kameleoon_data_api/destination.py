@@ -67,6 +67,7 @@ KAMELEOON_DATA_API = Destination(
     ),
     default_endpoint=DEFAULT_ENDPOINT,
     test_authentication=test_authentication_request,
+    catalog_names=("Kameleoon Data API",),
     option_keys=OPTION_KEYS,
     parse_options=parse_options,
 )
