@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from kameleoon_relay.sandbox import data_api
 from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_key, load_config
 from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings, FaultSettingsError
 from kameleoon_relay.sandbox.faults_middleware import FaultMiddleware
@@ -44,6 +45,7 @@ class Sandbox:
         self.store = store
         self.tracker = Tracker(store, config)
         self.faults = FaultInjector(faults)
+        self.tokens = data_api.TokenIssuer()  # the Data API's access tokens, in memory
         self.sitecodes = config.sitecodes()
         self._auth_cache: dict[str, Account] = {}
         self._commit_task: asyncio.Task[None] | None = None
@@ -224,6 +226,8 @@ async def api_stats(request: Request) -> Response:
             "rejected": c["rejected"],
             "duplicates": c["duplicates"],
             "auth_checks": c["auth_checks"],
+            "token_requests": c["token_requests"],
+            "tokens_refused": c["tokens_refused"],
             "faults": {
                 "error": c["fault_error"],
                 "rate_limit": c["fault_rate_limit"],
@@ -291,6 +295,10 @@ def create_app(
         Route("/", page),
         Route("/segmentio", segmentio, methods=["POST"]),
         Route("/segmentio/getapikey", getapikey, methods=["GET"]),
+        Route("/oauth/token", data_api.oauth_token, methods=["POST"]),
+        Route("/visit/events", data_api.visit_events, methods=["POST"]),
+        Route("/visit/visitor", data_api.visit_visitor, methods=["GET"]),
+        Route("/api/tokens", data_api.api_tokens, methods=["GET", "POST"]),
         Route("/api/goals", api_goals),
         Route("/api/visitors", api_visitors),
         Route("/api/visitors/{code:path}", api_visitor),

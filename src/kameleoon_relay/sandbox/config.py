@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,17 @@ class SandboxConfigError(RelayError, ValueError):
 class Site:
     sitecode: str
     goals: tuple[str, ...] = ()
+    # Kameleoon goal ids the Data API converts by, with their names (id -> name).
+    goal_ids: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Account:
     api_key: dict[str, str]
     sites: tuple[Site, ...] = ()
+    # OAuth client credentials for the Data API (`client: {id, secret}` in the YAML).
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
 
     @property
     def api_key_setting(self) -> str:
@@ -47,6 +53,18 @@ class SandboxConfig:
                 return account
         return None
 
+    def account_for_client(self, client_id: str, client_secret: str) -> Account | None:
+        """The account whose OAuth client this is; secrets compared in constant time."""
+        found = None
+        for account in self.accounts:
+            if account.client_id is None or account.client_secret is None:
+                continue
+            same_id = hmac.compare_digest(account.client_id.encode(), client_id.encode())
+            same = hmac.compare_digest(account.client_secret.encode(), client_secret.encode())
+            if same_id and same:
+                found = account
+        return found
+
     def sitecodes(self) -> dict[str, Site]:
         return {site.sitecode: site for account in self.accounts for site in account.sites}
 
@@ -55,7 +73,15 @@ DEFAULT_CONFIG = SandboxConfig(
     accounts=(
         Account(
             api_key={"id": "demo", "secret": "demo"},
-            sites=(Site("demosite01", ("Order Completed", "Signed Up")),),
+            sites=(
+                Site(
+                    "demosite01",
+                    ("Order Completed", "Signed Up"),
+                    {424242: "Order Completed", 424243: "Signed Up"},
+                ),
+            ),
+            client_id="demo",
+            client_secret="demo",
         ),
     )
 )
@@ -120,7 +146,20 @@ def parse_config(data: Any, source: str = "config") -> SandboxConfig:
         sites = []
         for j, site in enumerate(item.get("sitecodes") or []):
             sites.append(_parse_site(site, f"{where}.sitecodes[{j}]", seen))
-        accounts.append(Account({str(k): _scalar_text(v) for k, v in key.items()}, tuple(sites)))
+        client = item.get("client")
+        if client is not None and (
+            not isinstance(client, dict)
+            or not all(isinstance(client.get(k), str) and client.get(k) for k in ("id", "secret"))
+        ):
+            raise SandboxConfigError(f"{where}.client: expected a mapping {{id, secret}} of text")
+        accounts.append(
+            Account(
+                {str(k): _scalar_text(v) for k, v in key.items()},
+                tuple(sites),
+                client_id=client["id"] if client else None,
+                client_secret=client["secret"] if client else None,
+            )
+        )
     return SandboxConfig(tuple(accounts))
 
 
@@ -138,4 +177,10 @@ def _parse_site(site: Any, where: str, seen: set[str]) -> Site:
     goals = site.get("goals") or []
     if not isinstance(goals, list) or not all(isinstance(g, str) and g for g in goals):
         raise SandboxConfigError(f"{where}.goals: expected a list of goal names")
-    return Site(code, tuple(dict.fromkeys(goals)))
+    goal_ids = site.get("goal_ids") or {}
+    if not isinstance(goal_ids, dict) or not all(
+        isinstance(k, int) and not isinstance(k, bool) and k > 0 and isinstance(v, str) and v
+        for k, v in goal_ids.items()
+    ):
+        raise SandboxConfigError(f"{where}.goal_ids: expected a mapping of goal id to name")
+    return Site(code, tuple(dict.fromkeys(goals)), dict(goal_ids))

@@ -1,4 +1,5 @@
-"""ASGI middleware that injects the configured faults into `/segmentio` requests only."""
+"""ASGI middleware that injects the configured faults into Kameleoon's tracking
+endpoints only: `/segmentio` and the Data API's `/visit/events`."""
 
 from __future__ import annotations
 
@@ -35,11 +36,11 @@ class FaultMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = route_path(scope)
-        if not path.startswith("/segmentio"):
+        if not path.startswith(("/segmentio", "/visit/events")):
             return await self.app(scope, receive, send)
         store = self.sandbox.store
         if path.rstrip("/") == "/segmentio" and scope["method"] == "POST":
-            store.count("received")
+            store.count("received")  # /visit/events counts its own
         faults = self.sandbox.faults
         if faults.settings.latency_ms:
             await asyncio.sleep(faults.settings.latency_ms / 1000)

@@ -19,7 +19,8 @@ from kameleoon_relay.sandbox.faults_middleware import route_path
 if TYPE_CHECKING:
     from kameleoon_relay.sandbox.app import Sandbox
 
-OPEN_PREFIX = "/segmentio"
+# Kameleoon's own contracts: the Segment endpoint and the Data API (tokens, events).
+OPEN_PREFIXES = ("/segmentio", "/oauth/", "/visit/")
 
 
 class ControlsGuard:
@@ -35,7 +36,7 @@ class ControlsGuard:
         return self._guards[token]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or route_path(scope).startswith(OPEN_PREFIX):
+        if scope["type"] != "http" or route_path(scope).startswith(OPEN_PREFIXES):
             return await self.app(scope, receive, send)
         guard = self._guard()
         if guard.allows(Request(scope)):

@@ -49,6 +49,18 @@ CREATE TABLE IF NOT EXISTS events (
     message_id TEXT, type TEXT, name TEXT, visitor TEXT, outcome TEXT NOT NULL, goal TEXT,
     body TEXT NOT NULL, reason TEXT, sender TEXT);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS nonces (
+    sitecode TEXT NOT NULL, nonce TEXT NOT NULL, seen_at REAL NOT NULL,
+    PRIMARY KEY (sitecode, nonce)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS goal_revenue (
+    sitecode TEXT NOT NULL, visitor TEXT NOT NULL, goal_id INTEGER NOT NULL,
+    kameleoon_id INTEGER NOT NULL, count INTEGER NOT NULL, revenue REAL NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (sitecode, visitor, kameleoon_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS custom_data (
+    sitecode TEXT NOT NULL, visitor TEXT NOT NULL, idx INTEGER NOT NULL, vals TEXT NOT NULL,
+    last_at REAL NOT NULL,
+    PRIMARY KEY (sitecode, visitor, idx)) WITHOUT ROWID;
 """
 
 COUNTERS = (
@@ -61,6 +73,8 @@ COUNTERS = (
     "fault_timeout",
     "fault_reset",
     "auth_checks",
+    "token_requests",
+    "tokens_refused",
 )
 KEEP_EVENTS = 10_000  # the event log is for inspection; older rows are pruned on commit
 
@@ -120,6 +134,9 @@ class Store:
             ("conversions", "last_at"),
             ("views", "last_at"),
             ("audiences", "updated_at"),
+            ("nonces", "seen_at"),
+            ("goal_revenue", "last_at"),
+            ("custom_data", "last_at"),
         ):
             removed += self.db.execute(
                 f"DELETE FROM {table} WHERE {column} < ?", (before,)
@@ -187,6 +204,53 @@ class Store:
             " VALUES (?, ?, ?, 1, ?)"
             " ON CONFLICT DO UPDATE SET count = count + 1, last_at = excluded.last_at",
             (sitecode, visitor, goal_id, now),
+        )
+
+    def first_nonce(self, sitecode: str, nonce: str, now: float) -> bool:
+        """Record a Data API line's nonce; False when it was seen before (a duplicate)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO nonces (sitecode, nonce, seen_at) VALUES (?, ?, ?)",
+            (sitecode, nonce, now),
+        )
+        self.dirty = True
+        return cur.rowcount == 1
+
+    def add_revenue(
+        self,
+        sitecode: str,
+        visitor: str,
+        goal_id: int,
+        kameleoon_id: int,
+        revenue: float,
+        now: float,
+    ) -> None:
+        """A Data API conversion: its Kameleoon goal id and revenue, beside the named goal."""
+        self.db.execute(
+            "INSERT INTO goal_revenue (sitecode, visitor, goal_id, kameleoon_id, count, revenue,"
+            " last_at) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO UPDATE SET count = count + 1,"
+            " revenue = revenue + excluded.revenue, last_at = excluded.last_at",
+            (sitecode, visitor, goal_id, kameleoon_id, revenue, now),
+        )
+
+    def set_custom_data(
+        self,
+        sitecode: str,
+        visitor: str,
+        index: int,
+        values: list[str],
+        overwrite: bool,
+        now: float,
+    ) -> None:
+        row = self.db.execute(
+            "SELECT vals FROM custom_data WHERE sitecode = ? AND visitor = ? AND idx = ?",
+            (sitecode, visitor, index),
+        ).fetchone()
+        if row is not None and not overwrite:
+            values = list(dict.fromkeys([*orjson.loads(row[0]), *values]))
+        self.db.execute(
+            "INSERT INTO custom_data (sitecode, visitor, idx, vals, last_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET vals = excluded.vals, last_at = excluded.last_at",
+            (sitecode, visitor, index, orjson.dumps(values).decode(), now),
         )
 
     def view(self, sitecode: str, visitor: str, kind: str, name: str, now: float) -> None:
@@ -293,6 +357,16 @@ class Store:
         links = db.execute(
             "SELECT kind, id FROM links WHERE sitecode = ? AND visitor = ? ORDER BY kind, id", key
         ).fetchall()
+        revenue = db.execute(
+            "SELECT r.kameleoon_id, g.name, r.count, r.revenue FROM goal_revenue r"
+            " JOIN goals g ON g.id = r.goal_id WHERE r.sitecode = ? AND r.visitor = ?"
+            " ORDER BY r.last_at",
+            key,
+        ).fetchall()
+        custom = db.execute(
+            "SELECT idx, vals FROM custom_data WHERE sitecode = ? AND visitor = ? ORDER BY idx",
+            key,
+        ).fetchall()
         return {
             "code": code,
             "sitecode": sitecode,
@@ -307,6 +381,12 @@ class Store:
             "groups": groups,
             "audiences": {name: bool(member) for name, member in audiences},
             "linked_ids": [{"kind": kind, "id": ident} for kind, ident in links],
+            # What the Data API sent: conversions by goal id with revenue, custom data by index.
+            "conversions": [
+                {"goalId": goal_id, "name": name, "count": count, "revenue": total}
+                for goal_id, name, count, total in revenue
+            ],
+            "custom_data": {str(index): orjson.loads(vals) for index, vals in custom},
         }
 
     def events(
