@@ -4,9 +4,13 @@ higher ones (`store` knows nothing of the pipeline side)."""
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
 
 import pytest
+
+from kameleoon_relay.errors import RelayError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "kameleoon_relay"
 ROOT = "kameleoon_relay"
@@ -174,3 +178,17 @@ def test_the_graph_sees_lazy_and_relative_imports() -> None:
     edges = graph()
     assert "kameleoon_relay.mapping.resolvers" in edges["kameleoon_relay.mapping.directives"]
     assert "kameleoon_relay.store" in edges["kameleoon_relay.delivery.replay"]
+
+
+def test_every_exception_class_derives_from_relay_error() -> None:
+    outside = []
+    for name in sorted(modules()):
+        if name.endswith("__main__"):
+            continue  # runs the CLI when imported
+        module = importlib.import_module(name)
+        for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != name or not issubclass(cls, BaseException):
+                continue
+            if not issubclass(cls, RelayError):
+                outside.append(f"{name}.{cls_name}")
+    assert not outside, f"exception classes outside RelayError: {outside}"

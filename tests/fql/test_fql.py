@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from kameleoon_relay.fql import FQLEvaluationError, FQLSyntaxError, compile_trigger
-from kameleoon_relay.fql.jsvalue import number_to_string, to_number
 from kameleoon_relay.fql.lexer import tokenize
 from kameleoon_relay.fql.parser import Condition, Group, parse
+from kameleoon_relay.js.numbers import number_to_string
+from kameleoon_relay.js.operators import to_number
 from tests.helpers.oracle import run_oracle
 
 TRACK = {

@@ -23,7 +23,9 @@ from kameleoon_relay.fql import FQLEvaluationError, FQLSyntaxError, compile_trig
 from kameleoon_relay.ingest import SpecError, normalize_event
 from kameleoon_relay.ingest.limits import MAX_EVENT_DEPTH
 from kameleoon_relay.ingest.segment import batch_events, single_event
-from kameleoon_relay.js.values import UNDEFINED, NestingError, json_stringify, nesting_depth
+from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.json_codec import json_stringify
+from kameleoon_relay.js.values import UNDEFINED, nesting_depth
 from kameleoon_relay.mapping import MappingError, compile_mapping
 from kameleoon_relay.web.body import (
     MAX_BATCH_BYTES,
@@ -311,10 +313,10 @@ def test_the_mapping_kit_maps_or_says_why(mapping: Any, event: dict[str, Any], t
         return
     try:
         result = mapper(event)
-    except ValueError as exc:  # MappingEvaluationError, NestingError: the reference's throws
+    except ValueError as exc:  # MappingEvaluationError, NestingTooDeepError: the reference's throws
         assert str(exc)
         return
     if result is not UNDEFINED:
-        # NestingError is a refusal with why: the pipeline fails that delivery (MappingError).
-        with contextlib.suppress(NestingError):
+        # NestingTooDeepError is a refusal with why: the pipeline fails that delivery.
+        with contextlib.suppress(NestingTooDeepError):
             assert isinstance(json_stringify(result), str)

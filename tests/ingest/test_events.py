@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from kameleoon_relay.ingest import SpecError, as_js_value, normalize_event, validate_event
-from kameleoon_relay.js.values import number_to_string
+from kameleoon_relay.js.numbers import number_to_string
 
 RECEIVED = datetime(2024, 5, 1, 12, 0, 10, tzinfo=UTC)
 

@@ -11,7 +11,10 @@ import pytest
 from kameleoon_relay.actions.definitions import PerformContext
 from kameleoon_relay.destinations.kameleoon_actions.request import post_event
 from kameleoon_relay.ingest import SpecError, normalize_event
-from kameleoon_relay.js.values import MAX_NESTING, NestingError, as_js_value, json_stringify
+from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.json_codec import json_stringify
+from kameleoon_relay.js.objects import as_js_value
+from kameleoon_relay.js.values import MAX_NESTING
 
 BASE = {"type": "track", "event": "e", "userId": "u"}
 
@@ -61,5 +64,5 @@ def test_js_helpers_refuse_past_their_limit_instead_of_overflowing_the_stack(fun
     deep: Any = []
     for _ in range(5000):
         deep = [deep]
-    with pytest.raises(NestingError, match=f"deeper than {MAX_NESTING}"):
+    with pytest.raises(NestingTooDeepError, match=f"deeper than {MAX_NESTING}"):
         function(deep)

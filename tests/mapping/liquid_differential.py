@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kameleoon_relay.js.values import as_js_value
+from kameleoon_relay.js.objects import as_js_value
 from kameleoon_relay.mapping import MappingEvaluationError, compile_mapping
 from kameleoon_relay.mapping.liquid import dates as liquid_dates
 from tests.helpers.oracle import run_oracle

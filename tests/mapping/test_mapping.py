@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from kameleoon_relay.js.types import json_stringify, number_to_string
+from kameleoon_relay.js.json_codec import json_stringify
+from kameleoon_relay.js.numbers import number_to_string
 from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,

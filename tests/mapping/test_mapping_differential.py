@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kameleoon_relay.js.values import as_js_value
+from kameleoon_relay.js.objects import as_js_value
 from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,

@@ -15,7 +15,8 @@ from typing import Any
 
 from kameleoon_relay.actions.definitions import Field
 from kameleoon_relay.actions.errors import PayloadValidationError
-from kameleoon_relay.js.values import number_to_string
+from kameleoon_relay.js.numbers import number_to_string
+from kameleoon_relay.js.values import real_type_of
 
 _MISSING = object()
 
@@ -39,17 +40,8 @@ _DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 def _js_typeof_phrase(value: Any) -> str:
     """How ajv-human-errors names a value's type ("a number", "an array", "null")."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
+    kind = real_type_of(value)
+    return kind if kind == "null" else f"{_article(kind)} {kind}"
 
 
 def _article(word: str) -> str:

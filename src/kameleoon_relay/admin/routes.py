@@ -77,7 +77,7 @@ async def list_deliveries(request: Request) -> Response:
         since = params.epoch(query_params.get("since"), "since")
         until = params.epoch(query_params.get("until"), "until")
         before = params.cursor(query_params.get("before"))
-    except params.ParamError as exc:
+    except params.InvalidParamError as exc:
         return error(exc.status, exc.message)
     query = DeliveryQuery(
         states=states,
@@ -99,7 +99,7 @@ async def list_deliveries(request: Request) -> Response:
 async def list_rejected(request: Request) -> Response:
     try:
         limit = params.limit(request.query_params.get("limit"), MAX_LIST_LIMIT)
-    except params.ParamError as exc:
+    except params.InvalidParamError as exc:
         return error(exc.status, exc.message)
     rows = await relay_of(request).store.list_rejected(limit)
     return JSONResponse({"rejected": jsonable(rows)})
@@ -109,7 +109,7 @@ async def get_delivery(request: Request) -> Response:
     raw_id = request.path_params["delivery_id"]
     try:
         delivery_id = params.delivery_id(raw_id)
-    except params.ParamError as exc:
+    except params.InvalidParamError as exc:
         return error(exc.status, exc.message)
     delivery = await relay_of(request).store.get_delivery(delivery_id)
     if delivery is None:
@@ -163,7 +163,7 @@ async def replay(request: Request) -> Response:
     try:
         since = params.epoch(body.get("since"), "since")
         until = params.epoch(body.get("until"), "until")
-    except params.ParamError as exc:
+    except params.InvalidParamError as exc:
         return error(exc.status, exc.message)
     names = ("destination", "message_id", "user_id")
     for name in names:

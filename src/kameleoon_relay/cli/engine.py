@@ -9,7 +9,7 @@ import typer
 from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
 from kameleoon_relay.config import Config, ConfigError, load_config
-from kameleoon_relay.js.values import as_js_value
+from kameleoon_relay.js.objects import as_js_value
 
 EventsArg = Annotated[
     str, typer.Argument(help="Events file (JSON lines or a JSON array); - for stdin.")

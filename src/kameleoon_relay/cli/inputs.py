@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 import orjson
 import typer
 
-from kameleoon_relay.js.values import UNDEFINED, json_stringify
+from kameleoon_relay.js.json_codec import json_stringify
+from kameleoon_relay.js.values import UNDEFINED
 
 USAGE_ERROR = 2
 

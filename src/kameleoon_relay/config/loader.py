@@ -27,7 +27,7 @@ from kameleoon_relay.config.model import (
 from kameleoon_relay.config.overlay import apply_overlay, overlay_path
 from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.durations import parse_duration
-from kameleoon_relay.js.values import as_js_value
+from kameleoon_relay.js.objects import as_js_value
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 

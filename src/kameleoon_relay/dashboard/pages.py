@@ -80,7 +80,7 @@ async def delivery(request: Request, session: Session) -> Response:
     raw = request.path_params["delivery_id"]
     try:
         found = await relay_of(request).store.get_delivery(params.delivery_id(raw))
-    except params.ParamError:
+    except params.InvalidParamError:
         found = None
     if found is None:
         return render(request, session, "missing.html", status=404, what=f"delivery {raw}")

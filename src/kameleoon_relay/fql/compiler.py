@@ -13,16 +13,13 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from kameleoon_relay.fql.errors import FQLEvaluationError
-from kameleoon_relay.fql.jsvalue import (
-    UNDEFINED,
-    as_number,
-    member,
-    to_number,
-    to_string,
-    truthy,
-    utf16_units,
-)
 from kameleoon_relay.fql.parser import Condition, Empty, Group, Node
+from kameleoon_relay.js.errors import MemberReadError
+from kameleoon_relay.js.members import member
+from kameleoon_relay.js.numbers import as_number
+from kameleoon_relay.js.operators import to_number
+from kameleoon_relay.js.strings import to_js_string, utf16_units
+from kameleoon_relay.js.values import UNDEFINED, truthy
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -32,14 +29,17 @@ _PATH_KEY: Final = re.compile(r"[^\[.\]]+")
 
 def _walk(value: Any, keys: tuple[str, ...]) -> Any:
     """The reference's ``get``: ``keys.reduce((o, k) => o && o[k], value)``."""
-    for key in keys:
-        if type(value) is dict:
-            found = value.get(key, UNDEFINED)
-            value = member(value, key) if found is UNDEFINED else found
-        elif truthy(value):
-            value = member(value, key)
-        else:
-            return value  # a falsy value (0, "", false, null) stops the walk and is the result
+    try:
+        for key in keys:
+            if type(value) is dict:
+                found = value.get(key, UNDEFINED)
+                value = member(value, key) if found is UNDEFINED else found
+            elif truthy(value):
+                value = member(value, key)
+            else:
+                return value  # a falsy value (0, "", false, null) stops the walk: the result
+    except MemberReadError as error:  # the read throws in the reference: validate fails
+        raise FQLEvaluationError(str(error)) from None
     return value
 
 
@@ -135,7 +135,9 @@ class _Generator:
         actual = self.actual(cond)
         op = cond.operator
         if op in ("=", "!="):
-            return f"({actual} {'==' if op == '=' else '!='} {self.const(to_string(cond.value))})"
+            return (
+                f"({actual} {'==' if op == '=' else '!='} {self.const(to_js_string(cond.value))})"
+            )
         if op in _NUMBER_OPS:
             cmp, bound = _NUMBER_OPS[op], self.const(to_number(cond.value))
             exact = f"-{_EXACT} <= v <= {_EXACT}"
@@ -144,7 +146,7 @@ class _Generator:
                 f"(type(v) is int and (v {cmp} {bound} if {exact} else _number(v) {cmp} {bound})))"
             )
         if op in _STRING_OPS:
-            needle = to_string(cond.value)
+            needle = to_js_string(cond.value)
             units = _units(needle)
             if units == needle and not any("\ud800" <= ch <= "\udfff" for ch in needle):
                 test = _STRING_OPS[op].format(v="v", c=self.const(needle))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from kameleoon_relay.fql.errors import FQLSyntaxError
-from kameleoon_relay.fql.jsvalue import utf16_length
+from kameleoon_relay.js.strings import utf16_length
 
 # The reference's guards against runaway tokens (counted in UTF-16 units).
 _MAX_LENGTH: Final = 100_000

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from kameleoon_relay.fql.errors import FQLSyntaxError
-from kameleoon_relay.fql.jsvalue import OBJECT_MEMBERS, to_number, to_string
 from kameleoon_relay.fql.lexer import Token, tokenize
+from kameleoon_relay.js.members import OBJECT_MEMBERS
+from kameleoon_relay.js.operators import to_number
+from kameleoon_relay.js.strings import to_js_string
 
 Value = str | float | bool | None
 
@@ -177,7 +179,7 @@ class _Parser:
             if special is not None:
                 nodes.append(Condition(source, None, special, None))
             else:
-                nodes.append(Condition(source, None, op, to_string(_token_value(value_token))))
+                nodes.append(Condition(source, None, op, to_js_string(_token_value(value_token))))
             return
         path = _nested_path(source, token.value)
         if special is None:
@@ -196,7 +198,7 @@ class _Parser:
         value_token = self.take_argument(tokens, name, "2nd")
         if tokens:
             tokens.popleft()  # ")"
-        text = to_string(_token_value(value_token))
+        text = to_js_string(_token_value(value_token))
         if name == "contains":
             operator = "not_contains" if negate else "contains"
         elif value_token.value.endswith('*"'):

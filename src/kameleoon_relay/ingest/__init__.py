@@ -2,6 +2,6 @@
 
 from kameleoon_relay.ingest.errors import SpecError
 from kameleoon_relay.ingest.normalize import EVENT_TYPES, normalize_event, validate_event
-from kameleoon_relay.js.values import as_js_value
+from kameleoon_relay.js.objects import as_js_value
 
 __all__ = ["EVENT_TYPES", "SpecError", "as_js_value", "normalize_event", "validate_event"]

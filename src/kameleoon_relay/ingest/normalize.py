@@ -10,7 +10,9 @@ from typing import Any
 from kameleoon_relay.ingest.errors import SpecError
 from kameleoon_relay.ingest.limits import MAX_EVENT_DEPTH, too_deep
 from kameleoon_relay.ingest.timestamps import format_iso8601, parse_utc
-from kameleoon_relay.js.values import NestingError, as_js_value
+from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.objects import as_js_value
+from kameleoon_relay.js.values import real_type_of
 
 EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
 
@@ -22,24 +24,10 @@ _TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt")
 _REQUIRED_BY_TYPE = {"track": "event", "group": "groupId", "alias": "previousId"}
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def validate_event(event: Any) -> list[str]:
     """Every Spec violation of `event`, each naming its field (empty when valid)."""
     if not isinstance(event, dict):
-        return [f"event: must be a JSON object, got {_json_type(event)}"]
+        return [f"event: must be a JSON object, got {real_type_of(event)}"]
     deep = too_deep(event)
     return [deep, *_field_problems(event)] if deep is not None else _field_problems(event)
 
@@ -53,24 +41,24 @@ def _field_problems(event: dict[str, Any]) -> list[str]:
         problems.append(f"type: must be one of {allowed}, got {kind!r}")
     for field in _OBJECT_FIELDS:
         if field in event and event[field] is not None and not isinstance(event[field], dict):
-            problems.append(f"{field}: must be an object, got {_json_type(event[field])}")
+            problems.append(f"{field}: must be an object, got {real_type_of(event[field])}")
     for field in _ID_FIELDS:
         value = event.get(field)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, str | int | float)
         ):
-            problems.append(f"{field}: must be a string, got {_json_type(value)}")
+            problems.append(f"{field}: must be a string, got {real_type_of(value)}")
     for field in _STRING_FIELDS:
         value = event.get(field)
         if value is not None and not isinstance(value, str):
-            problems.append(f"{field}: must be a string, got {_json_type(value)}")
+            problems.append(f"{field}: must be a string, got {real_type_of(value)}")
     for field in _TIME_FIELDS:
         value = event.get(field)
         if value is None:
             continue
         if not isinstance(value, str):
             problems.append(
-                f"{field}: must be an ISO-8601 date-time string, got {_json_type(value)}"
+                f"{field}: must be an ISO-8601 date-time string, got {real_type_of(value)}"
             )
             continue
         try:
@@ -122,7 +110,7 @@ def _as_js_event(raw: Any) -> dict[str, Any]:
     if type(raw) is dict:
         try:
             event = as_js_value(raw, MAX_EVENT_DEPTH)
-        except NestingError:
+        except NestingTooDeepError:
             pass
         else:
             if problems := _field_problems(raw):
@@ -133,7 +121,7 @@ def _as_js_event(raw: Any) -> dict[str, Any]:
         raise SpecError(problems)
     try:
         event = as_js_value(raw)
-    except NestingError as exc:  # validate_event's limit is lower; kept as a backstop
+    except NestingTooDeepError as exc:  # validate_event's limit is lower; kept as a backstop
         raise SpecError([f"event: {exc}"]) from None
     return raw.copy() if event is raw else event
 

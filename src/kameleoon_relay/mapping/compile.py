@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.types import UNDEFINED
+from kameleoon_relay.js.values import UNDEFINED
 from kameleoon_relay.mapping import directives as _directives  # noqa: F401 - registers the directives
 from kameleoon_relay.mapping.resolvers import compile_transform
 

@@ -10,19 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.types import (
-    UNDEFINED,
-    json_parse,
-    json_stringify,
-    loosely_equals_empty,
-    number_to_string,
-    real_type_of,
-    to_js_string,
-    truthy,
-    type_of,
-    utf16_units,
-)
-from kameleoon_relay.js.values import NestingError, js_ordered
+from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.json_codec import json_parse, json_stringify
+from kameleoon_relay.js.numbers import number_to_string
+from kameleoon_relay.js.objects import js_ordered
+from kameleoon_relay.js.operators import loosely_equals_empty
+from kameleoon_relay.js.strings import to_js_string, utf16_units
+from kameleoon_relay.js.values import UNDEFINED, real_type_of, truthy, type_of
 from kameleoon_relay.mapping import resolvers as core
 from kameleoon_relay.mapping.errors import MappingEvaluationError
 from kameleoon_relay.mapping.liquid import compile_liquid
@@ -81,7 +75,7 @@ def _same_json(a: Any, b: Any) -> bool:
     """Same JSON text (Python's == would take 1 for true)."""
     try:
         return json_stringify(a) == json_stringify(b)
-    except (NestingError, TypeError, ValueError):
+    except (NestingTooDeepError, TypeError, ValueError):
         return False
 
 
@@ -277,7 +271,7 @@ def _decode(value: Any) -> Any:
         return value
     try:
         return json_parse(value)
-    except NestingError:
+    except NestingTooDeepError:
         raise  # JS would parse it; we cannot, so the delivery fails saying why
     except ValueError:
         return value

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from kameleoon_relay.js.types import UNDEFINED, truthy, utf16_len, utf16_units
+from kameleoon_relay.js.strings import utf16_length, utf16_units
+from kameleoon_relay.js.values import UNDEFINED, truthy
 
 # Split on "[" before a quote or digit, on ".", and on "]"s after a quote or digit.
 _SEPARATORS = re.compile(r"""\[(?=["'0-9])|\.|(?<=["'0-9])\]+""")
@@ -47,7 +48,7 @@ def member(value: Any, key: str) -> Any:
         return UNDEFINED if index is None else value[index]
     if isinstance(value, str):
         if key == "length":
-            return utf16_len(value)
+            return utf16_length(value)
         units = utf16_units(value)
         index = _index(key, len(units))
         return UNDEFINED if index is None else units[index]

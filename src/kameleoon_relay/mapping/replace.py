@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from kameleoon_relay.js.types import utf16_len
+from kameleoon_relay.js.strings import utf16_length
 
 # A replacement compiled to pieces: literal text, or a callable of (text, start, end).
 Piece = str | Callable[[str, int, int], str]
@@ -81,9 +81,9 @@ def _after(text: str, start: int, end: int) -> str:
 
 def check_lengths(pattern: str, replacement: str) -> str | None:
     """The reference's runtime length limits; the error message, or None."""
-    if utf16_len(pattern) > 10:
+    if utf16_length(pattern) > 10:
         return '@replace requires a "pattern" less than 10 characters'
-    if utf16_len(replacement) > 10:
+    if utf16_length(replacement) > 10:
         return '@replace requires a "replacement" less than 10 characters'
     return None
 

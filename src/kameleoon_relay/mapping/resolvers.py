@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.types import UNDEFINED, js_key_order, real_type_of, utf16_units
+from kameleoon_relay.js.objects import js_key_order
+from kameleoon_relay.js.strings import utf16_units
+from kameleoon_relay.js.values import UNDEFINED, real_type_of
 from kameleoon_relay.mapping.errors import MappingError, MappingEvaluationError
 from kameleoon_relay.mapping.validate import is_directive, validate_mapping
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kameleoon_relay.js.types import UNDEFINED, js_trim, to_js_string
+from kameleoon_relay.js.strings import js_trim, to_js_string
+from kameleoon_relay.js.values import UNDEFINED
 from kameleoon_relay.mapping.paths import get
 
 _TRIPLE = re.compile(r"\{\{\{([^}]+)\}\}\}")

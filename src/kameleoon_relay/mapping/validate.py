@@ -11,7 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.types import UNDEFINED, real_type_of, utf16_len
+from kameleoon_relay.js.strings import utf16_length
+from kameleoon_relay.js.values import UNDEFINED, real_type_of
 
 Stack = tuple[str, ...]
 Check = Callable[[Any, Stack, list[str]], None]
@@ -127,9 +128,9 @@ def _string_of_length(low: int, high: int) -> Check:
     def check(value: Any, stack: Stack, out: list[str]) -> None:
         if not _string(value, stack, out):
             return
-        if utf16_len(value) < low:
+        if utf16_length(value) < low:
             _problem(out, stack, f"should be a string of length {low} or greater")
-        elif utf16_len(value) > high:
+        elif utf16_length(value) > high:
             _problem(out, stack, f"should be a string of length {high} or less")
 
     return check

@@ -11,13 +11,14 @@ import time
 from typing import Any
 
 from kameleoon_relay.durations import parse_moment
+from kameleoon_relay.errors import RelayError
 
 MAX_ID = 2**63 - 1  # SQLite's INTEGER PRIMARY KEY range
 _MAX_DIGITS = 19
 SHOWN_CHARS = 40  # of a bad value echoed in an error
 
 
-class ParamError(ValueError):
+class InvalidParamError(RelayError, ValueError):
     """A bad parameter: answered with `status` and this message."""
 
     def __init__(self, message: str, status: int = 400) -> None:
@@ -38,10 +39,10 @@ def ascii_int(raw: str) -> int | None:
 
 
 def delivery_id(raw: str) -> int:
-    """A delivery id; ParamError 404 for anything that cannot name one."""
+    """A delivery id; InvalidParamError 404 for anything that cannot name one."""
     number = ascii_int(raw)
     if number is None or not 1 <= number <= MAX_ID:
-        raise ParamError(f"no delivery {shown(raw)}", status=404)
+        raise InvalidParamError(f"no delivery {shown(raw)}", status=404)
     return number
 
 
@@ -50,7 +51,7 @@ def limit(raw: str | None, maximum: int, default: int = 50) -> int:
         return default
     number = ascii_int(raw)
     if number is None or not 1 <= number <= maximum:
-        raise ParamError(f"limit must be an integer from 1 to {maximum}")
+        raise InvalidParamError(f"limit must be an integer from 1 to {maximum}")
     return number
 
 
@@ -59,7 +60,7 @@ def choice(raw: str | None, allowed: tuple[str, ...], name: str) -> str | None:
     if not raw:
         return None
     if raw not in allowed:
-        raise ParamError(f"{name} must be one of {', '.join(allowed)}")
+        raise InvalidParamError(f"{name} must be one of {', '.join(allowed)}")
     return raw
 
 
@@ -72,11 +73,11 @@ def epoch(value: Any, name: str = "since") -> float | None:
         return float(value)
     problem = f"{name} must be an ISO 8601 date-time, epoch seconds or a duration ago (2h)"
     if not isinstance(value, str):
-        raise ParamError(problem)
+        raise InvalidParamError(problem)
     try:
         return parse_moment(value, time.time(), name)
     except (ValueError, OverflowError):
-        raise ParamError(problem) from None
+        raise InvalidParamError(problem) from None
 
 
 def cursor(raw: str | None) -> int | None:
@@ -85,5 +86,5 @@ def cursor(raw: str | None) -> int | None:
         return None
     number = ascii_int(raw)
     if number is None or not 1 <= number <= MAX_ID:
-        raise ParamError("before must be a delivery id")
+        raise InvalidParamError("before must be a delivery id")
     return number

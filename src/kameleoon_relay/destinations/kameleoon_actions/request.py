@@ -12,7 +12,7 @@ import orjson
 from kameleoon_relay import USER_AGENT
 from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.actions.definitions import PerformContext
-from kameleoon_relay.js.values import json_stringify
+from kameleoon_relay.js.json_codec import json_stringify
 
 # A number in exponent form where orjson writes a value: after `:`, `,` or `[`, before
 # `,`, `}` or `]` (orjson writes no spaces). Hex ids and UUIDs inside strings ("4e2")

@@ -32,13 +32,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.types import utf16_len
+from kameleoon_relay.js.strings import utf16_length
 from kameleoon_relay.mapping.errors import MappingEvaluationError
-from kameleoon_relay.mapping.liquid.engine import (
-    LiquidRenderError,
-    LiquidSyntaxError,
-    compile_template,
-)
+from kameleoon_relay.mapping.liquid.engine import compile_template
+from kameleoon_relay.mapping.liquid.errors import LiquidRenderError, LiquidSyntaxError
 from kameleoon_relay.mapping.liquid.filters import DISABLED_FILTERS
 
 MAX_TEMPLATE_LENGTH = 1000
@@ -55,7 +52,7 @@ def compile_liquid(source: Any) -> Callable[[Any], Any]:
         return _fail("liquid template value must be a string")
     if source == "":
         return lambda payload: ""
-    if utf16_len(source) > MAX_TEMPLATE_LENGTH:
+    if utf16_length(source) > MAX_TEMPLATE_LENGTH:
         return _fail("liquid template values are limited to 1000 characters")
     try:
         template = compile_template(source, DISABLED_TAGS, RENDER_LIMIT_SECONDS, MEMORY_LIMIT)

@@ -16,21 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kameleoon_relay.js.types import JS_WHITESPACE, UNDEFINED, utf16_len
-from kameleoon_relay.mapping.liquid.values import (
-    Drop,
-    FilterError,
-    is_nil,
-    is_number,
-    js_add,
-    js_gt,
-    js_length,
-    js_string,
-    stringify,
-    to_number,
-    to_primitive,
-    to_value,
-)
+from kameleoon_relay.js.members import js_length
+from kameleoon_relay.js.operators import js_add, js_gt, to_number, to_primitive
+from kameleoon_relay.js.strings import JS_WHITESPACE, to_js_string, utf16_length
+from kameleoon_relay.js.values import UNDEFINED, is_number
+from kameleoon_relay.mapping.liquid.errors import LiquidFilterError
+from kameleoon_relay.mapping.liquid.values import Drop, is_nil, stringify, to_value
 
 
 def now_ms() -> float:
@@ -490,7 +481,7 @@ def _zone_offset(name: str, utc: float) -> float:
         _ZONES.update({"utc": "UTC", "gmt": "GMT"})
     zone_key = _ZONES.get(name.lower())
     if zone_key is None:
-        raise FilterError(f"Invalid time zone specified: {name}")
+        raise LiquidFilterError(f"Invalid time zone specified: {name}")
     # Outside Python's years, the zone's offset at the nearest representable instant
     # (liquidjs reads the offset back from locale strings, which keeps it constant there).
     seconds = min(max(math.floor(utc / 1000), -62135510400), 253402214400)
@@ -562,14 +553,14 @@ def _offset_text(d: LiquidDate, colon: bool) -> str:
     sign = "-" if js_gt(offset, 0) else "+"
     return (
         sign
-        + _pad(js_string(float(hours)), 2, "0")
+        + _pad(to_js_string(float(hours)), 2, "0")
         + (":" if colon else "")
-        + _pad(js_string(minutes), 2, "0")
+        + _pad(to_js_string(minutes), 2, "0")
     )
 
 
 def _pad(text: str, width: float, ch: str, end: bool = False) -> str:
-    missing = int(width) - utf16_len(text) if width == width and math.isfinite(width) else 0
+    missing = int(width) - utf16_length(text) if width == width and math.isfinite(width) else 0
     if missing <= 0:
         return text
     return text + ch * missing if end else ch * missing + text
@@ -640,7 +631,7 @@ def strftime(d: LiquidDate, fmt: str, use: Callable[[Any], None]) -> str:
             continue
         flags = set(flag_text or "")
         value = convert(d, fields, {"flags": flags, "width": width, "use": use})
-        text = value if type(value) is str else js_string(value)
+        text = value if type(value) is str else to_js_string(value)
         pad_char = " " if conversion in _PAD_SPACE else "0"
         pad_width = (int(width) if width and int(width) else 0) or _PAD_WIDTHS.get(conversion, 0)
         if "^" in flags:
@@ -653,7 +644,7 @@ def strftime(d: LiquidDate, fmt: str, use: Callable[[Any], None]) -> str:
             pad_char = "0"
         if "-" in flags:
             pad_width = 0
-        use(pad_width - utf16_len(text))
+        use(pad_width - utf16_length(text))
         if pad_char == "0" and text[:1] == "-":
             out.append("-" + _pad(text[1:], pad_width - 1, pad_char))
         else:
@@ -713,7 +704,7 @@ def _format_date(ctx: Any, value: Any, fmt: Any, timezone: Any) -> Any:
         return value
     fmt = to_value(fmt)
     fmt = DEFAULT_FORMAT if is_nil(fmt) else stringify(fmt)
-    ctx.use(utf16_len(fmt))
+    ctx.use(utf16_length(fmt))
     return strftime(date, fmt, ctx.use)
 
 

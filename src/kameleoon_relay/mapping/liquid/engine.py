@@ -15,42 +15,37 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.types import UNDEFINED
+from kameleoon_relay.js.members import has_own
+from kameleoon_relay.js.numbers import string_to_number
+from kameleoon_relay.js.operators import (
+    js_ge,
+    js_gt,
+    js_le,
+    js_lt,
+    property_key,
+    to_number,
+    to_primitive,
+)
+from kameleoon_relay.js.strings import to_js_string
+from kameleoon_relay.js.values import UNDEFINED, is_number, truthy
+from kameleoon_relay.mapping.liquid.errors import (
+    LiquidFilterError,
+    LiquidMemoryLimitError,
+    LiquidRenderError,
+    LiquidSyntaxError,
+)
 from kameleoon_relay.mapping.liquid.filters import FILTERS
 from kameleoon_relay.mapping.liquid.values import (
     BLOCK,
     LITERALS,
     Drop,
-    FilterError,
-    MemoryLimitError,
     equals,
-    has_own,
     is_falsy,
     is_nil,
-    is_number,
-    js_ge,
-    js_gt,
-    js_le,
-    js_lt,
-    js_string,
-    property_key,
     read_property,
-    string_to_number,
     stringify,
-    to_number,
-    to_primitive,
     to_value,
-    truthy,
 )
-
-
-class LiquidSyntaxError(Exception):
-    """The template does not parse (liquidjs's TokenizationError / ParseError)."""
-
-
-class LiquidRenderError(Exception):
-    """Rendering failed (liquidjs's RenderError)."""
-
 
 # Character classes of liquidjs's scanner.
 WORD, BLANK, QUOTE, NUMBER, SIGN = 1, 4, 8, 32, 64
@@ -301,7 +296,7 @@ def _operate(name: str, left: Any, right: Any) -> Any:
         if type(left) is list:
             return any(equals(item, right) for item in left)
         if type(left) is str:
-            return js_string(to_primitive(to_value(right), "string")) in left
+            return to_js_string(to_primitive(to_value(right), "string")) in left
         return False
     if name == "and":
         return not is_falsy(left) and not is_falsy(right)
@@ -868,7 +863,7 @@ class Cycle(Node):
 
     def render(self, ctx: Context, out: list[str]) -> None:
         group = self.group.evaluate(ctx) if self.group is not None else UNDEFINED
-        key = f"cycle:{js_string(to_primitive(group, 'string'))}:{self.fingerprint}"
+        key = f"cycle:{to_js_string(to_primitive(group, 'string'))}:{self.fingerprint}"
         index = ctx.cycles.get(key, 0)
         ctx.cycles[key] = (index + 1) % len(self.candidates)
         value = to_value(self.candidates[index].evaluate(ctx))
@@ -1203,7 +1198,7 @@ class Context:
         amount = count if is_number(count) else to_number(count)
         if amount > 0:
             if self.memory + amount > self.memory_limit:
-                raise MemoryLimitError("memory alloc limit exceeded")
+                raise LiquidMemoryLimitError("memory alloc limit exceeded")
             self.memory += amount
 
     def environment_value(self, name: str) -> Any:
@@ -1281,7 +1276,7 @@ class Template:
         out: list[str] = []
         try:
             ctx.render_nodes(self.nodes, out)
-        except (FilterError, MemoryLimitError, LiquidSyntaxError) as error:
+        except (LiquidFilterError, LiquidMemoryLimitError, LiquidSyntaxError) as error:
             raise LiquidRenderError(str(error)) from error
         except RecursionError as error:
             raise LiquidRenderError("too deeply nested") from error
@@ -1299,8 +1294,6 @@ def compile_template(
 
 
 __all__ = [
-    "LiquidRenderError",
-    "LiquidSyntaxError",
     "Template",
     "compile_template",
     "is_nil",

@@ -21,39 +21,33 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from kameleoon_relay.js.types import (
-    JS_WHITESPACE,
-    UNDEFINED,
-    js_key_order,
-    utf16_len,
-    utf16_units,
+from kameleoon_relay.js.members import js_length
+from kameleoon_relay.js.objects import js_key_order
+from kameleoon_relay.js.operators import (
+    js_add,
+    js_ge,
+    js_le,
+    js_lt,
+    to_integer,
+    to_number,
+    to_primitive,
 )
+from kameleoon_relay.js.strings import JS_WHITESPACE, to_js_string, utf16_length, utf16_units
+from kameleoon_relay.js.values import UNDEFINED, is_number, truthy
 from kameleoon_relay.mapping.liquid import dates as liquid_dates
+from kameleoon_relay.mapping.liquid.errors import LiquidFilterError
 from kameleoon_relay.mapping.liquid.values import (
     Drop,
-    EmptyDrop,
-    FilterError,
     equals,
     is_array_like,
     is_falsy,
     is_nil,
-    is_number,
-    js_add,
-    js_ge,
-    js_le,
-    js_length,
-    js_lt,
-    js_string,
     liquid_number,
     read_index,
     read_property,
     stringify,
     to_array,
-    to_integer,
-    to_number,
-    to_primitive,
     to_value,
-    truthy,
 )
 
 DISABLED_FILTERS = (
@@ -136,13 +130,13 @@ _UNESCAPE_RE = re.compile("&(amp|lt|gt|#34|#39);")
 
 def f_escape(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return _ESCAPE_RE.sub(lambda m: _ESCAPE[m[0]], text)
 
 
 def f_escape_once(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return f_escape(ctx, _UNESCAPE_RE.sub(lambda m: _UNESCAPE[m[0]], text))
 
 
@@ -151,7 +145,7 @@ _HTML_BLOCKS = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"
 
 def f_strip_html(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     openers = dict(_HTML_BLOCKS)
     out: list[str] = []
     i = 0
@@ -232,8 +226,8 @@ def _min(*values: float) -> float:
 
 
 def _shift_decimal(number: float, exponent: float) -> float:
-    mantissa, _, power = js_string(number).partition("e")
-    return to_number(f"{mantissa}e{js_string(to_number(power or '0') + exponent)}")
+    mantissa, _, power = to_js_string(number).partition("e")
+    return to_number(f"{mantissa}e{to_js_string(to_number(power or '0') + exponent)}")
 
 
 def f_round(ctx: Ctx, value: Any, digits: Any = 0, *args: Any) -> Any:
@@ -257,7 +251,7 @@ def _encode_uri(text: str, safe: str) -> str:
     try:
         data = _recombine(text).encode("utf-8")
     except UnicodeEncodeError as error:  # a lone surrogate: URIError
-        raise FilterError("URI malformed") from error
+        raise LiquidFilterError("URI malformed") from error
     return quote(data, safe=safe)
 
 
@@ -298,27 +292,27 @@ def decode_uri_component(text: str) -> str:
         elif first & 0xF8 == 0xF0:
             count = 4
         else:
-            raise FilterError("URI malformed")
+            raise LiquidFilterError("URI malformed")
         data = bytearray([first])
         for _ in range(count - 1):
             if i >= n or text[i] != "%":
-                raise FilterError("URI malformed")
+                raise LiquidFilterError("URI malformed")
             byte = _hex_byte(text, i)
             if byte & 0xC0 != 0x80:
-                raise FilterError("URI malformed")
+                raise LiquidFilterError("URI malformed")
             data.append(byte)
             i += 3
         try:
             out.append(data.decode("utf-8"))
         except UnicodeDecodeError as error:
-            raise FilterError("URI malformed") from error
+            raise LiquidFilterError("URI malformed") from error
     return "".join(out)
 
 
 def _hex_byte(text: str, i: int) -> int:
     digits = text[i + 1 : i + 3]
     if len(digits) != 2 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-        raise FilterError("URI malformed")
+        raise LiquidFilterError("URI malformed")
     return int(digits, 16)
 
 
@@ -368,7 +362,7 @@ def f_slugify(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
     mode = _arg(args, 0, "default")
     cased = _arg(args, 1, False)
-    key = js_string(to_primitive(mode, "string"))
+    key = to_js_string(to_primitive(mode, "string"))
     if key in ("default", "latin", "pretty", "ascii", "raw"):
         if key == "latin":
             for chars, plain in _ACCENTS:
@@ -392,10 +386,10 @@ def f_join(ctx: Ctx, value: Any, *args: Any) -> str:
     array = to_array(value)
     separator = to_value(_arg(args, 0, UNDEFINED))
     sep = " " if is_nil(separator) else stringify(separator)
-    size = utf16_len(sep) * max(len(array) - 1, 0)
-    size += sum(utf16_len(js_string(item)) for item in array)
+    size = utf16_length(sep) * max(len(array) - 1, 0)
+    size += sum(utf16_length(to_js_string(item)) for item in array)
     ctx.use(size)
-    return sep.join("" if is_nil(item) else js_string(item) for item in array)
+    return sep.join("" if is_nil(item) else to_js_string(item) for item in array)
 
 
 def _edge(index: int) -> Callable[..., Any]:
@@ -534,7 +528,7 @@ def f_sample(ctx: Ctx, value: Any, *args: Any) -> Any:
 def _string_filter(func: Callable[[str], str]) -> Callable[..., str]:
     def apply(ctx: Ctx, value: Any, *args: Any) -> str:
         text = stringify(value)
-        ctx.use(utf16_len(text))
+        ctx.use(utf16_length(text))
         return func(text)
 
     return apply
@@ -542,19 +536,19 @@ def _string_filter(func: Callable[[str], str]) -> Callable[..., str]:
 
 def _exactly_one_arg(name: str, args: tuple[Any, ...]) -> Any:
     if len(args) != 1:
-        raise FilterError(f"{name} expect 2 arguments")
+        raise LiquidFilterError(f"{name} expect 2 arguments")
     return args[0]
 
 
 def f_append(ctx: Ctx, value: Any, *args: Any) -> str:
     left, right = stringify(value), stringify(_exactly_one_arg("append", args))
-    ctx.use(utf16_len(left) + utf16_len(right))
+    ctx.use(utf16_length(left) + utf16_length(right))
     return left + right
 
 
 def f_prepend(ctx: Ctx, value: Any, *args: Any) -> str:
     left, right = stringify(value), stringify(_exactly_one_arg("prepend", args))
-    ctx.use(utf16_len(left) + utf16_len(right))
+    ctx.use(utf16_length(left) + utf16_length(right))
     return right + left
 
 
@@ -564,11 +558,11 @@ def _char_set(chars: Any) -> set[str]:
 
 def _strip_one_side(ctx: Ctx, value: Any, args: tuple[Any, ...], left: bool) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     chars = _arg(args, 0)
     if truthy(chars):
         chars_text = stringify(chars)
-        ctx.use(utf16_len(chars_text))
+        ctx.use(utf16_length(chars_text))
         strip_chars = "".join(set(chars_text))
     else:
         strip_chars = JS_WHITESPACE
@@ -585,7 +579,7 @@ def f_rstrip(ctx: Ctx, value: Any, *args: Any) -> str:
 
 def f_strip(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     chars = _arg(args, 0)
     if truthy(chars):
         charset = _char_set(chars)
@@ -602,19 +596,19 @@ def _js_split(text: str, separator: str) -> list[str]:
 
 def f_remove(ctx: Ctx, value: Any, *args: Any) -> str:
     text, pattern = stringify(value), stringify(_arg(args, 0))
-    ctx.use(utf16_len(text) + utf16_len(pattern))
+    ctx.use(utf16_length(text) + utf16_length(pattern))
     return text if pattern == "" else text.replace(pattern, "")
 
 
 def f_remove_first(ctx: Ctx, value: Any, *args: Any) -> str:
     text, pattern = stringify(value), stringify(_arg(args, 0))
-    ctx.use(utf16_len(text) + utf16_len(pattern))
+    ctx.use(utf16_length(text) + utf16_length(pattern))
     return text.replace(pattern, "", 1)
 
 
 def f_remove_last(ctx: Ctx, value: Any, *args: Any) -> str:
     text, pattern = stringify(value), stringify(_arg(args, 0))
-    ctx.use(utf16_len(text) + utf16_len(pattern))
+    ctx.use(utf16_length(text) + utf16_length(pattern))
     index = text.rfind(pattern)
     if index == -1:
         return text
@@ -623,7 +617,7 @@ def f_remove_last(ctx: Ctx, value: Any, *args: Any) -> str:
 
 def f_split(ctx: Ctx, value: Any, *args: Any) -> list[str]:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     parts = _js_split(text, stringify(_arg(args, 0)))
     while parts and parts[-1] == "":
         parts.pop()
@@ -632,7 +626,7 @@ def f_split(ctx: Ctx, value: Any, *args: Any) -> list[str]:
 
 def f_strip_newlines(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return re.sub(r"\r?\n", "", text)
 
 
@@ -641,13 +635,13 @@ _JS_SPACE_RUN = re.compile(f"[{JS_WHITESPACE}]+")
 
 def f_squish(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return _JS_SPACE_RUN.sub(" ", text).strip(JS_WHITESPACE)
 
 
 def f_normalize_whitespace(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return _JS_SPACE_RUN.sub(" ", text)
 
 
@@ -661,7 +655,7 @@ def _js_upper(text: str) -> str:
 
 def f_capitalize(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     if not text:
         return ""
     first = text[0]
@@ -674,7 +668,9 @@ def f_replace(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
     pattern, replacement = stringify(_arg(args, 0)), stringify(_arg(args, 1))
     parts = _js_split(text, pattern)
-    size = utf16_len(text) + (len(parts) - 1) * (utf16_len(replacement) - utf16_len(pattern))
+    size = utf16_length(text) + (len(parts) - 1) * (
+        utf16_length(replacement) - utf16_length(pattern)
+    )
     ctx.use(size)
     return _recombine(replacement.join(parts))
 
@@ -682,14 +678,14 @@ def f_replace(ctx: Ctx, value: Any, *args: Any) -> str:
 def f_replace_first(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
     pattern, replacement = stringify(_arg(args, 0)), stringify(_arg(args, 1))
-    ctx.use(utf16_len(text) + utf16_len(pattern) + utf16_len(replacement))
+    ctx.use(utf16_length(text) + utf16_length(pattern) + utf16_length(replacement))
     return text.replace(pattern, replacement, 1)
 
 
 def f_replace_last(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
     pattern, replacement = stringify(_arg(args, 0)), stringify(_arg(args, 1))
-    ctx.use(utf16_len(text) + utf16_len(pattern) + utf16_len(replacement))
+    ctx.use(utf16_length(text) + utf16_length(pattern) + utf16_length(replacement))
     index = text.rfind(pattern)
     if index == -1:
         return text
@@ -700,8 +696,8 @@ def f_truncate(ctx: Ctx, value: Any, *args: Any) -> Any:
     text = stringify(value)
     limit = _arg(args, 0, 50)
     tail = stringify(_arg(args, 1, "..."))
-    ctx.use(utf16_len(text) + utf16_len(tail))
-    length = utf16_len(text)
+    ctx.use(utf16_length(text) + utf16_length(tail))
+    length = utf16_length(text)
     if js_le(length, limit) or _code_points_end(text, 0, limit) >= length:
         return value
     keep = _max(to_number(js_add_number(limit, -_code_point_length(tail))), 0.0)
@@ -717,7 +713,7 @@ def f_truncatewords(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
     words = _arg(args, 0, 15)
     tail = stringify(_arg(args, 1, "..."))
-    ctx.use(utf16_len(text) + utf16_len(tail))
+    ctx.use(utf16_length(text) + utf16_length(tail))
     parts = _JS_SPACE_RUN.split(text.lstrip(JS_WHITESPACE))
     if js_le(words, 0):
         words = 1
@@ -735,7 +731,7 @@ _NON_CJK_WORD = re.compile(f"[^{_CJK}{JS_WHITESPACE}]+")
 
 def f_number_of_words(ctx: Ctx, value: Any, *args: Any) -> int:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     text = text.strip(JS_WHITESPACE)
     if not text:
         return 0
@@ -759,7 +755,7 @@ def _node_utf8(text: str) -> bytes:
 
 def f_base64_encode(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return base64.b64encode(_node_utf8(text)).decode("ascii")
 
 
@@ -769,25 +765,25 @@ _B64_BODY = re.compile("[A-Za-z0-9+/]*")
 
 def f_base64_decode(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     body = _B64_SPACE.sub("", text)
     if len(body) % 4 == 0:
         body = re.sub("==?$", "", body)
     if len(body) % 4 == 1 or not _B64_BODY.fullmatch(body):
-        raise FilterError("invalid base64 provided to base64_decode")
+        raise LiquidFilterError("invalid base64 provided to base64_decode")
     data = base64.b64decode(body + "=" * (-len(body) % 4))
     return data.decode("utf-8", "replace")
 
 
 def f_sha256(ctx: Ctx, value: Any, *args: Any) -> str:
     text = stringify(value)
-    ctx.use(utf16_len(text))
+    ctx.use(utf16_length(text))
     return hashlib.sha256(_node_utf8(text)).hexdigest()
 
 
 def f_hmac_sha256(ctx: Ctx, value: Any, *args: Any) -> str:
     text, key = stringify(value), stringify(_arg(args, 0))
-    ctx.use(utf16_len(text) + utf16_len(key))
+    ctx.use(utf16_length(text) + utf16_length(key))
     return hmac.new(_node_utf8(key), _node_utf8(text), hashlib.sha256).hexdigest()
 
 
@@ -803,7 +799,7 @@ def f_default(ctx: Ctx, value: Any, *args: Any) -> Any:
         allow: Any = UNDEFINED
         for entry in args[1:]:  # new Map(entries).get("allow_false")
             if type(entry) is not list and type(entry) is not dict and not isinstance(entry, Drop):
-                raise FilterError("Iterator value is not an entry object")
+                raise LiquidFilterError("Iterator value is not an entry object")
             key, item = read_property(entry, 0), read_property(entry, 1)
             if type(key) is str and key == "allow_false":
                 allow = item
@@ -814,7 +810,7 @@ def f_default(ctx: Ctx, value: Any, *args: Any) -> Any:
 
 def _charge_json(ctx: Ctx, value: Any) -> None:
     if type(value) is str:
-        ctx.use(utf16_len(value))
+        ctx.use(utf16_length(value))
     elif value is None or type(value) in (bool, int, float):
         ctx.use(len(_json_text(value, None, "")))
     elif type(value) is list:
@@ -855,7 +851,7 @@ def _json_text(value: Any, indent: str | None, current: str, ctx: Ctx | None = N
     if kind is bool:
         return "true" if value else "false"
     if kind is int or kind is float:
-        return js_string(value) if math.isfinite(value) else "null"
+        return to_js_string(value) if math.isfinite(value) else "null"
     inner = current + (indent or "")
     if kind is list:
         if not value:
@@ -906,7 +902,7 @@ def f_raw(ctx: Ctx, value: Any, *args: Any) -> Any:
 
 def _disabled(name: str) -> Callable[..., Any]:
     def refuse(ctx: Ctx, value: Any, *args: Any) -> Any:
-        raise FilterError(f'filter "{name}" is disabled')
+        raise LiquidFilterError(f'filter "{name}" is disabled')
 
     return refuse
 
@@ -984,4 +980,4 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 FILTERS.update({name: _disabled(name) for name in DISABLED_FILTERS})
 
-__all__ = ["DISABLED_FILTERS", "FILTERS", "EmptyDrop", "FilterError"]
+__all__ = ["DISABLED_FILTERS", "FILTERS"]

@@ -1,38 +1,14 @@
-"""JavaScript value semantics the reference relies on, for JSON-decoded Python values.
-
-The reference evaluates triggers in JavaScript: ``String(x)``, ``Number(x)``,
-``typeof``, truthiness, and property reads (``value[key]``) that also see
-array/string indexes, ``length`` and inherited prototype members. This module
-reproduces exactly those operations for the values ``json.loads`` produces.
-"""
+"""Property reads as JavaScript does them: own keys, array and string indexes, `length`,
+and what every value inherits from the built-in prototypes of Node 20."""
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
 from typing import Any, Final
 
-from kameleoon_relay.fql.errors import FQLEvaluationError
-from kameleoon_relay.js.values import UNDEFINED, number_to_string, truthy, utf16_length, utf16_units
-from kameleoon_relay.js.values import to_js_string as to_string
-
-__all__ = ["UNDEFINED", "number_to_string", "to_string", "truthy", "utf16_length", "utf16_units"]
-
-
-@dataclass(frozen=True, eq=False)
-class JSFunction:
-    """An inherited built-in method, e.g. what ``{}.constructor`` reads."""
-
-    name: str
-    length: int
-
-
-@dataclass(frozen=True, eq=False)
-class JSPrototype:
-    """A built-in prototype object, what ``x.__proto__`` reads."""
-
-    kind: str
+from kameleoon_relay.js.errors import MemberReadError
+from kameleoon_relay.js.operators import property_key
+from kameleoon_relay.js.strings import utf16_length, utf16_units
+from kameleoon_relay.js.values import UNDEFINED, JSFunction, JSPrototype, is_index_key
 
 
 # Own members of the built-in prototypes in Node 20: method name -> (function name, arity).
@@ -91,24 +67,22 @@ def _proto_member(kind: str, key: str) -> Any:
     return JSFunction(*own) if own else UNDEFINED
 
 
-def _is_array_index(key: str, size: int) -> bool:
-    # Only canonical decimal integers index an array or a string ("01" does not).
-    return key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and int(key) < size
-
-
 def member(value: Any, key: str) -> Any:
-    """``value[key]`` for a truthy JavaScript value (the reference's path step)."""
+    """``value[key]`` for a truthy JavaScript value, inherited members included.
+
+    MemberReadError where JavaScript throws.
+    """
     kind = type(value)
     if kind is dict:
         found = value.get(key, UNDEFINED)
         return _proto_member("Object", key) if found is UNDEFINED else found
     if kind is list:
-        if _is_array_index(key, len(value)):
+        if is_index_key(key) and int(key) < len(value):
             return value[int(key)]
         return len(value) if key == "length" else _proto_member("Array", key)
     if kind is str:
         units = utf16_units(value)
-        if _is_array_index(key, len(units)):
+        if is_index_key(key) and int(key) < len(units):
             return units[int(key)]
         return len(units) if key == "length" else _proto_member("String", key)
     if kind is bool:
@@ -139,7 +113,7 @@ def _prototype_member(proto: JSPrototype, key: str) -> Any:
         return None if proto.kind == "Object" else JSPrototype("Object")
     if proto.kind == "Function" and key in ("caller", "arguments"):
         # Function.prototype guards these with a throwing accessor.
-        raise FQLEvaluationError(f"'{key}' may not be read on a built-in function")
+        raise MemberReadError(f"'{key}' may not be read on a built-in function")
     if key == "length" and proto.kind in ("Array", "String", "Function"):
         return 0
     if key == "name" and proto.kind == "Function":
@@ -147,49 +121,45 @@ def _prototype_member(proto: JSPrototype, key: str) -> Any:
     return _proto_member(proto.kind, key)
 
 
-def as_number(value: Any) -> float | None:
-    """The value as a float when ``typeof value === 'number'``, else None."""
+def js_length(value: Any) -> Any:
+    """value.length of a JSON-like value (UNDEFINED when it has none)."""
     kind = type(value)
-    if kind is float:
-        return value
-    if kind is int:
-        try:
-            return float(value)
-        except OverflowError:  # JSON.parse reads huge integers as +/-Infinity
-            return math.inf if value > 0 else -math.inf
-    return None
+    if kind is str:
+        return utf16_length(value)
+    if kind is list:
+        return len(value)
+    if kind is dict:
+        return value.get("length", UNDEFINED)
+    return UNDEFINED
 
 
-_JS_SPACE: Final = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
-_DECIMAL: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_RADIX: Final = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
+def has_own(obj: Any, key: Any) -> bool:
+    """Object.hasOwnProperty.call(obj, key) on JSON-like values."""
+    kind = type(obj)
+    if kind is dict:
+        return property_key(key) in obj
+    if kind is list or kind is str:
+        name = property_key(key)
+        if name == "length":
+            return True
+        if is_index_key(name):
+            return int(name) < (len(obj) if kind is list else utf16_length(obj))
+    return False
 
 
-def to_number(value: Any) -> float:
-    """JavaScript ``Number(value)`` for the values a trigger can hold."""
-    if value is True or value is False:
-        return 1.0 if value else 0.0
-    number = as_number(value)
-    if number is not None:
-        return number
-    if value is None:
-        return 0.0
-    if not isinstance(value, str):
-        return math.nan
-    text = value.strip(_JS_SPACE)
-    if not text:
-        return 0.0
-    if text in ("Infinity", "+Infinity", "-Infinity"):
-        return -math.inf if text[0] == "-" else math.inf
-    radix = _RADIX.get(text[:2])
-    if radix:
-        digits = text[2:]
-        if not (digits.isascii() and digits.isalnum()):
-            return math.nan
-        try:
-            return float(int(digits, radix))
-        except ValueError:
-            return math.nan
-        except OverflowError:
-            return math.inf
-    return float(text) if _DECIMAL.fullmatch(text) else math.nan
+def get_own(obj: Any, key: Any) -> Any:
+    """obj[key] for an own property (has_own(obj, key) holds)."""
+    kind = type(obj)
+    if kind is dict:
+        return obj[property_key(key)]
+    name = property_key(key)
+    if name == "length":
+        return len(obj) if kind is list else utf16_length(obj)
+    if kind is list:
+        return obj[int(name)]
+    return utf16_units(obj)[int(name)] if not obj.isascii() else obj[int(name)]
+
+
+def read_own(obj: Any, key: Any) -> Any:
+    """obj[key] when it is an own property, else UNDEFINED."""
+    return get_own(obj, key) if has_own(obj, key) else UNDEFINED

@@ -1,0 +1,91 @@
+"""JSON.parse and JSON.stringify as V8 does them, on the JavaScript value model."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.numbers import MAX_SAFE, number_to_string
+from kameleoon_relay.js.objects import js_key_order, js_ordered
+from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, nesting_depth
+
+
+def _parse_int(text: str) -> int | float:
+    number = int(text)
+    return number if -MAX_SAFE <= number <= MAX_SAFE else float(number)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_parse(text: str) -> Any:
+    """JSON.parse: raises ValueError where JavaScript would throw a SyntaxError."""
+    try:
+        parsed = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_constant=_reject_constant,
+            object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
+        )
+    except RecursionError:
+        raise NestingTooDeepError(MAX_NESTING) from None
+    if nesting_depth(parsed, MAX_NESTING) > MAX_NESTING:
+        raise NestingTooDeepError(MAX_NESTING)
+    return parsed
+
+
+_SURROGATES = re.compile("([\ud800-\udbff][\udc00-\udfff])|[\ud800-\udfff]")
+
+
+def _encode_string(text: str) -> str:
+    encoded = json.dumps(text, ensure_ascii=False)
+    if not _SURROGATES.search(encoded):
+        return encoded
+    # Well-formed JSON.stringify: a surrogate pair is its character, a lone one an escape.
+    return _SURROGATES.sub(
+        lambda m: (
+            m[1].encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            if m[1]
+            else f"\\u{ord(m[0]):04x}"
+        ),
+        encoded,
+    )
+
+
+def json_stringify(value: Any) -> Any:
+    """JSON.stringify(value): UNDEFINED for undefined, else the compact JSON text."""
+    if value is UNDEFINED:
+        return UNDEFINED
+    return _stringify(value, 0)
+
+
+def _stringify(value: Any, depth: int) -> str:
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "null"
+        return number_to_string(value)
+    if isinstance(value, list | dict) and depth >= MAX_NESTING:
+        raise NestingTooDeepError(MAX_NESTING)
+    if isinstance(value, list):
+        items = ("null" if v is UNDEFINED else _stringify(v, depth + 1) for v in value)
+        return "[" + ",".join(items) + "]"
+    if isinstance(value, dict):
+        parts = [
+            f"{_encode_string(k)}:{_stringify(value[k], depth + 1)}"
+            for k in js_key_order(value)
+            if value[k] is not UNDEFINED
+        ]
+        return "{" + ",".join(parts) + "}"
+    return "null"
