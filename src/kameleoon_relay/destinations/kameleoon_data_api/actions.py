@@ -26,7 +26,8 @@ from kameleoon_relay.destinations.kameleoon_data_api.lines import (
     page_line,
     visitor_suffix,
 )
-from kameleoon_relay.js.values import json_stringify, number_to_string
+from kameleoon_relay.js.json_codec import json_stringify
+from kameleoon_relay.js.numbers import number_to_string
 
 EVENTS_PATH = "/visit/events"
 
