@@ -65,24 +65,35 @@ def _created(sample_name: str) -> bool:
 class _Merged(Collector):
     """This process's delivery metrics plus the latest snapshot of each other process.
 
-    A process that ended keeps its last snapshot, so counters never go back.
+    A process that ended is retired: its counters and histograms are added to those of
+    the processes that ended before it, so they never go back; its gauges (requests in
+    flight) are dropped, as it has none now.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._others: dict[Any, Snapshot] = {}
+        self._retired: Snapshot = []
 
     def update(self, sender: Any, data: Snapshot) -> None:
         with self._lock:
             self._others[sender] = data
 
+    def retire(self, sender: Any) -> None:
+        with self._lock:
+            data = self._others.pop(sender, None)
+            if data is not None:
+                kept = [family for family in data if family[2] != "gauge"]
+                self._retired = _sum([self._retired, kept])
+
     def forget(self) -> None:
         with self._lock:
             self._others.clear()
+            self._retired = []
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
-            others = list(self._others.values())
+            others = [data for data in (self._retired, *self._others.values()) if data]
         for family in snapshot() if not others else _sum([snapshot(), *others]):
             name, documentation, kind, samples = family
             metric = Metric(name, documentation, kind)

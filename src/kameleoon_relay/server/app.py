@@ -30,6 +30,7 @@ from kameleoon_relay.heap import refreeze_heap
 from kameleoon_relay.ingest import routes as ingest
 from kameleoon_relay.ingest.metrics import record_commit
 from kameleoon_relay.pipeline import Pipeline
+from kameleoon_relay.server.health import health
 from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
 from kameleoon_relay.server.retention import run_retention
 from kameleoon_relay.store import open_store
@@ -81,12 +82,14 @@ def create_app(
                 helpers.start()
                 stack.push_async_callback(helpers.stop)
                 wake = helpers.wake
+                alive: Callable[[], bool] = lambda: helpers.live() > 0  # noqa: E731
             else:
                 dispatcher = Dispatcher(store, lambda: holder[0].pipeline, config.delivery)
                 workers = asyncio.create_task(dispatcher.run(stop), name="delivery")
                 workers.add_done_callback(_report_crash)
                 stack.push_async_callback(_stop_task, stop, workers)
                 wake = dispatcher.wake
+                alive = lambda: not workers.done()  # noqa: E731
 
             def on_commit(size: int, result: Any, wake: Callable[[], None] = wake) -> None:
                 record_commit(size, result)
@@ -102,6 +105,7 @@ def create_app(
                 committer=committer,
                 on_stored=wake,
                 loader=loader,
+                delivery_alive=alive,
             )
 
             def after_reload() -> None:
@@ -169,14 +173,6 @@ def _on_sighup(relay: RelayState) -> None:
 def _off_sighup() -> None:
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-
-
-async def health(request: Request) -> Response:
-    """200 while the database answers; 503 while it does not (ingest answers 503 too)."""
-    relay = getattr(request.app.state, "relay", None)
-    if relay is not None and not await relay.store.ping():
-        return JSONResponse({"status": "degraded", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
 
 
 async def metrics(request: Request) -> Response:

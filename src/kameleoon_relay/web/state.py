@@ -31,6 +31,7 @@ class RelayState:
     on_stored: Callable[[], None]  # wakes the delivery workers
     loader: Callable[[], Config] | None = None  # reads the config again, for reloads
     after_reload: Callable[[], None] | None = None  # tells other delivery processes
+    delivery_alive: Callable[[], bool] = lambda: True  # some process delivers, for /health
     admin: AdminGuard = field(init=False)
     backlog: Backlog = field(init=False)
 
