@@ -72,14 +72,15 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """Modules of the package that `name` imports at run time (any depth in the file)."""
+def imports_of(name: str, path: Path, known: dict[str, Path], typed: bool = False) -> set[str]:
+    """Modules of the package that `name` imports at run time (any depth in the file);
+    with `typed`, also those imported for type checking only."""
     tree = ast.parse(path.read_text())
     is_package = path.name == "__init__.py"
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
+        if isinstance(node, ast.If) and _is_type_checking(node) and not typed:
             for child in node.orelse:
                 visit(child)
             return
@@ -107,9 +108,9 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     return {m for m in found if m in known}
 
 
-def graph() -> dict[str, set[str]]:
+def graph(typed: bool = False) -> dict[str, set[str]]:
     known = modules()
-    return {name: imports_of(name, path, known) for name, path in known.items()}
+    return {name: imports_of(name, path, known, typed) for name, path in known.items()}
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -156,6 +157,23 @@ def stage(module: str) -> str | None:
 
 def test_the_import_graph_has_no_cycle() -> None:
     assert cycles(graph()) == []
+
+
+def test_no_cycle_even_through_type_only_imports() -> None:
+    assert cycles(graph(typed=True)) == []
+
+
+def test_every_module_is_tied_to_the_rest() -> None:
+    """A module nothing imports and that imports nothing of the package is dead weight."""
+    edges = graph(typed=True)
+    packages = {name for name, path in modules().items() if path.name == "__init__.py"}
+    imported = {target for targets in edges.values() for target in targets}
+    loose = sorted(
+        name
+        for name, targets in edges.items()
+        if not targets and name not in imported and name not in packages
+    )
+    assert loose == []
 
 
 def test_the_cycle_finder_finds_cycles() -> None:

@@ -14,13 +14,13 @@ from kameleoon_relay.actions.definitions import (
     SettingsField,
     default_mapping,
 )
-from kameleoon_relay.actions.errors import ActionError, ActionSkipped, PayloadValidationError
+from kameleoon_relay.actions.errors import ActionFailure, ActionSkipped, PayloadValidationError
 from kameleoon_relay.actions.payload import compile_payload_validator
 from kameleoon_relay.actions.request import HttpRequest
 
 __all__ = [
     "Action",
-    "ActionError",
+    "ActionFailure",
     "ActionSkipped",
     "BatchLimits",
     "Destination",

@@ -6,7 +6,7 @@ from kameleoon_relay.errors import RelayError
 
 
 @dataclass(frozen=True)
-class ActionError:
+class ActionFailure:
     """Why an action produced no request; kept with the delivery, never sent."""
 
     type: str

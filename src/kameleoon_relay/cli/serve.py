@@ -61,6 +61,7 @@ def serve(
     """
     from kameleoon_relay.cli.preflight import check_before_serving, fail_with
     from kameleoon_relay.config import ConfigError, default_config, load_config
+    from kameleoon_relay.errors import RelayError
     from kameleoon_relay.server import SANDBOX_PATH, create_app, run
 
     # The workers post to the mounted sandbox over loopback even when listening wide.
@@ -94,7 +95,7 @@ def serve(
             log_level=log_level,
             log_format=log_format,
         )
-    except ValueError as exc:  # e.g. a database URL the store cannot open
+    except (RelayError, ValueError) as exc:  # a database that is held, away, or misnamed
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     _print_banner(cfg, f"http://{local_host}:{port}", SANDBOX_PATH if sandbox else None, sandbox)

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kameleoon_relay.actions import ActionError, ActionSkipped, HttpRequest, PayloadValidationError
+from kameleoon_relay.actions import (
+    ActionFailure,
+    ActionSkipped,
+    HttpRequest,
+    PayloadValidationError,
+)
 from kameleoon_relay.config.model import Config
 from kameleoon_relay.filters import Dropped
 from kameleoon_relay.fql import FQLEvaluationError
@@ -31,7 +36,7 @@ class PlannedDelivery:
     subscription: str | None
     action: str | None
     request: HttpRequest | None = None
-    error: ActionError | None = None
+    error: ActionFailure | None = None
     filtered: Dropped | None = None
     removed_fields: dict[str, list[str]] = field(default_factory=dict)
 
@@ -139,7 +144,7 @@ class Pipeline:
                         name,
                         subscription.name,
                         subscription.action,
-                        error=ActionError("TriggerError", str(error)),
+                        error=ActionFailure("TriggerError", str(error)),
                     )
                 )
                 continue
@@ -158,9 +163,9 @@ class Pipeline:
                 )
                 continue
             except PayloadValidationError as error:
-                failure = ActionError(error.error_type, str(error))
+                failure = ActionFailure(error.error_type, str(error))
             except (ValueError, TypeError) as error:
-                failure = ActionError("MappingError", str(error))
+                failure = ActionFailure("MappingError", str(error))
             else:
                 planned.append(
                     PlannedDelivery(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -18,73 +17,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from kameleoon_relay.sandbox import data_api
-from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_key, load_config
-from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings, FaultSettingsError
+from kameleoon_relay.sandbox.config import load_config
+from kameleoon_relay.sandbox.faults import FaultSettings, FaultSettingsError
 from kameleoon_relay.sandbox.faults_middleware import FaultMiddleware
 from kameleoon_relay.sandbox.guard import ControlsGuard
+from kameleoon_relay.sandbox.state import Sandbox
 from kameleoon_relay.sandbox.store import Store
-from kameleoon_relay.sandbox.tracker import EventRejected, Tracker, sender_of
-
-COMMIT_DELAY = 0.2  # seconds a write may wait before its batch is committed
-_AUTH_CACHE_MAX = 1024
-
-
-class Sandbox:
-    """The state behind one sandbox app: accounts, SQLite store, tracker and faults."""
-
-    def __init__(
-        self,
-        config: SandboxConfig,
-        store: Store,
-        faults: FaultSettings,
-        retention: float | None = None,
-    ) -> None:
-        self.config = config
-        self.retention = retention
-        self._pruned_at = time.monotonic()
-        self.store = store
-        self.tracker = Tracker(store, config)
-        self.faults = FaultInjector(faults)
-        self.tokens = data_api.TokenIssuer()  # the Data API's access tokens, in memory
-        self.sitecodes = config.sitecodes()
-        self._auth_cache: dict[str, Account] = {}
-        self._commit_task: asyncio.Task[None] | None = None
-        # Set by the relay that mounts it: its admin_token opens the controls remotely.
-        self.admin_token: str | None = None
-
-    def account(self, authorization: str | None) -> Account | None:
-        if not authorization:
-            return None
-        if (cached := self._auth_cache.get(authorization)) is not None:
-            return cached
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "basic" or not token:
-            return None
-        key = decode_api_key(token)
-        account = self.config.account_for_key(key) if key else None
-        if account is not None and len(self._auth_cache) < _AUTH_CACHE_MAX:
-            self._auth_cache[authorization] = account
-        return account
-
-    def schedule_commit(self) -> None:
-        """Commit within COMMIT_DELAY; one pending commit serves every write until then."""
-        if self._commit_task is None or self._commit_task.done():
-            self._commit_task = asyncio.get_running_loop().create_task(self._commit_later())
-
-    async def _commit_later(self) -> None:
-        await asyncio.sleep(COMMIT_DELAY)
-        self.store.commit()
-        # Retention rides on the commit timer: no writes, nothing new to prune.
-        if self.retention is not None:
-            interval = min(60.0, max(0.5, self.retention / 10))
-            if time.monotonic() - self._pruned_at >= interval:
-                self._pruned_at = time.monotonic()
-                self.store.prune(time.time() - self.retention)
-
-    def close(self) -> None:
-        if self._commit_task is not None:
-            self._commit_task.cancel()
-        self.store.close()
+from kameleoon_relay.sandbox.tracker import EventRejected, sender_of
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -14,7 +14,7 @@ from kameleoon_relay.sandbox.faults import Fault
 from kameleoon_relay.sandbox.reset import find_transport, reset_connection
 
 if TYPE_CHECKING:
-    from kameleoon_relay.sandbox.app import Sandbox
+    from kameleoon_relay.sandbox.state import Sandbox
 
 log = logging.getLogger(__name__)
 

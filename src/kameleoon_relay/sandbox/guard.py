@@ -17,7 +17,7 @@ from kameleoon_relay.access import AdminGuard
 from kameleoon_relay.sandbox.faults_middleware import route_path
 
 if TYPE_CHECKING:
-    from kameleoon_relay.sandbox.app import Sandbox
+    from kameleoon_relay.sandbox.state import Sandbox
 
 # Kameleoon's own contracts: the Segment endpoint and the Data API (tokens, events).
 OPEN_PREFIXES = ("/segmentio", "/oauth/", "/visit/")

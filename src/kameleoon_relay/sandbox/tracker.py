@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from kameleoon_relay.engage import audience_trait
 from kameleoon_relay.errors import RelayError
 from kameleoon_relay.sandbox.config import SandboxConfig
 from kameleoon_relay.sandbox.store import Store
@@ -24,7 +24,6 @@ from kameleoon_relay.sandbox.store import Store
 IDENTIFIER_EVENT = "Kameleoon identifier"
 CODE_KEYS = ("kameleoonVisitorCode", "k_visitorCode")
 VIEW_KINDS = {"page": "page", "screen": "screen", "screenview": "screen"}
-_AUDIENCE_KEY = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")  # Engage snake_cases audience names
 
 
 class EventRejected(RelayError, ValueError):
@@ -186,7 +185,10 @@ class Tracker:
             self.store.set_traits(sitecode, visitor, group_id, traits)
             return Outcome("traits", visitor)
         audiences = {
-            k: v for k, v in traits.items() if isinstance(v, bool) and _AUDIENCE_KEY.match(k)
+            # An audience key is a name as Engage writes it: already its own snake_case.
+            k: v
+            for k, v in traits.items()
+            if isinstance(v, bool) and audience_trait(k) == k
         }
         for key, member in audiences.items():
             self.store.set_audience(sitecode, visitor, key, member, now)

@@ -61,7 +61,7 @@ def create_app(
     pipeline = Pipeline(config)
     openapi = openapi_document(ingest.ingest_paths())
     # Before any port is bound: a SQLite file another relay serves, or a database that
-    # cannot be reached, is a one-line error (StoreUnavailable is a ValueError).
+    # cannot be reached, is a one-line error (StoreUnavailable, a RelayError).
     open_store(config.database, dedupe_window=config.dedupe_window).check_available()
 
     @contextlib.asynccontextmanager

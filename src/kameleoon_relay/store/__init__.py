@@ -9,7 +9,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from kameleoon_relay.store.base import ProgressCallback, Store
-from kameleoon_relay.store.errors import StoreUnavailable
+from kameleoon_relay.store.errors import DatabaseURLError, StoreUnavailable
 from kameleoon_relay.store.models import (
     FINAL_STATES,
     REPLAY_STATES,
@@ -31,6 +31,7 @@ __all__ = [
     "REPORTED_STATES",
     "STATES",
     "ClaimedDelivery",
+    "DatabaseURLError",
     "DeliveryOutcome",
     "DeliveryQuery",
     "EventRecord",
@@ -59,11 +60,11 @@ def open_store(url: str, dedupe_window: float) -> Store:
     if url.startswith(SQLITE_PREFIX):
         path, _, query = url[len(SQLITE_PREFIX) :].partition("?")
         if not path:
-            raise ValueError(f"database URL {url!r} has no file path")
+            raise DatabaseURLError(f"database URL {url!r} has no file path")
         options = {key: values[-1] for key, values in parse_qs(query).items()}
         unknown = set(options) - {"synchronous"}
         if unknown:
-            raise ValueError(f"unknown database option(s): {', '.join(sorted(unknown))}")
+            raise DatabaseURLError(f"unknown database option(s): {', '.join(sorted(unknown))}")
         return SQLiteStore(
             path, dedupe_window=dedupe_window, synchronous=options.get("synchronous", "full")
         )
@@ -73,7 +74,7 @@ def open_store(url: str, dedupe_window: float) -> Store:
         from kameleoon_relay.store.postgres import PostgresStore
 
         return PostgresStore(url, dedupe_window=dedupe_window)
-    raise ValueError(
+    raise DatabaseURLError(
         f"database: unknown URL scheme {scheme!r}; expected sqlite:///path/relay.db"
         " or postgresql://user:password@host:5432/dbname"
     )

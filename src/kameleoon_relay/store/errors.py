@@ -1,9 +1,14 @@
-"""Why a store cannot be served, in one line for people (never with a password)."""
+"""Why a store cannot be opened or served, in one line for people (never with a password)."""
 
 from __future__ import annotations
 
 from kameleoon_relay.errors import RelayError
 
 
-class StoreUnavailable(RelayError, ValueError):
-    """The database is held by another relay, or cannot be reached."""
+class StoreUnavailable(RelayError):
+    """The database is held by another relay, cannot be reached, or has a newer schema:
+    not bad input, a state of the world that may change."""
+
+
+class DatabaseURLError(RelayError, ValueError):
+    """A `database:` URL this relay cannot use: an unknown scheme or option, no path."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,27 +26,18 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from kameleoon_relay.store.base import Store
-from kameleoon_relay.store.errors import StoreUnavailable
+from kameleoon_relay.store.errors import DatabaseURLError, StoreUnavailable
 from kameleoon_relay.store.models import (
     FINAL_STATES,
     ClaimedDelivery,
     DeliveryOutcome,
-    DeliveryQuery,
     EventRecord,
     IngestResult,
 )
 from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
+from kameleoon_relay.store.queries import POSTGRES, attempt_rows
 
 # The same row shapes as SQLite's: one definition of what a delivery looks like.
-from kameleoon_relay.store.queries import (
-    POSTGRES,
-    REPORTED_STATE_SQL,
-    SUMMARY_COLUMNS,
-    reported,
-    shown_request,
-    stats_document,
-    where_clause,
-)
 from kameleoon_relay.store.urls import masked_url, split_url
 
 log = logging.getLogger("kameleoon_relay.store")
@@ -65,6 +56,8 @@ FOLD_LOCK = MIGRATION_LOCK + 1
 
 
 class PostgresStore(Store):
+    dialect = POSTGRES
+
     def __init__(self, url: str, dedupe_window: float) -> None:
         self._conninfo, options = split_url(url)
         self.url = masked_url(url)
@@ -73,11 +66,11 @@ class PostgresStore(Store):
             self.pool_size = int(options.get("pool_size", DEFAULT_POOL_SIZE))
             self.pool_timeout = float(options.get("pool_timeout", DEFAULT_POOL_TIMEOUT))
         except ValueError as exc:
-            raise ValueError(
+            raise DatabaseURLError(
                 f"database: pool_size and pool_timeout must be numbers ({exc})"
             ) from None
         if self.pool_size < 1 or self.pool_timeout <= 0:
-            raise ValueError("database: pool_size must be >= 1 and pool_timeout > 0")
+            raise DatabaseURLError("database: pool_size must be >= 1 and pool_timeout > 0")
         self._pool: AsyncConnectionPool | None = None
 
     def __repr__(self) -> str:
@@ -159,9 +152,7 @@ class PostgresStore(Store):
 
     # -- ingest and delivery ---------------------------------------------------------------
 
-    async def ingest(self, items: list[EventRecord]) -> IngestResult:
-        if not items:
-            return IngestResult(0, 0)
+    async def _ingest_rows(self, items: list[EventRecord]) -> IngestResult:
         window = self.dedupe_window
         try:
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=False))
@@ -172,150 +163,35 @@ class PostgresStore(Store):
             # its own savepoint (a deadlock with another process also lands here).
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
-    async def claim(
-        self, destination: str, limit: int, now: float, lease: float
+    async def _claim_rows(
+        self, destination: str, limit: int, now: float, until: float
     ) -> list[ClaimedDelivery]:
-        if limit <= 0:
-            return []
-        return await self._run(lambda conn: _claim(conn, destination, limit, now, now + lease))
+        return await self._run(lambda conn: _claim(conn, destination, limit, now, until))
 
-    async def record(self, outcomes: list[DeliveryOutcome]) -> int:
-        if not outcomes:
-            return 0
+    async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
         return await self._run(lambda conn: _record(conn, outcomes))
 
-    async def release(self, claims: list[ClaimedDelivery]) -> int:
-        if not claims:
-            return 0
+    async def _release_rows(self, claims: list[ClaimedDelivery]) -> int:
         return await self._run(lambda conn: _release(conn, claims))
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
-    async def queued(self) -> int:
-        rows = await self._run(
-            lambda conn: _fetch(
-                conn,
-                "SELECT coalesce(sum(n), 0)::bigint AS n FROM delivery_counts"
-                " WHERE state IN ('pending', 'retrying', 'in_flight')",
-            )
-        )
-        return int(rows[0]["n"])
-
-    async def pending_destinations(self) -> list[str]:
-        rows = await self._run(
-            lambda conn: _fetch(
-                conn,
-                "SELECT destination FROM delivery_counts"
-                " WHERE state IN ('pending', 'retrying', 'in_flight')"
-                " GROUP BY destination HAVING sum(n) > 0 ORDER BY destination",
-            )
-        )
-        return [row["destination"] for row in rows]
-
-    # -- inspection ------------------------------------------------------------------------
-
-    async def stats(self) -> dict[str, Any]:
-        return await self._run(_stats)
-
-    async def list_rejected(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = await self._run(
-            lambda conn: _fetch(
-                conn,
-                "SELECT id, message_id, source, received_at, body AS event, problems"
-                " FROM rejected_events ORDER BY id DESC LIMIT %s",
-                [limit],
-            )
-        )
-        for row in rows:
-            row["event"] = orjson.loads(row["event"])
-            row["problems"] = orjson.loads(row["problems"])
-        return rows
-
-    async def list_deliveries(
-        self, query: DeliveryQuery | None = None, limit: int = 50
+    async def _fetch(
+        self, sql: str, params: Sequence[Any] = (), *, urgent: bool = False
     ) -> list[dict[str, Any]]:
-        where, params = where_clause(query or DeliveryQuery(), POSTGRES)
-        sql = (
-            f"SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
-            f"{where} ORDER BY d.id DESC LIMIT %s"
-        )
-        rows = await self._run(lambda conn: _fetch(conn, sql, [*params, limit]))
-        return [reported(row) for row in rows]
-
-    async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        return await self._run(lambda conn: _delivery(conn, delivery_id))
+        return await self._run(lambda conn: _fetch(conn, sql, params))
 
     # -- monitoring ------------------------------------------------------------------------
-
-    async def activity(self, since: float) -> list[dict[str, Any]]:
-        return await self._run(
-            lambda conn: _fetch(
-                conn,
-                f"SELECT d.destination, d.action, {REPORTED_STATE_SQL} AS state, count(*) AS n"
-                " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= %s"
-                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                [since],
-            )
-        )
 
     async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
         return await self._run(lambda conn: _throughput(conn, since, bucket))
 
-    async def latencies(self, since: float, limit: int = 10_000) -> dict[str, list[float]]:
-        rows = await self._run(
-            lambda conn: _fetch(
-                conn,
-                "SELECT destination, last_latency FROM deliveries WHERE state = 'delivered'"
-                " AND updated_at >= %s AND last_latency IS NOT NULL"
-                " ORDER BY updated_at DESC LIMIT %s",
-                [since, limit],
-            )
-        )
-        found: dict[str, list[float]] = {}
-        for row in rows:
-            found.setdefault(row["destination"], []).append(row["last_latency"])
-        return {name: sorted(values) for name, values in found.items()}
-
-    async def queue_depth(self, now: float) -> dict[str, dict[str, float]]:
-        rows = await self._run(
-            lambda conn: _fetch(
-                conn,
-                "SELECT destination, count(*) AS depth, min(created_at) AS oldest"
-                " FROM deliveries WHERE state IN ('pending', 'in_flight')"
-                " GROUP BY destination ORDER BY destination",
-            )
-        )
-        return {
-            row["destination"]: {
-                "depth": row["depth"],
-                "oldest_age": max(0.0, now - row["oldest"]),
-            }
-            for row in rows
-        }
-
     # -- replay and retention --------------------------------------------------------------
 
-    async def find_deliveries(
-        self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
-    ) -> list[dict[str, Any]]:
-        where, params = where_clause(query, POSTGRES)
-        sql = (
-            "SELECT d.id, d.destination, d.state, e.source, e.body, e.visitor_code"
-            f" FROM deliveries d JOIN events e ON e.id = d.event_id{where} AND d.id > %s"
-            " ORDER BY d.id LIMIT %s"
-        )
-        return await self._run(lambda conn: _fetch(conn, sql, [*params, after_id, limit]))
-
-    async def count_deliveries(self, query: DeliveryQuery) -> int:
-        where, params = where_clause(query, POSTGRES)
-        sql = f"SELECT count(*) AS n FROM deliveries d JOIN events e ON e.id = d.event_id{where}"
-        rows = await self._run(lambda conn: _fetch(conn, sql, params))
-        return int(rows[0]["n"])
-
-    async def requeue(self, delivery_ids: list[int], states: tuple[str, ...], now: float) -> int:
-        if not delivery_ids:
-            return 0
+    async def _requeue_rows(
+        self, delivery_ids: list[int], states: tuple[str, ...], now: float
+    ) -> int:
         return await self._run(lambda conn: _requeue(conn, delivery_ids, states, now))
 
     async def prune(self, before: float, limit: int) -> int:
@@ -619,24 +495,7 @@ async def _record(conn: Conn, outcomes: list[DeliveryOutcome]) -> int:
     )
     recorded = {row["id"]: row["destination"] for row in rows}
     mine = [o for o in outcomes if o.delivery_id in recorded]
-    attempts = [
-        (
-            o.delivery_id,
-            o.attempted_at,
-            sent.subscription,
-            sent.action,
-            sent.outcome,
-            sent.status,
-            sent.error,
-            sent.latency,
-            sent.url,
-            orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
-            sent.body,
-            sent.response,
-        )
-        for o in mine
-        for sent in o.requests
-    ]
+    attempts = [row for o in mine for row in attempt_rows(o)]
     async with conn.cursor() as cur:
         if attempts:
             await cur.executemany(
@@ -756,60 +615,6 @@ async def _throughput(conn: Conn, since: float, bucket: float) -> list[dict[str,
     ):
         slot(row["i"])["delivered" if row["ok"] else "failed"] += row["n"]
     return [rows[index] for index in sorted(rows)]
-
-
-async def _stats(conn: Conn) -> dict[str, Any]:
-    counters = {
-        row["name"]: int(row["value"])
-        for row in await _fetch(
-            conn, "SELECT name, sum(value)::bigint AS value FROM counters GROUP BY name"
-        )
-    }
-    delivery_counts = await _fetch(
-        conn,
-        "SELECT destination, action, state, sum(n)::bigint AS n FROM delivery_counts"
-        " GROUP BY destination, action, state HAVING sum(n) <> 0 ORDER BY destination, action",
-    )
-    filter_counts = await _fetch(
-        conn,
-        "SELECT destination, filter, reason, sum(n)::bigint AS n FROM filter_counts"
-        " GROUP BY destination, filter, reason ORDER BY destination, filter",
-    )
-    links = (await _fetch(conn, "SELECT count(*) AS n FROM identity_links"))[0]["n"]
-    return stats_document(
-        counters,
-        [(r["destination"], r["action"], r["state"], r["n"]) for r in delivery_counts],
-        [(r["destination"], r["filter"], r["reason"], r["n"]) for r in filter_counts],
-        links,
-    )
-
-
-async def _delivery(conn: Conn, delivery_id: int) -> dict[str, Any] | None:
-    rows = await _fetch(
-        conn,
-        f"SELECT {SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
-        " JOIN events e ON e.id = d.event_id WHERE d.id = %s",
-        [delivery_id],
-    )
-    if not rows:
-        return None
-    row = reported(rows[0])
-    row["event"] = orjson.loads(row["event"])
-    history = await _fetch(
-        conn,
-        "SELECT attempted_at, subscription, action, outcome, status, error, latency, url,"
-        " headers, body, response FROM attempts WHERE delivery_id = %s ORDER BY id",
-        [delivery_id],
-    )
-    for attempt in history:
-        attempt["request"] = shown_request(
-            attempt.pop("url"), attempt.pop("headers"), attempt.pop("body")
-        )
-    row["history"] = history
-    sent = [a for a in history if a["request"] is not None]
-    row["request"] = sent[-1]["request"] if sent else None
-    row["response"] = history[-1]["response"] if history else None
-    return row
 
 
 async def _fetch(conn: Conn, sql: str, params: Any = None) -> list[dict[str, Any]]:

@@ -10,7 +10,12 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.store.models import FINAL_STATES, REPORTED_STATES, DeliveryQuery
+from kameleoon_relay.store.models import (
+    FINAL_STATES,
+    REPORTED_STATES,
+    DeliveryOutcome,
+    DeliveryQuery,
+)
 
 SUMMARY_COLUMNS = """
 d.id, d.event_id, e.message_id, e.source, e.user_id, e.received_at, d.destination,
@@ -139,3 +144,26 @@ def stats_document(
         "destinations": destinations,
         "identity": {"links": links, "conflicts": counters.get("identity_conflicts", 0)},
     }
+
+
+def attempt_rows(outcome: DeliveryOutcome) -> list[tuple[Any, ...]]:
+    """The `attempts` rows of one outcome, one a request sent (headers as JSON), in the
+    column order delivery_id, attempted_at, subscription, action, outcome, status, error,
+    latency, url, headers, body, response."""
+    return [
+        (
+            outcome.delivery_id,
+            outcome.attempted_at,
+            sent.subscription,
+            sent.action,
+            sent.outcome,
+            sent.status,
+            sent.error,
+            sent.latency,
+            sent.url,
+            orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
+            sent.body,
+            sent.response,
+        )
+        for sent in outcome.requests
+    ]

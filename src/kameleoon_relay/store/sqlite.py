@@ -7,6 +7,7 @@ import fcntl
 import os
 import sqlite3
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +15,17 @@ import orjson
 
 from kameleoon_relay.store._thread import SQLiteThread
 from kameleoon_relay.store.base import Store
-from kameleoon_relay.store.errors import StoreUnavailable
+from kameleoon_relay.store.errors import DatabaseURLError, StoreUnavailable
 from kameleoon_relay.store.models import (
     ClaimedDelivery,
     DeliveryOutcome,
-    DeliveryQuery,
     EventRecord,
     IngestResult,
 )
 from kameleoon_relay.store.queries import (
     FINAL_STATES_SQL,
-    REPORTED_STATE_SQL,
     SQLITE,
-    SUMMARY_COLUMNS,
-    reported,
-    shown_request,
-    stats_document,
-    where_clause,
+    attempt_rows,
 )
 from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -41,9 +36,11 @@ WAL_CHECKPOINT_BYTES = 16_000_000
 
 
 class SQLiteStore(Store):
+    dialect = SQLITE
+
     def __init__(self, path: str, dedupe_window: float, synchronous: str = "full") -> None:
         if synchronous.lower() not in SYNCHRONOUS_MODES:
-            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
+            raise DatabaseURLError(f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}")
         self.path = path
         self.synchronous = synchronous.upper()
         self.dedupe_window = dedupe_window
@@ -138,9 +135,7 @@ class SQLiteStore(Store):
 
     # -- ingest and delivery ---------------------------------------------------------------
 
-    async def ingest(self, items: list[EventRecord]) -> IngestResult:
-        if not items:
-            return IngestResult(0, 0)
+    async def _ingest_rows(self, items: list[EventRecord]) -> IngestResult:
         window = self.dedupe_window
         try:
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=False))
@@ -149,120 +144,44 @@ class SQLiteStore(Store):
             # in its own savepoint. If the commit itself fails, nothing was stored.
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
-    async def claim(
-        self, destination: str, limit: int, now: float, lease: float
+    async def _claim_rows(
+        self, destination: str, limit: int, now: float, until: float
     ) -> list[ClaimedDelivery]:
-        if limit <= 0:
-            return []
         # Delivery goes first and needs no fsync: a claim lost to power loss is claimed again.
         return await self._run(
-            lambda conn: _claim(conn, destination, limit, now, now + lease),
+            lambda conn: _claim(conn, destination, limit, now, until),
             urgent=True,
             durable=False,
         )
 
-    async def record(self, outcomes: list[DeliveryOutcome]) -> int:
-        if not outcomes:
-            return 0
+    async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
         # A record lost to power loss only means the delivery is sent again (at least once).
         return await self._run(lambda conn: _record(conn, outcomes), urgent=True, durable=False)
 
-    async def release(self, claims: list[ClaimedDelivery]) -> int:
-        if not claims:
-            return 0
+    async def _release_rows(self, claims: list[ClaimedDelivery]) -> int:
         return await self._run(lambda conn: _release(conn, claims), urgent=True, durable=False)
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
-    async def queued(self) -> int:
-        return await self._run(
-            lambda conn: conn.execute(
-                "SELECT coalesce(sum(n), 0) FROM delivery_counts"
-                " WHERE state IN ('pending', 'retrying', 'in_flight')"
-            ).fetchone()[0],
-            urgent=True,
-            durable=False,
-        )
-
-    async def pending_destinations(self) -> list[str]:
-        rows = await self._run(
-            lambda conn: conn.execute(
-                "SELECT DISTINCT destination FROM delivery_counts"
-                " WHERE state IN ('pending', 'retrying', 'in_flight') AND n > 0"
-                " ORDER BY destination"
-            ).fetchall()
-        )
-        return [row[0] for row in rows]
-
-    # -- inspection ------------------------------------------------------------------------
-
-    async def stats(self) -> dict[str, Any]:
-        return await self._run(_stats)
-
-    async def list_rejected(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = await self._run(
-            lambda conn: _fetch_dicts(
-                conn,
-                "SELECT id, message_id, source, received_at, body AS event, problems"
-                " FROM rejected_events ORDER BY id DESC LIMIT ?",
-                [limit],
-            )
-        )
-        for row in rows:
-            row["event"] = orjson.loads(row["event"])
-            row["problems"] = orjson.loads(row["problems"])
-        return rows
-
-    async def list_deliveries(
-        self, query: DeliveryQuery | None = None, limit: int = 50
+    async def _fetch(
+        self, sql: str, params: Sequence[Any] = (), *, urgent: bool = False
     ) -> list[dict[str, Any]]:
-        where, params = where_clause(query or DeliveryQuery(), SQLITE)
-        sql = (
-            f"SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
-            f"{where} ORDER BY d.id DESC LIMIT ?"
+        # A read needs no fsync of its own.
+        return await self._run(
+            lambda conn: _fetch_dicts(conn, sql, params), urgent=urgent, durable=False
         )
-        rows = await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, limit]))
-        return [reported(row) for row in rows]
-
-    async def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        return await self._run(lambda conn: _delivery(conn, delivery_id))
 
     # -- monitoring --------------------------------------------------------------------------
-
-    async def activity(self, since: float) -> list[dict[str, Any]]:
-        return await self._run(lambda conn: _activity(conn, since))
 
     async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
         return await self._run(lambda conn: _throughput(conn, since, bucket))
 
-    async def latencies(self, since: float, limit: int = 10_000) -> dict[str, list[float]]:
-        return await self._run(lambda conn: _latencies(conn, since, limit))
-
-    async def queue_depth(self, now: float) -> dict[str, dict[str, float]]:
-        return await self._run(lambda conn: _queue_depth(conn, now))
-
     # -- replay and retention --------------------------------------------------------------
 
-    async def find_deliveries(
-        self, query: DeliveryQuery, after_id: int = 0, limit: int = 500
-    ) -> list[dict[str, Any]]:
-        where, params = where_clause(query, SQLITE)
-        sql = (
-            "SELECT d.id, d.destination, d.state, e.source, e.body, e.visitor_code"
-            f" FROM deliveries d JOIN events e ON e.id = d.event_id{where} AND d.id > ?"
-            " ORDER BY d.id LIMIT ?"
-        )
-        return await self._run(lambda conn: _fetch_dicts(conn, sql, [*params, after_id, limit]))
-
-    async def count_deliveries(self, query: DeliveryQuery) -> int:
-        where, params = where_clause(query, SQLITE)
-        sql = f"SELECT count(*) FROM deliveries d JOIN events e ON e.id = d.event_id{where}"
-        return await self._run(lambda conn: conn.execute(sql, params).fetchone()[0])
-
-    async def requeue(self, delivery_ids: list[int], states: tuple[str, ...], now: float) -> int:
-        if not delivery_ids:
-            return 0
+    async def _requeue_rows(
+        self, delivery_ids: list[int], states: tuple[str, ...], now: float
+    ) -> int:
         return await self._run(lambda conn: _requeue(conn, delivery_ids, states, now))
 
     async def prune(self, before: float, limit: int) -> int:
@@ -655,7 +574,7 @@ def _record(conn: sqlite3.Connection, outcomes: list[DeliveryOutcome]) -> int:
     if updated != len(fresh):  # cannot happen under our write lock; the counts rely on it
         raise RuntimeError(f"recorded {updated} deliveries of {len(fresh)} found in flight")
     conn.executemany(
-        _INSERT_ATTEMPT, [row for outcome, _, _ in fresh for row in _attempts(outcome)]
+        _INSERT_ATTEMPT, [row for outcome, _, _ in fresh for row in attempt_rows(outcome)]
     )
     counts: Counts = Counter()
     filtered: Counter[tuple[str, str, str]] = Counter()
@@ -717,26 +636,6 @@ def _record_row(outcome: DeliveryOutcome) -> tuple[Any, ...]:
         outcome.delivery_id,
         outcome.lease,
     )
-
-
-def _attempts(outcome: DeliveryOutcome) -> list[tuple[Any, ...]]:
-    return [
-        (
-            outcome.delivery_id,
-            outcome.attempted_at,
-            sent.subscription,
-            sent.action,
-            sent.outcome,
-            sent.status,
-            sent.error,
-            sent.latency,
-            sent.url,
-            orjson.dumps(sent.headers).decode() if sent.headers is not None else None,
-            sent.body,
-            sent.response,
-        )
-        for sent in outcome.requests
-    ]
 
 
 def _requeue(conn: sqlite3.Connection, ids: list[int], states: tuple[str, ...], now: float) -> int:
@@ -814,31 +713,6 @@ def _add_counts(conn: sqlite3.Connection, counts: Counts) -> None:
         )
 
 
-def _stats(conn: sqlite3.Connection) -> dict[str, Any]:
-    return stats_document(
-        dict(conn.execute("SELECT name, value FROM counters").fetchall()),
-        conn.execute(
-            "SELECT destination, action, state, n FROM delivery_counts WHERE n != 0"
-            " ORDER BY destination, action"
-        ),
-        conn.execute(
-            "SELECT destination, filter, reason, n FROM filter_counts ORDER BY destination, filter"
-        ),
-        conn.execute("SELECT COUNT(*) FROM identity_links").fetchone()[0],
-    )
-
-
-def _activity(conn: sqlite3.Connection, since: float) -> list[dict[str, Any]]:
-    # Through events.received_at (indexed): the window's events, then their deliveries.
-    return _fetch_dicts(
-        conn,
-        f"SELECT d.destination, d.action, {REPORTED_STATE_SQL} AS state, count(*) AS n"
-        " FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.received_at >= ?"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        [since],
-    )
-
-
 def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
 
@@ -860,57 +734,7 @@ def _throughput(conn: sqlite3.Connection, since: float, bucket: float) -> list[d
     return [rows[index] for index in sorted(rows)]
 
 
-def _latencies(conn: sqlite3.Connection, since: float, limit: int) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = {}
-    for destination, latency in conn.execute(
-        "SELECT destination, last_latency FROM deliveries"
-        f" WHERE {FINAL_STATES_SQL} AND state = 'delivered'"
-        " AND updated_at >= ? AND last_latency IS NOT NULL ORDER BY updated_at DESC LIMIT ?",
-        (since, limit),
-    ):
-        found.setdefault(destination, []).append(latency)
-    return {name: sorted(values) for name, values in found.items()}
-
-
-def _queue_depth(conn: sqlite3.Connection, now: float) -> dict[str, dict[str, float]]:
-    return {
-        destination: {"depth": depth, "oldest_age": max(0.0, now - oldest)}
-        for destination, depth, oldest in conn.execute(
-            "SELECT destination, count(*), min(created_at) FROM deliveries"
-            " WHERE state IN ('pending', 'in_flight') GROUP BY destination ORDER BY destination"
-        )
-    }
-
-
-def _delivery(conn: sqlite3.Connection, delivery_id: int) -> dict[str, Any] | None:
-    rows = _fetch_dicts(
-        conn,
-        f"SELECT {SUMMARY_COLUMNS}, e.body AS event, e.visitor_code FROM deliveries d"
-        " JOIN events e ON e.id = d.event_id WHERE d.id = ?",
-        [delivery_id],
-    )
-    if not rows:
-        return None
-    row = reported(rows[0])
-    row["event"] = orjson.loads(row["event"])
-    history = _fetch_dicts(
-        conn,
-        "SELECT attempted_at, subscription, action, outcome, status, error, latency, url,"
-        " headers, body, response FROM attempts WHERE delivery_id = ? ORDER BY id",
-        [delivery_id],
-    )
-    for attempt in history:
-        attempt["request"] = shown_request(
-            attempt.pop("url"), attempt.pop("headers"), attempt.pop("body")
-        )
-    row["history"] = history
-    sent = [a for a in history if a["request"] is not None]
-    row["request"] = sent[-1]["request"] if sent else None
-    row["response"] = history[-1]["response"] if history else None
-    return row
-
-
-def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _fetch_dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, params)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
