@@ -4,7 +4,7 @@
 `kameleoon-relay sandbox`); `FaultSettings` describes injected faults.
 """
 
-from kameleoon_relay.sandbox.app import Sandbox, create_app
+from kameleoon_relay.sandbox.app import create_app
 from kameleoon_relay.sandbox.config import (
     DEFAULT_CONFIG,
     Account,
@@ -14,6 +14,7 @@ from kameleoon_relay.sandbox.config import (
     load_config,
 )
 from kameleoon_relay.sandbox.faults import Fault, FaultSettings, FaultSettingsError
+from kameleoon_relay.sandbox.state import Sandbox
 
 __all__ = [
     "DEFAULT_CONFIG",

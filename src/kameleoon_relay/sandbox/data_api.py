@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,10 +28,9 @@ from kameleoon_relay.errors import RelayError
 from kameleoon_relay.sandbox.config import Account
 
 if TYPE_CHECKING:
-    from kameleoon_relay.sandbox.app import Sandbox
+    from kameleoon_relay.sandbox.state import Sandbox
 
 SENDER = "data-api"
-TOKEN_TTL = 3600.0  # seconds, as Kameleoon's tokens last
 MAX_BODY = 3_000_000  # Kameleoon's documented limit for one request
 MAX_VISITOR_CODE = 100
 _NONCE = re.compile(r"^[0-9A-F]{16}$")
@@ -50,36 +48,6 @@ class Line:
     visitor: str
     fields: dict[str, str]
     text: str
-
-
-class TokenIssuer:
-    """Access tokens in memory: a restarted sandbox knows none (clients fetch another)."""
-
-    def __init__(self, ttl: float = TOKEN_TTL) -> None:
-        self.ttl = ttl
-        self._tokens: dict[str, tuple[Account, float]] = {}
-
-    def issue(self, account: Account, now: float) -> str:
-        if len(self._tokens) > 10_000:  # forget expired ones now and then
-            self._tokens = {t: v for t, v in self._tokens.items() if v[1] > now}
-        token = secrets.token_urlsafe(32)
-        self._tokens[token] = (account, now + self.ttl)
-        return token
-
-    def account(self, authorization: str | None, now: float) -> tuple[Account | None, str]:
-        """(account, "") for a live Bearer token, else (None, why)."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None, "send `authorization: Bearer {access_token}` from /oauth/token"
-        found = self._tokens.get(token)
-        if found is None:
-            return None, "unknown access token"
-        if found[1] <= now:
-            return None, "expired access token"
-        return found[0], ""
-
-    def revoke_all(self) -> None:
-        self._tokens.clear()
 
 
 def _json(data: Any, status: int = 200) -> Response:

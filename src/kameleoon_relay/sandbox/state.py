@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from kameleoon_relay.sandbox import data_api
 from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_key
 from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings
 from kameleoon_relay.sandbox.store import Store
+from kameleoon_relay.sandbox.tokens import TokenIssuer
 from kameleoon_relay.sandbox.tracker import Tracker
 
 COMMIT_DELAY = 0.2  # seconds a write may wait before its batch is committed
@@ -31,7 +31,7 @@ class Sandbox:
         self.store = store
         self.tracker = Tracker(store, config)
         self.faults = FaultInjector(faults)
-        self.tokens = data_api.TokenIssuer()  # the Data API's access tokens, in memory
+        self.tokens = TokenIssuer()  # the Data API's access tokens, in memory
         self.sitecodes = config.sitecodes()
         self._auth_cache: dict[str, Account] = {}
         self._commit_task: asyncio.Task[None] | None = None
