@@ -1,7 +1,9 @@
 """The durable queue: events, their per-destination deliveries, attempts, identity links.
 
 `open_store(config.database, dedupe_window=...)` picks the implementation from the URL;
-everything else talks to the `Store` interface. Nothing here knows the pipeline.
+everything else talks to the `Store` interface (`base`), whose read side is written
+once; `sqlite` and `postgres` are the dialects; `committer` groups ingest's writes and
+`backlog` pushes back when delivery falls behind. Nothing here knows the pipeline.
 """
 
 from __future__ import annotations
