@@ -161,6 +161,36 @@ def test_past_the_window_is_dead_with_the_last_reason() -> None:
     assert late.state == "dead"
 
 
+def test_a_backoff_past_the_window_makes_a_last_attempt_at_its_end() -> None:
+    """Issue 19 defect 18: "gave up after 8 attempt(s) over 43s (retry window 120s)"."""
+    policy = RetryPolicy(window=120, base=60, cap=600)
+    rng = random.Random(3)
+    now, attempts, times = 0.0, 0, []
+    while True:
+        attempts += 1
+        times.append(now)
+        decision = policy.decide(
+            Verdict.RETRY, attempts=attempts, window_start=0, now=now, reason="HTTP 503", rng=rng
+        )
+        if decision.state == "dead":
+            break
+        assert decision.next_attempt_at is not None and decision.next_attempt_at <= 120
+        now = decision.next_attempt_at
+    assert times[-1] == 120  # the last attempt is at the window's end, not before it
+    assert decision.error is not None and "over 120s" in decision.error
+    early = policy.decide(
+        Verdict.RETRY, attempts=8, window_start=0, now=43, reason="HTTP 503", rng=_Longest()
+    )
+    assert (early.state, early.next_attempt_at) == ("pending", 120)
+
+
+class _Longest(random.Random):
+    """Jitter that always draws the longest wait."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
 def test_fail_and_deliver_do_not_schedule_anything() -> None:
     policy = RetryPolicy.from_settings(DeliverySettings())
     assert policy.window == 4 * 3600  # the documented default

@@ -119,10 +119,18 @@ class RetryPolicy:
         at = now + delay
         deadline = window_start + self.window
         if at > deadline:
+            if retry_after is None and now < deadline:
+                # Our own backoff would overshoot: one last attempt as the window closes,
+                # rather than giving up with part of the window unused.
+                return Decision("pending", next_attempt_at=deadline, error=reason)
             waited = now - window_start
+            why = (
+                f"Retry-After {retry_after:g}s passes the retry window's end"
+                if retry_after is not None and now < deadline
+                else f"retry window {self.window:g}s"
+            )
             return Decision(
                 "dead",
-                error=f"gave up after {attempts} attempt(s) over {waited:.0f}s "
-                f"(retry window {self.window:g}s): {reason}",
+                error=f"gave up after {attempts} attempt(s) over {waited:.0f}s ({why}): {reason}",
             )
         return Decision("pending", next_attempt_at=at, error=reason)
