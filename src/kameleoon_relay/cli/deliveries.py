@@ -8,28 +8,37 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from kameleoon_relay.cli.app import app
+from kameleoon_relay.cli.options import OptionalConfig, exit_with_error
 
 FOLLOW_WINDOW = 500  # deliveries watched for state changes
 
 
 @app.command()
 def deliveries(
-    config: Annotated[
-        Path | None,
-        typer.Option(help="YAML config file (default: serve's embedded default)."),
-    ] = None,
+    config: OptionalConfig = None,
     state: Annotated[
         str | None,
         typer.Option(help="pending, retrying, in_flight, delivered, filtered, failed or dead."),
     ] = None,
     destination: Annotated[str | None, typer.Option(help="Only this destination.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action (e.g. logEvent).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Events received since: ISO 8601 (UTC unless an offset is given) "
+            "or a duration ago (2h, 30m, 1d)."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Events received before: ISO 8601 or a duration ago.")
+    ] = None,
     message_id: Annotated[str | None, typer.Option(help="Only this messageId.")] = None,
     user_id: Annotated[str | None, typer.Option(help="Only this userId.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 20,
@@ -41,24 +50,28 @@ def deliveries(
     """List deliveries, newest first, with their state, last status and error."""
     from kameleoon_relay.cli.store_access import config_for
     from kameleoon_relay.config import ConfigError
+    from kameleoon_relay.durations import parse_moment
     from kameleoon_relay.errors import RelayError
     from kameleoon_relay.store import REPORTED_STATES, DeliveryQuery
 
     if state is not None and state not in REPORTED_STATES:
         typer.echo(f"error: --state must be one of {', '.join(REPORTED_STATES)}", err=True)
         raise typer.Exit(2)
-    query = DeliveryQuery(
-        states=(state,) if state else (),
-        destination=destination,
-        message_id=message_id,
-        user_id=user_id,
-    )
     try:
+        now = time.time()
+        query = DeliveryQuery(
+            states=(state,) if state else (),
+            destination=destination,
+            action=action,
+            message_id=message_id,
+            user_id=user_id,
+            since=parse_moment(since, now, "--since") if since is not None else None,
+            until=parse_moment(until, now, "--until") if until is not None else None,
+        )
         cfg = config_for(config)
         asyncio.run(_run(cfg, query, limit, follow, interval))
-    except (ConfigError, RelayError, ValueError) as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(2) from exc
+    except (ConfigError, RelayError, ValueError, OverflowError) as exc:
+        exit_with_error(exc)
     except KeyboardInterrupt:
         pass
 
@@ -75,10 +88,14 @@ async def _run(cfg: Any, query: Any, limit: int, follow: bool, interval: float) 
         for row in reversed(rows):
             _line(row)
             seen[row["id"]] = row["state"]
+        # Older deliveries than those shown stay out: `--limit` chose how far back to go.
+        newest_shown = max(seen, default=-1)
         while True:
             await asyncio.sleep(interval)
             rows = await store.list_deliveries(query, FOLLOW_WINDOW)
             for row in reversed(rows):
+                if row["id"] not in seen and row["id"] <= newest_shown:
+                    continue
                 if seen.get(row["id"]) != row["state"]:
                     _line(row)
                     seen[row["id"]] = row["state"]
@@ -112,6 +129,9 @@ def _table(rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    if not rows:
+        typer.echo("no deliveries match")
+        return
     table = Table()
     columns = ("id", "received (UTC)", "destination", "action", "state", "attempts", "status")
     for column in (*columns, "messageId", "userId", "last error"):
@@ -130,5 +150,3 @@ def _table(rows: list[dict[str, Any]]) -> None:
             row["last_error"] or "",
         )
     Console(width=160).print(table)
-    if not rows:
-        typer.echo("no deliveries match")

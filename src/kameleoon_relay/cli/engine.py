@@ -119,7 +119,14 @@ def map_command(
 
 
 @app.command("check-config")
-def check_config(config_file: Annotated[str, typer.Argument(help="Config file.")]) -> None:
+def check_config(
+    config_file: Annotated[
+        str | None, typer.Argument(help="Config file (or give it with -c/--config).")
+    ] = None,
+    config_option: Annotated[
+        str | None, typer.Option("--config", "-c", help="Config file (YAML or JSON).")
+    ] = None,
+) -> None:
     """Validate a config as `serve` would, and summarise its sources, destinations, mappings.
 
     Also warns about endpoints that cannot be reached now.
@@ -128,6 +135,11 @@ def check_config(config_file: Annotated[str, typer.Argument(help="Config file.")
     from kameleoon_relay.config.checks import display_database, endpoint_warnings
     from kameleoon_relay.server import SANDBOX_PATH
 
+    if config_file and config_option and config_file != config_option:
+        fail("give the config file once: as FILE or with -c/--config")
+    config_file = config_file or config_option
+    if not config_file:
+        fail("which config? kameleoon-relay check-config FILE (or -c FILE)")
     config = _load(config_file)
     refuse([f"{config_file}: {problem}" for problem in startup_problems(config)])
     warn(f"{config_file}: {warning}" for warning in endpoint_warnings(config, SANDBOX_PATH))

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kameleoon_relay.cli.app import app
+from kameleoon_relay.cli.options import OptionalConfig, exit_with_error
 
 if TYPE_CHECKING:
     from kameleoon_relay.delivery.replay import ReplayReport, ReplaySelection
     from kameleoon_relay.pipeline import Pipeline
 
-DEFAULT_CONFIG_HINT = "serve's embedded default (./.kameleoon-relay/)"
-
 
 @app.command()
 def replay(
-    config: Annotated[
-        Path | None,
-        typer.Option(help=f"YAML config file (default: {DEFAULT_CONFIG_HINT})."),
-    ] = None,
+    config: OptionalConfig = None,
     state: Annotated[
         str, typer.Option(help="Which deliveries: dead, failed, delivered, filtered or all.")
     ] = "dead",
@@ -69,9 +64,7 @@ def replay(
         cfg = config_for(config)
         report = asyncio.run(_replay(Pipeline(cfg), selection, dry_run))
     except (ConfigError, RelayError, ValueError, OverflowError) as exc:
-        message = " ".join(str(exc).split())  # one line, even for multi-problem configs
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(2) from exc
+        exit_with_error(exc)
     _print(report, selection)
 
 

@@ -15,7 +15,8 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8091,
     config: Annotated[
-        Path | None, typer.Option(help="YAML accounts file (default: the demo account).")
+        Path | None,
+        typer.Option("--config", "-c", help="YAML accounts file (default: the demo account)."),
     ] = None,
     db: Annotated[
         str | None, typer.Option(help="SQLite file for the state (default: in memory).")

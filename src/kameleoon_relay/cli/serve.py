@@ -24,13 +24,19 @@ ANY_INTERFACE = ("0.0.0.0", "::", "")
 def serve(
     config: Annotated[
         Path | None,
-        typer.Option(help="YAML config file (default: the embedded default, see below)."),
+        typer.Option(
+            "--config", "-c", help="YAML config file (default: the embedded default, see below)."
+        ),
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     state_dir: Annotated[
-        Path, typer.Option(help="Where the embedded default keeps its SQLite files and key.")
-    ] = DEFAULT_STATE_DIR,
+        Path | None,
+        typer.Option(
+            help="Where the embedded default keeps its SQLite files and key, and the mounted "
+            "sandbox its state (default: ./.kameleoon-relay, or beside --config's file)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     database: Annotated[
         str | None,
@@ -64,6 +70,9 @@ def serve(
     from kameleoon_relay.errors import RelayError
     from kameleoon_relay.server import SANDBOX_PATH, create_app, run
 
+    if state_dir is None:
+        # Paths of a config are relative to its folder: the sandbox's state too.
+        state_dir = config.parent / DEFAULT_STATE_DIR if config else DEFAULT_STATE_DIR
     # The workers post to the mounted sandbox over loopback even when listening wide.
     local_host = "127.0.0.1" if host in ANY_INTERFACE else host
 
@@ -115,6 +124,7 @@ def _print_banner(
     """Where to send events and where to look; never the destination's API key."""
     echo = typer.echo
     echo(f"kameleoon-relay listening on {base}")
+    echo(f"  dashboard:    {base}/")
     for source in cfg.sources:
         echo(f"  source {source.name!r}: write key {source.write_key}")
     for dest in cfg.destinations:

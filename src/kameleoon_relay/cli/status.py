@@ -6,21 +6,14 @@ Reads the queue directly (like `replay`), so it works whether or not a relay run
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from kameleoon_relay.cli.app import app
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(help="YAML config file (default: serve's embedded default, ./.kameleoon-relay/)."),
-]
+from kameleoon_relay.cli.options import OptionalConfig, exit_with_error
 
 
 @app.command()
-def status(config: ConfigOpt = None) -> None:
+def status(config: OptionalConfig = None) -> None:
     """Per destination and action, over the last hour and day: received, filtered,
     delivered, retrying, failed, dead, waiting; p50/p95 latency and queue depth."""
     from kameleoon_relay.cli.store_access import config_for
@@ -31,8 +24,7 @@ def status(config: ConfigOpt = None) -> None:
         cfg = config_for(config)
         data = asyncio.run(_overview(cfg))
     except (ConfigError, RelayError, ValueError) as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(2) from exc
+        exit_with_error(exc)
     _print(data)
 
 

@@ -13,11 +13,15 @@ if TYPE_CHECKING:
 
 
 def config_for(config: Path | None) -> Config:
-    """The config given, or serve's embedded default when its database is here."""
+    """The config given, or serve's embedded default when its database is here.
+
+    Reading the queue needs the database, not the secrets: `${VAR}`s elsewhere may be unset.
+    """
     from kameleoon_relay.config import default_config, load_config
+    from kameleoon_relay.config.loader import QUEUE_KEYS
 
     if config is not None:
-        return load_config(config)
+        return load_config(config, needed=QUEUE_KEYS)
     from kameleoon_relay.cli.serve import DEFAULT_STATE_DIR
 
     if not (DEFAULT_STATE_DIR / "relay.db").exists():

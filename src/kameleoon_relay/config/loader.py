@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import yaml
@@ -65,11 +67,18 @@ _DELIVERY_KEYS = {
 }
 
 
+# What reading the queue needs from a config (`deliveries`, `status`, `replay`): the
+# database and the windows. Unset variables elsewhere (write keys, API keys) are fine there.
+QUEUE_KEYS = ("database", "dedupe_window", "retention")
+
+
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, needed: tuple[str, ...] | None = None) -> None:
         self.items: list[str] = []
         # Values left empty by an unset environment variable: reported once, at their path.
         self.unset: set[str] = set()
+        # Top-level keys whose variables must be set (None: every key's).
+        self.needed = needed
 
     def add(self, path: str, message: str) -> None:
         for unset in self.unset:
@@ -78,7 +87,9 @@ class _Problems:
         self.items.append(f"{path}: {message}")
 
     def unset_variable(self, path: str, name: str) -> None:
-        self.items.append(f"{path}: environment variable {name} is not set")
+        top = path.split(".", 1)[0].split("[", 1)[0]
+        if self.needed is None or top in self.needed:
+            self.items.append(f"{path}: environment variable {name} is not set")
         self.unset.add(path)
 
 
@@ -125,6 +136,41 @@ def _interpolate(value: Any, path: str, env: Mapping[str, str], problems: _Probl
         return ""
 
     return _ENV_REF.sub(substitute, value)
+
+
+_BARE_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _bare_variable_problems(data: dict[str, Any], problems: _Problems) -> None:
+    """A secret written `$NAME` is taken literally, a guessable value: say how to write it.
+
+    Checked before interpolation, on the document as written.
+    """
+    candidates: list[tuple[str, Any]] = [("admin_token", data.get("admin_token"))]
+    sources = data.get("sources")
+    for index, source in enumerate(sources if isinstance(sources, list) else []):
+        if isinstance(source, dict):
+            candidates.append((f"sources[{index}].write_key", source.get("write_key")))
+    destinations = data.get("destinations")
+    for index, item in enumerate(destinations if isinstance(destinations, list) else []):
+        definition = DESTINATION_TYPES.get(item.get("type")) if isinstance(item, dict) else None
+        settings = item.get("settings") if isinstance(item, dict) else None
+        if definition is None or not isinstance(settings, dict):
+            continue
+        for key in definition.secret_settings():
+            candidates.append((f"destinations[{index}].settings.{key}", settings.get(key)))
+    database = data.get("database")
+    if isinstance(database, str) and "://" in database:
+        with contextlib.suppress(ValueError):
+            candidates.append(("database", urlsplit(database).password))
+    for path, value in candidates:
+        match = _BARE_VARIABLE.fullmatch(value) if isinstance(value, str) else None
+        if match:
+            problems.add(
+                path,
+                f"${match.group(1)} would be taken literally (a guessable value); "
+                f"write ${{{match.group(1)}}} to read the environment variable",
+            )
 
 
 def _unknown_keys(data: dict[str, Any], allowed: set[str], path: str, problems: _Problems) -> None:
@@ -370,12 +416,20 @@ def _source_names(data: dict[str, Any]) -> set[str]:
 
 
 def parse_config(
-    data: Any, env: Mapping[str, str] | None = None, path: Path | None = None
+    data: Any,
+    env: Mapping[str, str] | None = None,
+    path: Path | None = None,
+    needed: tuple[str, ...] | None = None,
 ) -> Config:
-    """Validate an already-parsed config document; raise ConfigError listing every problem."""
-    problems = _Problems()
+    """Validate an already-parsed config document; raise ConfigError listing every problem.
+
+    `needed`: the top-level keys whose `${VAR}`s must be set (default: all); see QUEUE_KEYS.
+    Relative paths in the document are relative to the folder of `path`, the config file.
+    """
+    problems = _Problems(needed)
     if not isinstance(data, dict):
         raise ConfigError(["(top level): must be a mapping with sources and destinations"])
+    _bare_variable_problems(data, problems)
     data = _interpolate(data, "", os.environ if env is None else env, problems)
     _unknown_keys(data, _TOP_KEYS, "", problems)
     sources = _sources(data.get("sources"), problems)
@@ -384,6 +438,7 @@ def parse_config(
     if not isinstance(database, str) or "://" not in database:
         problems.add("database", "must be a URL such as sqlite:///path/relay.db")
         database = DEFAULT_DATABASE
+    database = _from_config_folder(database, path)
     admin_token = data.get("admin_token") or (env or os.environ).get("KAMELEOON_RELAY_ADMIN_TOKEN")
     if admin_token is not None and not isinstance(admin_token, str):
         problems.add("admin_token", "must be a string")
@@ -416,6 +471,18 @@ def parse_config(
     return config
 
 
+def _from_config_folder(database: str, config_path: Path | None) -> str:
+    """A relative SQLite path is relative to the config file's folder, as `overlay:` is."""
+    prefix = "sqlite:///"
+    if config_path is None or not database.startswith(prefix):
+        return database
+    file, query = database[len(prefix) :].partition("?")[::2]
+    if not file or file == ":memory:" or Path(file).is_absolute():
+        return database
+    resolved = os.path.normpath(config_path.resolve().parent / file)
+    return f"{prefix}{resolved}" + (f"?{query}" if query else "")
+
+
 def _syntax_error(error: yaml.YAMLError | orjson.JSONDecodeError) -> str:
     """Where and why, as `line 3, column 7: invalid YAML: <reason> (<context>)`."""
     if isinstance(error, orjson.JSONDecodeError):
@@ -432,8 +499,13 @@ def _syntax_error(error: yaml.YAMLError | orjson.JSONDecodeError) -> str:
     return f"{place}invalid YAML: {_unshield(reason)}"
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load a YAML (or JSON) config file; ConfigError names the file and every bad key."""
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, needed: tuple[str, ...] | None = None
+) -> Config:
+    """Load a YAML (or JSON) config file; ConfigError names the file and every bad key.
+
+    `needed` limits which keys' environment variables must be set (QUEUE_KEYS to read
+    the queue without the production secrets)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -445,6 +517,6 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except (yaml.YAMLError, orjson.JSONDecodeError) as error:
         raise ConfigError([f"{file}: {_syntax_error(error)}"]) from None
     try:
-        return parse_config(apply_overlay(data, file), env, file)
+        return parse_config(apply_overlay(data, file), env, file, needed)
     except ConfigError as error:
         raise ConfigError([f"{file}: {problem}" for problem in error.problems]) from None
