@@ -31,7 +31,7 @@ def bearer(client: httpx.Client) -> Iterator[dict[str, str]]:
     answer = token(client)
     assert answer.status_code == 200, answer.text
     yield {"authorization": f"Bearer {answer.json()['access_token']}"}
-    client.post("/api/tokens", json={"ttl": 3600})
+    client.post("/api/data-api", json={"token_ttl": 3600})
 
 
 def post_lines(client: httpx.Client, headers: dict[str, str], lines: list[str]) -> httpx.Response:
@@ -125,14 +125,14 @@ def test_unknown_and_expired_tokens_are_refused(client: httpx.Client) -> None:
     line = page_line(nonce(code, "m", 0), "https://x.test/", None) + visitor_suffix(code, None)
     assert post_lines(client, {"authorization": "Bearer nope"}, [line]).status_code == 401
     assert post_lines(client, {}, [line]).status_code == 401
-    assert client.post("/api/tokens", json={"ttl": 0.5}).status_code == 200
+    assert client.post("/api/data-api", json={"token_ttl": 0.5}).status_code == 200
     try:
         short = {"authorization": f"Bearer {token(client).json()['access_token']}"}
         time.sleep(0.7)
         answer = post_lines(client, short, [line])
         assert answer.status_code == 401 and "expired" in answer.json()["error"]
     finally:
-        client.post("/api/tokens", json={"ttl": 3600})
+        client.post("/api/data-api", json={"token_ttl": 3600})
 
 
 def test_a_sitecode_of_another_account_is_forbidden(
@@ -150,4 +150,20 @@ def test_faults_apply_to_the_data_api(client: httpx.Client, bearer: dict[str, st
         assert post_lines(client, bearer, [line]).status_code >= 500
     finally:
         client.delete("/api/faults")
+    assert post_lines(client, bearer, [line]).status_code == 204
+
+
+def test_a_refused_text_makes_its_request_a_400(
+    client: httpx.Client, bearer: dict[str, str]
+) -> None:
+    code = unique("vc")
+    line = page_line(nonce(code, "m", 0), "https://x.test/poison", None) + visitor_suffix(
+        code, None
+    )
+    assert client.post("/api/data-api", json={"refuse": "poison"}).status_code == 200
+    try:
+        answer = post_lines(client, bearer, [line])
+        assert answer.status_code == 400 and "refused" in answer.json()["error"]
+    finally:
+        client.post("/api/data-api", json={"refuse": None})
     assert post_lines(client, bearer, [line]).status_code == 204

@@ -135,7 +135,7 @@ async def attempt(
             if answer.verdict is Verdict.DELIVERED:
                 done.add(entry.subscription or "")
             sent_requests.append((entry, answer))
-    return _judge(claimed, planned, sent_requests, frozenset(done), policy, rng)
+    return judge(claimed, planned, sent_requests, frozenset(done), policy, rng)
 
 
 def filtered_reason(planned: list[PlannedDelivery]) -> tuple[str, str] | None:
@@ -148,7 +148,7 @@ def filtered_reason(planned: list[PlannedDelivery]) -> tuple[str, str] | None:
     return dropped[0].filter, "; ".join(dict.fromkeys(d.reason for d in dropped))
 
 
-def _judge(
+def judge(
     claimed: ClaimedDelivery,
     planned: list[PlannedDelivery],
     results: list[tuple[PlannedDelivery, Answer | None]],
@@ -180,7 +180,7 @@ def _judge(
         )
         state, error, next_at = decision.state, decision.error, decision.next_attempt_at
     elif failures:
-        state, error, next_at = "failed", "; ".join(f for f in failures if f), None
+        state, error, next_at = "failed", "; ".join(dict.fromkeys(f for f in failures if f)), None
     else:
         state, error, next_at = "delivered", None, None
     retry_label = "dead" if state == "dead" else "retry"

@@ -21,11 +21,14 @@ from collections.abc import Callable
 
 from pyreqwest.client import Client
 
+from kameleoon_relay.actions import BatchLimits
 from kameleoon_relay.config.model import DeliverySettings
 from kameleoon_relay.delivery.attempt import attempt, crashed
+from kameleoon_relay.delivery.batch import attempt_batch, batch_limits, crashed_all
 from kameleoon_relay.delivery.client import http_session
 from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY
 from kameleoon_relay.delivery.policy import RetryPolicy
+from kameleoon_relay.delivery.tokens import TokenCache
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store.base import Store
 from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
@@ -33,6 +36,7 @@ from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 log = logging.getLogger("kameleoon_relay.delivery")
 
 CLAIM_BATCH = 64  # deliveries claimed at once, at most (see `_claim_size`)
+BATCHED_CLAIMS = 2  # a batching destination claims this many requests' worth at once
 RECORD_BATCH = 32  # outcomes worth one transaction without waiting
 RECORD_GATHER_SECONDS = 0.005  # how long a smaller batch waits for more (leases are minutes)
 RECORD_STALL = 1.0  # seconds a record may take before sending ahead of it stops
@@ -74,6 +78,7 @@ class Dispatcher:
         self.rng = rng
         self._workers: dict[str, DestinationWorker] = {}
         self._tasks: list[asyncio.Task] = []
+        self.tokens = TokenCache()  # one access token per destination, for every worker
         self._signal = asyncio.Event()
 
     def wake(self) -> None:
@@ -122,6 +127,7 @@ class Dispatcher:
             self.settings,
             poll_interval=self.poll_interval,
             rng=self.rng,
+            tokens=self.tokens,
         )
         self._workers[name] = worker
         self._tasks.append(asyncio.create_task(worker.run(stop), name=f"deliver:{name}"))
@@ -144,9 +150,12 @@ class DestinationWorker:
         *,
         poll_interval: float = 0.2,
         rng: random.Random | None = None,
+        tokens: TokenCache | None = None,
     ) -> None:
         self.store = store
         self.destination = destination
+        self.tokens = tokens or TokenCache()
+        self._ready_since = 0.0  # monotonic time the oldest unsent claim was taken
         self.current = current
         self.options = settings
         self.policy = RetryPolicy.from_settings(settings)
@@ -176,9 +185,13 @@ class DestinationWorker:
         try:
             while not stop.is_set():
                 self._signal.clear()  # before claiming: a wake during the claim is kept
-                if len(self._ready) < concurrency:
-                    want = self._claim_size - len(self._ready)
+                limits = batch_limits(self.current(), self.destination)
+                low, size = self._claim_plan(limits)
+                if len(self._ready) < low:
+                    want = size - len(self._ready)
                     claimed = await self._claim(want)
+                    if claimed and not self._ready:
+                        self._ready_since = time.monotonic()
                     self._ready.extend(claimed)
                     self._drained = len(claimed) < want
                 self._fill()
@@ -200,11 +213,21 @@ class DestinationWorker:
                 await asyncio.gather(self._recorder, return_exceptions=True)
             await self._session.close()
 
+    def _claim_plan(self, limits: BatchLimits | None) -> tuple[int, int]:
+        """(claim when fewer are ready than this, up to this many in all)."""
+        if limits is None:
+            return self.options.concurrency, self._claim_size
+        return limits.max_events, BATCHED_CLAIMS * limits.max_events
+
     def _fill(self) -> None:
         if self._recording_since and time.monotonic() - self._recording_since > RECORD_STALL:
             # The store is not keeping up (an outage, a long lock): send nothing more
             # ahead of it, or the claims' leases may end before their outcomes are kept,
             # and the work be sent again by whoever claims it next.
+            return
+        limits = batch_limits(self.current(), self.destination)
+        if limits is not None:
+            self._fill_batches(limits)
             return
         now = time.time()
         while self._ready and self._sending < self.options.concurrency:
@@ -212,6 +235,54 @@ class DestinationWorker:
             # Past its lease another process may have claimed it: not ours to send now.
             if claimed.lease > now:
                 self._start(claimed)
+
+    def _fill_batches(self, limits: BatchLimits) -> None:
+        """Start a batch per free slot: a full one at once, a partial one when its oldest
+        event has waited `max_wait` (more may come meanwhile)."""
+        while self._ready and self._sending < self.options.concurrency:
+            full = len(self._ready) >= limits.max_events
+            if not full and time.monotonic() - self._ready_since < limits.max_wait:
+                return  # the loop polls again within its interval
+            now = time.time()
+            group: list[ClaimedDelivery] = []
+            while self._ready and len(group) < limits.max_events:
+                claimed = self._ready.popleft()
+                if claimed.lease > now:  # past its lease: not ours to send any more
+                    group.append(claimed)
+            self._ready_since = time.monotonic()
+            if group:
+                self._start_batch(group)
+
+    def _start_batch(self, group: list[ClaimedDelivery]) -> None:
+        self._sending += 1
+        task = asyncio.create_task(self._deliver_batch(group))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_batch(self, group: list[ClaimedDelivery]) -> None:
+        assert self._session is not None
+        self._in_flight.inc()
+        try:
+            outcomes = await attempt_batch(
+                self._session,
+                group,
+                self.current(),
+                self.policy,
+                self.options.timeout,
+                self.tokens,
+                self.rng,
+            )
+        except Exception as exc:
+            log.exception("a batch of %d to %s crashed", len(group), self.destination)
+            outcomes = crashed_all(group, exc, self.policy, self.rng)
+        finally:
+            self._in_flight.dec()
+            self._release()
+        for outcome in outcomes:
+            _observe(self.destination, outcome)
+        self._outcomes.extend(outcomes)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_all())
 
     async def _give_back(self) -> None:
         """Stopping: the deliveries claimed but not sent are pending again at once (not
@@ -240,7 +311,8 @@ class DestinationWorker:
         the loop claims more when fewer than `concurrency` are left."""
         self._sending -= 1
         self._fill()
-        if len(self._ready) < self.options.concurrency and not self._drained:
+        low, _ = self._claim_plan(batch_limits(self.current(), self.destination))
+        if len(self._ready) < low and not self._drained:
             self._signal.set()
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:

@@ -237,7 +237,7 @@ def create_app(
         Route("/oauth/token", data_api.oauth_token, methods=["POST"]),
         Route("/visit/events", data_api.visit_events, methods=["POST"]),
         Route("/visit/visitor", data_api.visit_visitor, methods=["GET"]),
-        Route("/api/tokens", data_api.api_tokens, methods=["GET", "POST"]),
+        Route("/api/data-api", data_api.api_data_api, methods=["GET", "POST"]),
         Route("/api/goals", api_goals),
         Route("/api/visitors", api_visitors),
         Route("/api/visitors/{code:path}", api_visitor),

@@ -188,6 +188,11 @@ async def visit_events(request: Request) -> Response:
         lines = _lines(raw, request.query_params.get("json") == "true")
     except LineRejected as error:
         return reject(400, str(error))
+    poison = sandbox.refuse
+    if poison is not None:
+        for number, line in enumerate(lines):
+            if poison in line.text:
+                return reject(400, f"line {number + 1}: refused (contains {poison!r})")
     site = sandbox.sitecodes[sitecode]
     now = time.time()
     for line in lines:
@@ -258,19 +263,29 @@ async def visit_visitor(request: Request) -> Response:
     return _json(answer)
 
 
-async def api_tokens(request: Request) -> Response:
-    """The sandbox's control over tokens: `{"ttl": seconds}`, `{"revoke": true}`."""
-    tokens = _sandbox(request).tokens
+async def api_data_api(request: Request) -> Response:
+    """The sandbox's Data API controls: `{"token_ttl": seconds}`, `{"revoke_tokens": true}`,
+    `{"refuse": "text"}` (a request with a line containing it is a 400: a poison event;
+    null or "" stops refusing)."""
+    sandbox = _sandbox(request)
+    tokens = sandbox.tokens
     if request.method == "POST":
         try:
             body = orjson.loads(await request.body() or b"{}")
         except orjson.JSONDecodeError:
-            return _json({"error": "malformed JSON body", "status": 400}, 400)
-        ttl = body.get("ttl") if isinstance(body, dict) else None
+            body = None
+        if not isinstance(body, dict):
+            return _json({"error": "expected a JSON object", "status": 400}, 400)
+        ttl = body.get("token_ttl")
         if ttl is not None:
             if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= 86400:
-                return _json({"error": "ttl must be seconds from 0 to 86400", "status": 400}, 400)
+                return _json({"error": "token_ttl must be seconds up to 86400", "status": 400}, 400)
             tokens.ttl = float(ttl)
-        if isinstance(body, dict) and body.get("revoke") is True:
+        if body.get("revoke_tokens") is True:
             tokens.revoke_all()
-    return _json({"ttl": tokens.ttl})
+        if "refuse" in body:
+            refuse = body["refuse"]
+            if refuse is not None and not isinstance(refuse, str):
+                return _json({"error": "refuse must be text or null", "status": 400}, 400)
+            sandbox.refuse = refuse or None
+    return _json({"token_ttl": tokens.ttl, "refuse": sandbox.refuse})

@@ -32,6 +32,7 @@ class Sandbox:
         self.tracker = Tracker(store, config)
         self.faults = FaultInjector(faults)
         self.tokens = TokenIssuer()  # the Data API's access tokens, in memory
+        self.refuse: str | None = None  # Data API lines containing this are refused (400)
         self.sitecodes = config.sitecodes()
         self._auth_cache: dict[str, Account] = {}
         self._commit_task: asyncio.Task[None] | None = None
