@@ -63,6 +63,7 @@ def record(
     event: dict[str, Any] | None = None,
     user_id: str | None = None,
     problems: tuple[str, ...] | None = None,
+    user_key: str | None = None,
 ) -> EventRecord:
     event = event or track(message_id)
     return EventRecord(
@@ -73,4 +74,5 @@ def record(
         user_id=user_id if user_id is not None else event.get("userId"),
         destinations=tuple(destinations),
         problems=problems,
+        user_key=user_key,
     )

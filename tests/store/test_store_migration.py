@@ -184,8 +184,53 @@ async def test_a_version_2_queue_is_migrated_with_its_counts(tmp_path: Path) -> 
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert not {n for n in names if n.startswith("deliveries_count")}
     assert "deliveries_state" not in names and "deliveries_final" in names
+    conn.close()
+
+
+def build_v3(path: Path) -> None:
+    """A version-3 queue (no user keys): user A's two events queued, B's delivered."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    for target, script in enumerate(MIGRATIONS[:3], start=1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;")
+    for message_id, user, state in (("a1", "A", "pending"), ("a2", "A", "pending"),
+                                    ("b1", "B", "delivered")):  # fmt: skip
+        event = dict(track(message_id, visitor=f"anon-{user}"), userId=user)
+        if user == "B":
+            del event["userId"]  # anonymous: the key is its anonymousId
+        event_id = conn.execute(
+            "INSERT INTO events (message_id, source, user_id, received_at, body)"
+            " VALUES (?, 'web', ?, ?, ?)",
+            (message_id, event.get("userId"), NOW, orjson.dumps(event)),
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
+            " next_attempt_at, updated_at) VALUES (?, 'kameleoon', ?, ?, ?, ?, ?)",
+            (event_id, state, NOW, NOW, NOW, NOW),
+        )
+    conn.close()
+
+
+async def test_a_version_3_queue_gets_user_keys_and_drains_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "relay.db"
+    build_v3(path)
+    store = SQLiteStore(str(path), dedupe_window=3600)
+    await store.open()
+    try:
+        # a1 and a2 are user A's: only a1 goes; b1 (delivered) is not due.
+        claimed = await store.claim("kameleoon", 10, NOW + 1, 30, hot_user_backlog=200)
+        assert [c.message_id for c in claimed] == ["a1"]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    keys = dict(
+        conn.execute(
+            "SELECT e.message_id, d.user_key FROM deliveries d JOIN events e ON e.id = d.event_id"
+        ).fetchall()
+    )
+    assert keys == {"a1": "A", "a2": "A", "b1": "anon-B"}
     conn.close()

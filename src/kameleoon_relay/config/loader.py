@@ -20,6 +20,7 @@ from kameleoon_relay.config.model import (
     DEFAULT_DATABASE,
     DEFAULT_DEDUPE_WINDOW,
     DEFAULT_RETENTION,
+    ORDERINGS,
     Config,
     DeliverySettings,
     DestinationConfig,
@@ -64,6 +65,8 @@ _DELIVERY_KEYS = {
     "lease",
     "max_backlog",
     "processes",
+    "ordering",
+    "hot_user_backlog",
 }
 
 
@@ -382,7 +385,7 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
                 values[key] = parse_duration(raw[key])
             except ValueError as error:
                 problems.add(f"delivery.{key}", str(error))
-    for key in ("concurrency", "max_backlog"):
+    for key in ("concurrency", "max_backlog", "hot_user_backlog"):
         if key in raw:
             value = raw[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -395,6 +398,12 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
             problems.add("delivery.processes", f'must be "{AUTO}" or an integer from 0')
         else:
             values["processes"] = value
+    if "ordering" in raw:
+        value = raw["ordering"]
+        if value not in ORDERINGS:
+            problems.add("delivery.ordering", f"must be {' or '.join(ORDERINGS)}, not {value!r}")
+        else:
+            values["ordering"] = value
     return DeliverySettings(**values)
 
 

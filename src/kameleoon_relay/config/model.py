@@ -15,6 +15,14 @@ DEFAULT_DEDUPE_WINDOW = 24 * 3600.0
 DEFAULT_RETRY_WINDOW = 4 * 3600.0
 DEFAULT_RETENTION = 7 * 24 * 3600.0
 AUTO = "auto"
+# delivery.ordering: per_user holds each user's later events while an earlier one is in
+# flight or waits for a retry; none sends every due event at once.
+ORDERINGS = ("per_user", "none")
+DEFAULT_ORDERING = "per_user"
+# The hot-user escape: a user with more deliveries than this waiting for one destination
+# is sent unordered until it is back under, so one user cannot hold the queue
+# (RudderStack's router uses 200 too).
+DEFAULT_HOT_USER_BACKLOG = 200
 
 
 def available_cpus() -> int:
@@ -83,6 +91,12 @@ class DeliverySettings:
     # "auto": one on a machine with two cores or more, so that ingest, which holds its
     # process's interpreter while it parses, cannot take delivery's CPU time.
     processes: int | str = AUTO
+    ordering: str = DEFAULT_ORDERING  # one of ORDERINGS
+    hot_user_backlog: int = DEFAULT_HOT_USER_BACKLOG
+
+    @property
+    def per_user_order(self) -> bool:
+        return self.ordering == "per_user"
 
     def process_count(self) -> int:
         """`processes` with "auto" resolved for this machine."""

@@ -294,8 +294,10 @@ class DestinationWorker:
             log.exception("giving back %d unsent deliveries failed", len(unsent))
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
+        options = self.options
+        hot = options.hot_user_backlog if options.per_user_order else None
         try:
-            return await self.store.claim(self.destination, limit, time.time(), self.options.lease)
+            return await self.store.claim(self.destination, limit, time.time(), options.lease, hot)
         except Exception:
             log.exception("claiming deliveries for %s failed", self.destination)
             return []
@@ -351,6 +353,11 @@ class DestinationWorker:
                 failures = 0
                 self._recording_since = 0.0
                 self._fill()  # if sending was held back while the store was slow
+                if self.options.per_user_order and _releases_users(batch):
+                    # Finished work lets those users' next events go: claim them now,
+                    # not at the next poll.
+                    self._drained = False
+                    self._signal.set()
             except Exception:
                 self._recording_since = 0.0
                 failures += 1
@@ -368,6 +375,12 @@ class DestinationWorker:
                 log.warning("recording %d delivery outcomes failed; retrying", len(batch))
                 self._outcomes = batch + self._outcomes
                 await asyncio.sleep(RECORD_RETRY_DELAY * 2 ** (failures - 1))
+
+
+def _releases_users(outcomes: list[DeliveryOutcome]) -> bool:
+    """Whether any outcome ended its delivery (not a retry): per-user order lets the next
+    event of that user be claimed."""
+    return any(outcome.state != "pending" for outcome in outcomes)
 
 
 # A metric's child per label set, looked up once: labels() costs a lock and a tuple each time.

@@ -190,6 +190,7 @@ def _normalize(
                 body=body,
                 received_at=at,
                 user_id=user_id if isinstance(user_id, str) else None,
+                user_key=user_key_of(event),
                 destinations=destinations,
                 identity_ids=linking.ids,
                 link_code=linking.code,
@@ -212,6 +213,18 @@ def _rejected_item(raw: Any, source: str, received_at: float, problems: list[str
         received_at=received_at,
         problems=tuple(problems),
     )
+
+
+def user_key_of(event: dict[str, Any]) -> str | None:
+    """Whose events keep their order: the userId, else the anonymousId (as Segment and
+    RudderStack key a user); None when neither is a non-empty string or number."""
+    for field in ("userId", "anonymousId"):
+        value = event.get(field)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+    return None
 
 
 def _str_or_none(value: Any) -> str | None:

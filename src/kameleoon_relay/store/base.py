@@ -58,9 +58,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def _claim_rows(
-        self, destination: str, limit: int, now: float, until: float
+        self, destination: str, limit: int, now: float, until: float, hot_user_backlog: int | None
     ) -> list[ClaimedDelivery]:
-        """Claim up to `limit` (> 0) due deliveries, leased until `until`."""
+        """Claim up to `limit` (> 0) due deliveries, leased until `until`, in per-user
+        order unless `hot_user_backlog` is None (see `claim`)."""
 
     @abc.abstractmethod
     async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
@@ -114,13 +115,23 @@ class Store(abc.ABC):
         return await self._ingest_rows(items)
 
     async def claim(
-        self, destination: str, limit: int, now: float, lease: float
+        self,
+        destination: str,
+        limit: int,
+        now: float,
+        lease: float,
+        hot_user_backlog: int | None = None,
     ) -> list[ClaimedDelivery]:
         """Move up to `limit` due deliveries of `destination` to `in_flight` for `lease`
-        seconds, with their events. Deliveries whose lease ran out are due again."""
+        seconds, with their events. Deliveries whose lease ran out are due again.
+
+        With `hot_user_backlog` (per-user order), a delivery is not claimed while an
+        earlier one (smaller id) of the same user key is pending or in flight, unless
+        that user has more than `hot_user_backlog` deliveries waiting (the hot-user
+        escape). Deliveries without a user key are never held."""
         if limit <= 0:
             return []
-        return await self._claim_rows(destination, limit, now, now + lease)
+        return await self._claim_rows(destination, limit, now, now + lease, hot_user_backlog)
 
     async def record(self, outcomes: list[DeliveryOutcome]) -> int:
         """Store attempts: each delivery's next state and the requests sent. An outcome

@@ -41,6 +41,8 @@ class EventRecord:
     body: bytes  # the normalized event, exactly as it will be read back
     received_at: float
     user_id: str | None = None
+    # Whose events keep their order (userId, else anonymousId): kept on each delivery.
+    user_key: str | None = None
     destinations: tuple[str, ...] = ()  # one delivery each
     # Visitor-code linking, decided by ingest: the ids ("userId:u1") this event names,
     # the code an identifier event links them to, and whether to look a code up.

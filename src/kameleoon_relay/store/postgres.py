@@ -35,7 +35,7 @@ from kameleoon_relay.store.models import (
     IngestResult,
 )
 from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
-from kameleoon_relay.store.queries import POSTGRES, attempt_rows
+from kameleoon_relay.store.queries import POSTGRES, attempt_rows, user_order_sql
 
 # The same row shapes as SQLite's: one definition of what a delivery looks like.
 from kameleoon_relay.store.urls import masked_url, split_url
@@ -164,9 +164,11 @@ class PostgresStore(Store):
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
     async def _claim_rows(
-        self, destination: str, limit: int, now: float, until: float
+        self, destination: str, limit: int, now: float, until: float, hot_user_backlog: int | None
     ) -> list[ClaimedDelivery]:
-        return await self._run(lambda conn: _claim(conn, destination, limit, now, until))
+        return await self._run(
+            lambda conn: _claim(conn, destination, limit, now, until, hot_user_backlog)
+        )
 
     async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
         return await self._run(lambda conn: _record(conn, outcomes))
@@ -331,17 +333,22 @@ async def _store_items(conn: Conn, items: list[EventRecord], window: float) -> d
         ],
     )
     work = [
-        (eid, name, i.received_at)
+        (eid, name, i.received_at, i.user_key)
         for eid, i in zip(ids, accepted, strict=True)
         for name in i.destinations
     ]
     if work:
         await conn.execute(
-            "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
-            " next_attempt_at, updated_at)"
-            " SELECT e, d, 'pending', t, t, t, t"
-            " FROM unnest(%s::bigint[], %s::text[], %s::float8[]) AS w(e, d, t)",
-            [[w[0] for w in work], [w[1] for w in work], [w[2] for w in work]],
+            "INSERT INTO deliveries (event_id, destination, user_key, state, created_at,"
+            " window_start, next_attempt_at, updated_at)"
+            " SELECT e, d, u, 'pending', t, t, t, t"
+            " FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::text[]) AS w(e, d, t, u)",
+            [
+                [w[0] for w in work],
+                [w[1] for w in work],
+                [w[2] for w in work],
+                [w[3] for w in work],
+            ],
         )
     return counts
 
@@ -392,8 +399,34 @@ async def _bump(conn: Conn, by: dict[str, int]) -> None:
 _NO_FLUSH_WAIT = "SET LOCAL synchronous_commit = off"
 
 
+_CLAIM = """
+WITH due AS (
+    SELECT id FROM deliveries d
+    WHERE state = 'pending' AND destination = %(destination)s
+      AND next_attempt_at <= %(now)s{order}
+    ORDER BY next_attempt_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d SET state = 'in_flight', lease_until = %(lease)s, updated_at = %(now)s
+FROM due, events e
+WHERE d.id = due.id AND e.id = d.event_id
+RETURNING d.id, d.event_id, d.attempts, d.window_start, d.done,
+    e.source, e.message_id, e.body, e.visitor_code
+"""
+_CLAIM_ANY = _CLAIM.format(order="")
+# An earlier delivery of the user that another process holds locked (claiming it now) is
+# still seen pending by the subquery (its snapshot), so it holds this one: no two
+# processes send one user's events at once.
+_CLAIM_PER_USER = _CLAIM.format(order=f"\n      AND {user_order_sql('%(hot)s')}")
+
+
 async def _claim(
-    conn: Conn, destination: str, limit: int, now: float, lease: float
+    conn: Conn,
+    destination: str,
+    limit: int,
+    now: float,
+    lease: float,
+    hot_user_backlog: int | None,
 ) -> list[ClaimedDelivery]:
     await conn.execute(_NO_FLUSH_WAIT)
     # Work whose lease ran out (a process that died, a record that failed) is due again.
@@ -404,24 +437,11 @@ async def _claim(
         " AND lease_until < %s FOR UPDATE SKIP LOCKED)",
         [destination, now],
     )
-    rows = await _fetch(
-        conn,
-        """
-        WITH due AS (
-            SELECT id FROM deliveries
-            WHERE state = 'pending' AND destination = %(destination)s
-              AND next_attempt_at <= %(now)s
-            ORDER BY next_attempt_at LIMIT %(limit)s
-            FOR UPDATE SKIP LOCKED
-        )
-        UPDATE deliveries d SET state = 'in_flight', lease_until = %(lease)s, updated_at = %(now)s
-        FROM due, events e
-        WHERE d.id = due.id AND e.id = d.event_id
-        RETURNING d.id, d.event_id, d.attempts, d.window_start, d.done,
-            e.source, e.message_id, e.body, e.visitor_code
-        """,
-        {"destination": destination, "now": now, "limit": limit, "lease": lease},
-    )
+    params = {"destination": destination, "now": now, "limit": limit, "lease": lease}
+    if hot_user_backlog is None:
+        rows = await _fetch(conn, _CLAIM_ANY, params)
+    else:
+        rows = await _fetch(conn, _CLAIM_PER_USER, {**params, "hot": hot_user_backlog})
     return [
         ClaimedDelivery(
             id=row["id"],

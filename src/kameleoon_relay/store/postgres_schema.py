@@ -171,8 +171,27 @@ CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries
     FOR EACH STATEMENT EXECUTE FUNCTION count_deliveries_deleted();
 """
 
+# Version 2: each delivery's user key (userId, else anonymousId), set at ingest, for
+# per-user order; existing deliveries get theirs from their event (a body that cannot be
+# read leaves it NULL: that delivery is not held). The partial index holds open
+# deliveries only: a claim's "is an earlier one of this user open?" is one probe.
+_V2 = """
+ALTER TABLE deliveries ADD COLUMN user_key TEXT;
+CREATE FUNCTION pg_temp.anonymous_id(body BYTEA) RETURNS TEXT LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN nullif(convert_from(body, 'UTF8')::json ->> 'anonymousId', '');
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+UPDATE deliveries d
+SET user_key = coalesce(nullif(e.user_id, ''), pg_temp.anonymous_id(e.body))
+FROM events e WHERE e.id = d.event_id;
+CREATE INDEX deliveries_user_open ON deliveries (destination, user_key, id)
+    WHERE state IN ('pending', 'in_flight') AND user_key IS NOT NULL;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # pg_advisory_lock key held while migrating ("kameleoon-relay" as a number).

@@ -30,6 +30,26 @@ REPORTED_STATE_SQL = (
 )
 
 
+# Deliveries not yet finished, as one SQL term: the partial index of open deliveries per
+# user (deliveries_user_open, both dialects) has it, and per-user order names it exactly.
+OPEN_STATES_SQL = "state IN ('pending', 'in_flight')"
+
+
+def user_order_sql(hot: str) -> str:
+    """The claim's per-user order over deliveries `d`: `d` may go when it has no user key,
+    when no earlier delivery of its user to its destination is open (pending, retrying or
+    in flight), or when that user has more than `hot` (a parameter) open: the hot-user
+    escape. Each test is a probe of deliveries_user_open; the count stops at `hot` + 1."""
+    same_user = (
+        "FROM deliveries p WHERE p.destination = d.destination AND p.user_key = d.user_key"
+        f" AND p.{OPEN_STATES_SQL}"
+    )
+    return (
+        f"(d.user_key IS NULL OR NOT EXISTS (SELECT 1 {same_user} AND p.id < d.id)"
+        f" OR (SELECT count(*) FROM (SELECT 1 {same_user} LIMIT {hot} + 1) AS waiting) > {hot})"
+    )
+
+
 @dataclass(frozen=True)
 class Dialect:
     mark: str  # the parameter placeholder

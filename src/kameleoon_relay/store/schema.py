@@ -13,7 +13,7 @@ version 3 the store adds each statement's changes to it (see sqlite.py), once pe
 
 from __future__ import annotations
 
-from kameleoon_relay.store.queries import FINAL_STATES_SQL
+from kameleoon_relay.store.queries import FINAL_STATES_SQL, OPEN_STATES_SQL
 
 _REPORTED_STATE = """CASE WHEN {row}.state = 'pending' AND {row}.attempts > 0 THEN 'retrying'
                  ELSE {row}.state END"""
@@ -219,6 +219,22 @@ SELECT destination, action, {_REPORTED_STATE.format(row="deliveries")}, count(*)
 FROM deliveries GROUP BY 1, 2, 3;
 """
 
+# Version 4 keeps each delivery's user key (userId, else anonymousId), set at ingest, for
+# per-user order; queued and finished deliveries get theirs from their event, so that
+# both drain and replay in order. The partial index holds open deliveries only: a claim's
+# "is an earlier one of this user open?" is one probe, and finished work costs nothing.
+_V4 = f"""
+ALTER TABLE deliveries ADD COLUMN user_key TEXT;
+UPDATE deliveries SET user_key = (
+    SELECT coalesce(
+        nullif(e.user_id, ''),
+        CASE WHEN json_valid(e.body)
+             THEN nullif(CAST(json_extract(e.body, '$.anonymousId') AS TEXT), '') END)
+    FROM events e WHERE e.id = deliveries.event_id);
+CREATE INDEX deliveries_user_open ON deliveries (destination, user_key, id)
+    WHERE {OPEN_STATES_SQL} AND user_key IS NOT NULL;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,7 @@ from kameleoon_relay.store.queries import (
     FINAL_STATES_SQL,
     SQLITE,
     attempt_rows,
+    user_order_sql,
 )
 from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -145,11 +146,11 @@ class SQLiteStore(Store):
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
     async def _claim_rows(
-        self, destination: str, limit: int, now: float, until: float
+        self, destination: str, limit: int, now: float, until: float, hot_user_backlog: int | None
     ) -> list[ClaimedDelivery]:
         # Delivery goes first and needs no fsync: a claim lost to power loss is claimed again.
         return await self._run(
-            lambda conn: _claim(conn, destination, limit, now, until),
+            lambda conn: _claim(conn, destination, limit, now, until, hot_user_backlog),
             urgent=True,
             durable=False,
         )
@@ -360,8 +361,8 @@ def _ingest_batch(
                 item.body,
             )
         )
-        at = item.received_at
-        deliveries.extend((event_id, name, at, at, at, at) for name in item.destinations)
+        at, key = item.received_at, item.user_key
+        deliveries.extend((event_id, name, key, at, at, at, at) for name in item.destinations)
         seen.add(item.message_id)
         counts["accepted"] += 1
     if rejected:
@@ -381,8 +382,8 @@ _INSERT_REJECTED = (
     " VALUES (?, ?, ?, ?, ?)"
 )
 _INSERT_DELIVERY = (
-    "INSERT INTO deliveries (event_id, destination, state, created_at, window_start,"
-    " next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)"
+    "INSERT INTO deliveries (event_id, destination, user_key, state, created_at, window_start,"
+    " next_attempt_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)"
 )
 _IN_LIMIT = 500  # values per `IN (...)`: well under SQLite's variable limit
 
@@ -428,9 +429,9 @@ def _ingest_one(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (item.message_id, item.source, item.user_id, item.received_at, code, item.body),
     ).lastrowid
-    at = item.received_at
+    at, key = item.received_at, item.user_key
     conn.executemany(
-        _INSERT_DELIVERY, [(event_id, name, at, at, at, at) for name in item.destinations]
+        _INSERT_DELIVERY, [(event_id, name, key, at, at, at, at) for name in item.destinations]
     )
     _add_counts(conn, Counter((name, "", "pending") for name in item.destinations))
     seen.add(item.message_id)  # only once stored: a refused twin must not hide the next
@@ -481,8 +482,26 @@ def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
         )
 
 
+_CLAIM = """
+UPDATE deliveries SET state = 'in_flight', lease_until = :lease, updated_at = :now
+WHERE id IN (
+    SELECT id FROM deliveries d
+    WHERE state = 'pending' AND destination = :destination AND next_attempt_at <= :now{order}
+    ORDER BY next_attempt_at LIMIT :limit
+)
+RETURNING id, event_id, attempts, window_start, done, action
+"""
+_CLAIM_ANY = _CLAIM.format(order="")
+_CLAIM_PER_USER = _CLAIM.format(order=f"\n      AND {user_order_sql(':hot')}")
+
+
 def _claim(
-    conn: sqlite3.Connection, destination: str, limit: int, now: float, lease: float
+    conn: sqlite3.Connection,
+    destination: str,
+    limit: int,
+    now: float,
+    lease: float,
+    hot_user_backlog: int | None,
 ) -> list[ClaimedDelivery]:
     counts: Counts = Counter()
     # Work whose lease ran out (a worker that died, a record that failed) is due again.
@@ -493,18 +512,11 @@ def _claim(
         (destination, now),
     ):
         _move(counts, destination, action, "in_flight", _reported("pending", attempts))
-    rows = conn.execute(
-        """
-        UPDATE deliveries SET state = 'in_flight', lease_until = :lease, updated_at = :now
-        WHERE id IN (
-            SELECT id FROM deliveries
-            WHERE state = 'pending' AND destination = :destination AND next_attempt_at <= :now
-            ORDER BY next_attempt_at LIMIT :limit
-        )
-        RETURNING id, event_id, attempts, window_start, done, action
-        """,
-        {"now": now, "destination": destination, "limit": limit, "lease": lease},
-    ).fetchall()
+    params = {"now": now, "destination": destination, "limit": limit, "lease": lease}
+    if hot_user_backlog is None:
+        rows = conn.execute(_CLAIM_ANY, params).fetchall()
+    else:
+        rows = conn.execute(_CLAIM_PER_USER, {**params, "hot": hot_user_backlog}).fetchall()
     for row in rows:
         _move(counts, destination, row[5], _reported("pending", row[2]), "in_flight")
     _add_counts(conn, counts)
