@@ -247,3 +247,22 @@ def test_stats_count_rejections(client: httpx.Client) -> None:
     after = client.get("/api/stats").json()
     assert after["rejected"] == before["rejected"] + 2
     assert after["received"] == before["received"] + 2
+
+
+def test_arrivals_list_each_users_message_ids_in_first_arrival_order(
+    client: httpx.Client,
+) -> None:
+    user, anonymous = unique("user"), unique("anon")
+    first = track("Step", userId=user, anonymousId=anonymous)
+    events = [
+        first,
+        track("Step", anonymousId=anonymous),  # no userId: keyed by its anonymousId
+        track("Step", userId=user),
+        first,  # a duplicate keeps its first place
+    ]
+    for event in events:
+        assert post_event(client, event).status_code == 200
+    post_event(client, b"not json")  # rejected: not an arrival
+    users = client.get("/api/arrivals").json()["users"]
+    assert users[user] == [first["messageId"], events[2]["messageId"]]
+    assert users[anonymous] == [events[1]["messageId"]]

@@ -155,6 +155,12 @@ async def api_events(request: Request) -> Response:
     return _json(answer)
 
 
+async def api_arrivals(request: Request) -> Response:
+    """Per user (userId, else anonymousId), the messageIds in the order they first arrived
+    (of the events still kept): how a test or benchmark sees whether order held."""
+    return _json({"users": _sandbox(request).store.arrivals(request.query_params.get("sitecode"))})
+
+
 async def api_stats(request: Request) -> Response:
     store = _sandbox(request).store
     c = store.counters
@@ -242,6 +248,7 @@ def create_app(
         Route("/api/visitors", api_visitors),
         Route("/api/visitors/{code:path}", api_visitor),
         Route("/api/events", api_events),
+        Route("/api/arrivals", api_arrivals),
         Route("/api/stats", api_stats),
         Route("/api/faults", api_faults, methods=["GET", "POST", "DELETE"]),
     ]

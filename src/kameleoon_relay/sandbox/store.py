@@ -427,6 +427,25 @@ class Store:
                  reason, sender) in rows
         ]  # fmt: skip
 
+    def arrivals(self, sitecode: str | None = None) -> dict[str, list[str]]:
+        """user key -> messageIds in first-arrival order (accepted events still kept)."""
+        users: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        for user, message_id in self.db.execute(
+            # Bodies are kept as sent (a BLOB, which SQLite's json functions would read as
+            # JSONB): read as text.
+            "SELECT coalesce(CAST(json_extract(text, '$.userId') AS TEXT),"
+            " CAST(json_extract(text, '$.anonymousId') AS TEXT)), message_id"
+            " FROM (SELECT seq, message_id, CAST(body AS TEXT) AS text FROM events"
+            " WHERE outcome != 'rejected' AND message_id IS NOT NULL"
+            " AND (?1 IS NULL OR sitecode = ?1)) WHERE json_valid(text) ORDER BY seq",
+            (sitecode,),
+        ):
+            if user is not None and message_id not in seen:
+                seen.add(message_id)
+                users.setdefault(user, []).append(message_id)
+        return users
+
     def totals(self) -> dict[str, int]:
         goals, visitors, events = self.db.execute(
             "SELECT (SELECT COUNT(*) FROM goals), (SELECT COUNT(*) FROM visitors),"
