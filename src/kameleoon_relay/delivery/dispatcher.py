@@ -195,6 +195,8 @@ class DestinationWorker:
                     self._ready.extend(claimed)
                     self._drained = len(claimed) < want
                 self._fill()
+                if limits is not None and self._sending < concurrency and not self._drained:
+                    continue  # a free slot and a full batch's worth queued: claim it now
                 # Work left in the queue: wait for the buffer to run low, not the clock.
                 timeout = self.poll_interval if self._drained else None
                 with contextlib.suppress(TimeoutError):

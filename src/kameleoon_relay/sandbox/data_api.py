@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -150,7 +150,14 @@ def _numbered(number: int, parse: Any) -> Line:
 
 
 def _query(line: str) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(line, keep_blank_values=True).items()}
+    """A line's fields, the first of each name (urllib's parse_qs, a few times faster)."""
+    fields: dict[str, str] = {}
+    for pair in line.split("&"):
+        key, _, value = pair.partition("=")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        fields.setdefault(unquote_plus(key) if "%" in key else key, value)
+    return fields
 
 
 def _texts(item: dict[str, Any]) -> dict[str, str]:
