@@ -29,14 +29,16 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 import orjson
 from prometheus_client import Counter, Gauge
 
+from kameleoon_relay.coalesce import Coalesced
 from kameleoon_relay.config import Config, ConfigError, load_config
 from kameleoon_relay.delivery.dispatcher import Dispatcher
 from kameleoon_relay.delivery.metrics import DELIVERY_METRICS, snapshot
-from kameleoon_relay.heap import refreeze_heap, tune_collector
+from kameleoon_relay.heap import tune_collector
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store import open_store
 
@@ -286,15 +288,15 @@ async def _deliver(config: Config, link: socket.socket, number: int, owner: str)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
 
-    def reload() -> None:
+    async def reload() -> None:
+        # Read and compiled off the loop; SIGHUPs meanwhile make one more (the last wins).
         if config.path is None:
             return
         try:
-            current[0] = Pipeline(load_config(config.path))
+            current[0] = await asyncio.to_thread(_compiled, config.path)
         except ConfigError as exc:
             log.error("configuration not reloaded: %s", " ".join(str(exc).split()))
         else:
-            refreeze_heap()
             dispatcher.wake()
 
     def woken() -> None:
@@ -304,7 +306,8 @@ async def _deliver(config: Config, link: socket.socket, number: int, owner: str)
         dispatcher.wake()
 
     loop.add_reader(link.fileno(), woken)
-    loop.add_signal_handler(signal.SIGHUP, reload)
+    reloads = Coalesced(reload)
+    loop.add_signal_handler(signal.SIGHUP, reloads.request)
     reporter = asyncio.create_task(_report_metrics(link, stopping))
     tune_collector()
     log.info("delivery process %d started", os.getpid())
@@ -315,6 +318,10 @@ async def _deliver(config: Config, link: socket.socket, number: int, owner: str)
         await reporter
         loop.remove_reader(link.fileno())
         await store.close()
+
+
+def _compiled(path: Path) -> Pipeline:
+    return Pipeline(load_config(path))
 
 
 async def _report_metrics(link: socket.socket, stopping: asyncio.Event) -> None:

@@ -23,10 +23,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from kameleoon_relay import dashboard
 from kameleoon_relay.admin import routes as admin
 from kameleoon_relay.admin.openapi import openapi_document
+from kameleoon_relay.coalesce import Coalesced
 from kameleoon_relay.config import Config, ConfigError
 from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.delivery.processes import DeliveryProcesses
-from kameleoon_relay.heap import refreeze_heap
 from kameleoon_relay.ingest import routes as ingest
 from kameleoon_relay.ingest.metrics import record_commit
 from kameleoon_relay.pipeline import Pipeline
@@ -110,10 +110,11 @@ def create_app(
 
             def after_reload() -> None:
                 # The delivery processes read the file again; the mounted sandbox's
-                # controls follow the admin token in force.
+                # controls follow the admin token in force. No heap refreeze: its full
+                # collection held the event loop ~100 ms a reload, and the replaced
+                # config leaves a few dozen cyclic objects (see heap.py).
                 if helpers is not None:
                     helpers.signal_all(signal.SIGHUP)
-                refreeze_heap()
                 if sandbox is not None:
                     sandbox.state.sandbox.admin_token = relay.config.admin_token
 
@@ -125,7 +126,8 @@ def create_app(
                 name="retention",
             )
             stack.push_async_callback(_stop_task, stop, pruning)
-            _on_sighup(relay)
+            reloads = _on_sighup(relay)
+            stack.push_async_callback(reloads.wait)  # the one running, once no more come
             stack.callback(_off_sighup)
             yield
 
@@ -157,17 +159,26 @@ async def _stop_task(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
     await task
 
 
-def _on_sighup(relay: RelayState) -> None:
-    """`kill -HUP` reloads the config; an invalid one is logged and the running one stays."""
+def _on_sighup(relay: RelayState) -> Coalesced:
+    """`kill -HUP` reloads the config; an invalid one is logged and the running one stays.
 
-    def reload() -> None:
+    The file is read and compiled in a worker thread, so the event loop goes on serving;
+    SIGHUPs that come meanwhile make one more reload after it (the last one wins), never
+    a queue of them.
+    """
+
+    async def reload() -> None:
         try:
-            relay.reload()
+            config, pipeline = await asyncio.to_thread(relay.read_config)
         except ConfigError as exc:
             log.error("configuration not reloaded: %s", " ".join(str(exc).split()))
+        else:
+            relay.put_in_force(config, pipeline)
 
+    reloads = Coalesced(reload)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reloads.request)
+    return reloads
 
 
 def _off_sighup() -> None:

@@ -48,19 +48,34 @@ class RelayState:
 
     def reload(self) -> Config:
         """Read the config again and put it in force; ConfigError leaves the running one."""
+        config, pipeline = self.read_config()
+        self.put_in_force(config, pipeline)
+        return config
+
+    def read_config(self) -> tuple[Config, Pipeline]:
+        """The config file read and compiled again, not yet in force; touches nothing
+        shared, so it may run in a worker thread, off the event loop."""
         if self.loader is None:
             raise ConfigError(["this relay was started without a config file to reload"])
         config = self.loader()
         if config.database != self.config.database:
             raise ConfigError(["database: cannot change while running; restart to move it"])
-        pipeline = Pipeline(config)  # compiles: a bad mapping fails here, not later
+        return config, Pipeline(config)  # compiles: a bad mapping fails here, not later
+
+    def put_in_force(self, config: Config, pipeline: Pipeline) -> None:
         self.config, self.pipeline = config, pipeline
         self.admin = AdminGuard(config.admin_token)
-        log.info("configuration reloaded: %d destination(s)", len(pipeline.destinations))
+        # A record (never rate-limited): which configuration is in force is always told.
+        log.info(
+            "configuration reloaded%s: %d destination(s)%s",
+            f" from {config.path}" if config.path else "",
+            len(pipeline.destinations),
+            f" ({', '.join(d.name for d in config.destinations)})" if config.destinations else "",
+            extra={"record": True},
+        )
         self.on_stored()
         if self.after_reload is not None:
             self.after_reload()
-        return config
 
 
 def relay_of(request: Request) -> RelayState:
