@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -16,6 +18,7 @@ from kameleoon_relay.dashboard import api, pages
 from kameleoon_relay.dashboard.session import Gate, Sessions
 
 Endpoint = api.Endpoint
+__all__ = ["Endpoint", "Sessions", "routes", "wants_html"]
 
 
 def wants_html(request: Request) -> bool:
@@ -24,8 +27,16 @@ def wants_html(request: Request) -> bool:
     return "text/html" in accept and "application/json" not in accept
 
 
-def routes(json_index: Endpoint) -> list[BaseRoute]:
-    gate = Gate(Sessions())
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico whatever the page links: the same icon, not a 404."""
+    return FileResponse(FAVICON, media_type="image/svg+xml")
+
+
+def routes(json_index: Endpoint, sessions: Sessions | None = None) -> list[BaseRoute]:
+    gate = Gate(sessions or Sessions())
     overview = gate.page(pages.overview)
 
     async def index(request: Request) -> Response:
@@ -33,6 +44,7 @@ def routes(json_index: Endpoint) -> list[BaseRoute]:
 
     return [
         Route("/", index, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/login", pages.login_form(gate), methods=["GET"]),
         Route("/login", pages.login(gate), methods=["POST"]),
         Route("/logout", pages.logout(gate), methods=["POST"]),

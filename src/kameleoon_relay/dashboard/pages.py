@@ -23,6 +23,7 @@ from kameleoon_relay.dashboard.session import (
     csrf_ok,
     set_cookie,
 )
+from kameleoon_relay.dashboard.subscriptions_state import subscription_states
 from kameleoon_relay.store import DeliveryQuery
 from kameleoon_relay.web import params  # the admin API's parameter rules
 from kameleoon_relay.web.state import relay_of
@@ -84,7 +85,9 @@ async def delivery(request: Request, session: Session) -> Response:
         found = None
     if found is None:
         return render(request, session, "missing.html", status=404, what=f"delivery {raw}")
-    return render(request, session, "delivery.html", d=jsonable(found))
+    shown = jsonable(found)
+    states = subscription_states(shown["history"])
+    return render(request, session, "delivery.html", d=shown, subscriptions=states)
 
 
 async def dead(request: Request, session: Session) -> Response:
@@ -125,7 +128,9 @@ async def tester(request: Request, session: Session) -> Response:
         seen.add(row["event_id"])
         found = await relay.store.get_delivery(row["id"])
         if found is not None:
-            recent.append({"label": _label(found["event"]), "event": found["event"]})
+            recent.append(
+                {"label": _label(found["event"]), "event": found["event"], "source": row["source"]}
+            )
     return render(
         request,
         session,

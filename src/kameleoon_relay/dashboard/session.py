@@ -32,6 +32,13 @@ MAX_SESSIONS = 1000
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+class Unset:
+    """No admin token given: the relay's is read."""
+
+
+UNSET = Unset()
+
+
 @dataclass
 class Session:
     csrf: str
@@ -58,16 +65,22 @@ class Sessions:
         self._open[sid] = session
         return sid, session
 
-    def find(self, request: Request) -> Session | None:
-        """The caller's session, if it is open and was opened with the current token."""
+    def find(self, request: Request, admin_token: str | Unset | None = UNSET) -> Session | None:
+        """The caller's session, if it is open and was opened with the current token
+        (the relay's, unless `admin_token` is given: the mounted sandbox has no relay)."""
         sid = request.cookies.get(COOKIE, "")
         session = self._open.get(sid) if sid else None
         if session is None or session.expires < time.time():
             return None
-        current = token_digest(relay_of(request).config.admin_token)
-        if not hmac.compare_digest(session.token, current):
+        if isinstance(admin_token, Unset):
+            admin_token = relay_of(request).config.admin_token
+        if not hmac.compare_digest(session.token, token_digest(admin_token)):
             return None
         return session
+
+    def opener(self, admin_token: Callable[[], str | None]) -> Callable[[Request], bool]:
+        """Whether a request comes from an open dashboard session (for the sandbox page)."""
+        return lambda request: self.find(request, admin_token()) is not None
 
     def drop(self, request: Request) -> None:
         self._open.pop(request.cookies.get(COOKIE, ""), None)

@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from kameleoon_relay.destinations.kameleoon_actions.request import visitor_warning
 from kameleoon_relay.fql import FQLEvaluationError
 from kameleoon_relay.ingest import normalize_event
+from kameleoon_relay.ingest.timestamps import parse_utc
 from kameleoon_relay.pipeline.identity import linking_of
 from kameleoon_relay.secrets import scrub, secrets_in
 from kameleoon_relay.web.state import RelayState
@@ -22,7 +24,7 @@ async def run(
     relay: RelayState, raw: dict[str, Any], source: str | None, send: bool, timeout: float = 10.0
 ) -> dict[str, Any]:
     """Raises SpecError for an event that breaks the Segment Spec."""
-    event = normalize_event(raw, datetime.now(UTC))
+    event = _normalized(raw)
     pipeline = relay.pipeline
     code = None
     linking = linking_of(event) if pipeline.links_identities(source) else None
@@ -42,11 +44,32 @@ async def run(
         entries = []
         for entry in planned:
             shown = entry.to_dict()
+            warning = visitor_warning((shown.get("request") or {}).get("json"))
+            if warning:
+                shown["warnings"] = [warning]
             if send and entry.request is not None:
                 shown["response"] = await _send(entry.request, timeout)
             entries.append(shown)
         destinations.append({"name": name, "subscriptions": matches, "deliveries": entries})
     return {"event": event, "destinations": destinations, "sent": send}
+
+
+def _normalized(raw: dict[str, Any]) -> dict[str, Any]:
+    """As ingest stores it. A stored event (it has a receivedAt) was normalized already:
+    its timestamp is skew-corrected, so it is kept as it is (correcting it again against
+    its sentAt and now would move it), and so is its receivedAt."""
+    received = raw.get("receivedAt")
+    if not isinstance(received, str):
+        return normalize_event(raw, datetime.now(UTC))
+    try:
+        at = parse_utc(received)
+    except (ValueError, OverflowError):
+        return normalize_event(raw, datetime.now(UTC))
+    unsent = {k: v for k, v in raw.items() if k != "sentAt"}
+    event = normalize_event(unsent, at)
+    if "sentAt" in raw:
+        event["sentAt"] = raw["sentAt"]
+    return event
 
 
 async def _send(request: Any, timeout: float) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Who may use the sandbox beyond Kameleoon's contract.
 
 `/segmentio` and `/segmentio/getapikey` stay open, as Kameleoon's are. The rest
-(the page, the event bodies it shows, visitors, fault injection) answers loopback
-only, or, where the relay mounts it with an `admin_token`, that token as a Bearer.
+(the page, the event bodies it shows, visitors, fault injection) answers loopback,
+and, where the relay mounts it with an `admin_token`, that token as a Bearer or a
+session of the relay's logged-in dashboard.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kameleoon_relay.access import AdminGuard
+from kameleoon_relay.access import AdminGuard, is_loopback
 from kameleoon_relay.sandbox.faults_middleware import route_path
 
 if TYPE_CHECKING:
@@ -38,8 +39,11 @@ class ControlsGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or route_path(scope).startswith(OPEN_PREFIXES):
             return await self.app(scope, receive, send)
-        guard = self._guard()
-        if guard.allows(Request(scope)):
+        guard, request = self._guard(), Request(scope)
+        viewer = self.sandbox.viewer
+        # Loopback always, as the README says; else the token, or the mounting relay's
+        # logged-in dashboard.
+        if is_loopback(request) or guard.allows(request) or (viewer and viewer(request)):
             return await self.app(scope, receive, send)
         if guard.configured:
             status, message = 401, "admin token required"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+
+from starlette.requests import Request
 
 from kameleoon_relay.sandbox.config import Account, SandboxConfig, decode_api_key
 from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings
@@ -38,6 +41,9 @@ class Sandbox:
         self._commit_task: asyncio.Task[None] | None = None
         # Set by the relay that mounts it: its admin_token opens the controls remotely.
         self.admin_token: str | None = None
+        # Set by the relay that mounts it: whether a request comes from its logged-in
+        # dashboard (the session cookie), which opens the page and its controls too.
+        self.viewer: Callable[[Request], bool] | None = None
 
     def account(self, authorization: str | None) -> Account | None:
         if not authorization:

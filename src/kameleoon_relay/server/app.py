@@ -134,18 +134,23 @@ def create_app(
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(openapi)
 
+    sessions = dashboard.Sessions()
     routes: list[BaseRoute] = [
         *ingest.routes(),
         *admin.routes(),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", admin.guarded(metrics), methods=["GET"]),  # as the admin API
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        *dashboard.routes(json_index=index),  # `/`: JSON to API clients, HTML to browsers
+        # `/`: JSON to API clients, HTML to browsers
+        *dashboard.routes(json_index=index, sessions=sessions),
     ]
     if sandbox is not None:
         sandbox.state.sandbox.admin_token = config.admin_token  # guards its controls
+        # A logged-in dashboard opens the sandbox's page too (its session cookie).
+        sandbox.state.sandbox.viewer = sessions.opener(lambda: app.state.relay.config.admin_token)
         routes.append(Mount(SANDBOX_PATH, app=sandbox))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return app
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

@@ -113,6 +113,14 @@ async function refreshOverview() {
 
 // -- dead letters -----------------------------------------------------------------------
 
+function dropDeadRow(row) {
+  row.remove();
+  const total = document.getElementById("dead-total");
+  if (total) total.textContent = String(Math.max(0, Number(total.textContent) - 1));
+  const all = document.getElementById("select-all");
+  if (all) all.checked = false;
+}
+
 function setupDead() {
   const button = document.getElementById("replay-selected");
   const picks = () => [...document.querySelectorAll("input.pick")];
@@ -146,12 +154,15 @@ function setupDead() {
       for (const [id, state] of Object.entries(data.states)) {
         const row = document.querySelector(`tr[data-id="${id}"]`);
         if (row) row.dataset.state = state || "gone";
+        // No longer a dead letter once it ended otherwise: off the list, as a reload would.
+        if (row && state !== "dead" && !["pending", "retrying", "in_flight"].includes(state)) dropDeadRow(row);
       }
       status.textContent = `Requeued ${requeued} of ${ids.length}; delivered ${done} of ${ids.length}` +
         (waiting ? ` (${waiting} waiting)` : "") + ".";
       if (!waiting) break;
       await new Promise(r => setTimeout(r, 500));
     }
+    sync();
   });
 }
 
@@ -230,8 +241,9 @@ function renderTester(result) {
     box.appendChild(table);
     for (const d of dest.deliveries) {
       const item = el("div", null, "delivery");
-      item.appendChild(el("h3", (d.subscription || "destination") + (d.action ? " → " + d.action : "")));
-      if (d.filtered) item.appendChild(el("p", `Filtered by ${d.filtered.filter}: ${d.filtered.reason}`, "warning"));
+      if (d.subscription) item.appendChild(el("h3", d.subscription + (d.action ? " → " + d.action : "")));
+      if (d.filtered) item.appendChild(el("p", `Filtered by ${d.filtered.filter}: ${d.filtered.reason}`, "warning filtered"));
+      for (const w of d.warnings || []) item.appendChild(el("p", "Warning: " + w, "warning tester-warning"));
       if (d.error) item.appendChild(el("p", `${d.error.type}: ${d.error.message}`, "error validation-error"));
       if (d.request) {
         item.appendChild(el("h4", "Mapped payload"));
@@ -255,7 +267,10 @@ function setupTester() {
   const recent = JSON.parse(document.getElementById("recent-events").textContent);
   const textarea = document.getElementById("event");
   document.getElementById("recent").addEventListener("change", e => {
-    if (e.target.value !== "") textarea.value = JSON.stringify(recent[Number(e.target.value)], null, 2);
+    if (e.target.value === "") return;
+    const chosen = recent[Number(e.target.value)];
+    textarea.value = JSON.stringify(chosen.event, null, 2);
+    if (chosen.source) document.getElementById("source").value = chosen.source;
   });
   const problems = document.getElementById("tester-problems");
   const run = async send => {

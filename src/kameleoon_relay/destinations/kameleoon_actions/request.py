@@ -75,6 +75,7 @@ def post_event(context: PerformContext) -> HttpRequest:
 
 # Where Kameleoon (and the sandbox) look for the visitor code in a body we send.
 VISITOR_CODE_KEYS = ("kameleoonVisitorCode", "k_visitorCode")
+TRAITS_CALLS = ("identify", "group")
 
 
 def visitor_warning(body: object) -> str | None:
@@ -88,9 +89,11 @@ def visitor_warning(body: object) -> str | None:
     properties = body.get("properties")
     if isinstance(properties, dict) and any(properties.get(k) for k in VISITOR_CODE_KEYS):
         return None
+    # Identify and group calls carry it in traits: their presets read it there.
+    where = "traits" if body.get("type") in TRAITS_CALLS else "properties"
     advice = (
         'include it in the event, or map kameleoonVisitorCode (e.g. {"@path": '
-        '"$.properties.kameleoonVisitorCode"})'
+        f'"$.{where}.kameleoonVisitorCode"}})'
     )
     if not body.get("userId") and not body.get("anonymousId"):
         return (

@@ -1,0 +1,186 @@
+"""Issue 19's dashboard defects, in Debian's chromium against one real `serve --sandbox`
+process (both destinations into its sandbox, two sources, an admin token).
+
+Each page is saved as a screenshot under the test's tmp dir (the path is printed)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.browser_pages import (
+    MOBILE_KEY,
+    MountedStack,
+    log_in,
+    mounted_stack,
+    new_page,
+    snap,
+)
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MountedStack]:
+    with mounted_stack(tmp_path_factory.mktemp("dash19")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("screenshots")
+    print(f"\ndashboard screenshots: {directory}")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required: apt-get install -y chromium"
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, stack: MountedStack) -> Iterator[Page]:
+    opened = new_page(browser, stack.url)
+    log_in(opened)
+    yield opened
+    opened.context.close()
+
+
+def test_sandbox_page_opens_from_the_logged_in_dashboard(page: Page, shots: Path) -> None:
+    # Defect 1: with admin_token set, the link opened a raw JSON 401.
+    page.goto("/")
+    page.locator("#sandbox-link").click()
+    expect(page).to_have_url(re.compile(r"/sandbox/$"))
+    expect(page.locator("#events")).to_be_attached()
+    assert "admin token required" not in page.content()
+    snap(page, shots, "sandbox-from-dashboard")
+
+
+def test_no_page_answers_an_error_for_the_favicon(page: Page, stack: MountedStack) -> None:
+    # Defect 19: /favicon.ico was a 404 on every page.
+    failures: list[str] = []
+    page.on("response", lambda r: failures.append(r.url) if r.status >= 400 else None)
+    for path in ("/", "/deliveries", "/tester"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon and page.request.get(icon).status == 200
+    assert page.request.get("/favicon.ico").status == 200
+    assert failures == []
+
+
+def test_tester_warns_hints_keeps_the_timestamp_and_the_source(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Defect 2: warnings hidden; the identify hint named properties; a recent event's
+    # timestamp recomputed to now; the source select stayed "any".
+    page.goto("/tester")
+    page.locator("textarea#event").fill('{"type": "identify", "userId": "hint-1"}')
+    page.get_by_role("button", name="Test", exact=True).click()
+    result = page.locator("#tester-result")
+    warning = result.locator('[data-destination="actions"] .tester-warning')
+    expect(warning).to_contain_text("no properties.kameleoonVisitorCode")
+    expect(warning).to_contain_text("$.traits.kameleoonVisitorCode")
+    expect(result.locator("h3", has_text=re.compile(r"^destination$"))).to_have_count(0)
+    snap(page, shots, "tester-warning")
+
+    skewed = {
+        "type": "track",
+        "event": "Skewed Clock",
+        "userId": "skew-1",
+        "timestamp": "2020-01-01T00:00:00.000Z",
+        "sentAt": "2020-01-01T00:00:05.000Z",
+        "properties": {"kameleoonVisitorCode": "vc-skew"},
+    }
+    message_id = stack.send(skewed, key=MOBILE_KEY)
+    stored = stack.wait_final(message_id)[0]
+    event = httpx.get(
+        f"{stack.url}/api/deliveries/{stored['id']}",
+        headers={"authorization": "Bearer issue19-admin-t0ken"},
+        timeout=10,
+    ).json()["event"]
+    time.sleep(1.1)  # a timestamp recomputed from now would differ by more than this
+    page.goto("/tester")
+    recent = page.locator("#recent")
+    label = recent.locator("option", has_text=message_id).inner_text()
+    recent.select_option(label=label)
+    expect(page.locator("#source")).to_have_value("mobile")
+    page.get_by_role("button", name="Test", exact=True).click()
+    # The mobile source feeds the classic destination only.
+    expect(result.locator("section.result-dest")).to_have_count(1)
+    expect(result.locator('[data-destination="classic"] pre.payload')).to_contain_text(
+        f'"timestamp": "{event["timestamp"]}"'
+    )
+    snap(page, shots, "tester-recent")
+
+
+def test_each_subscription_shows_its_own_state(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Defect 4: one failed and one delivered subscription read "failed", last status 200.
+    body = {
+        "type": "track",
+        "event": "Two Subscriptions",
+        "userId": "two-1",
+        "properties": {"kameleoonVisitorCode": "vc-two"},
+    }
+    message_id = stack.send(body)
+    rows = {r["destination"]: r for r in stack.wait_final(message_id, count=2)}
+    assert rows["actions"]["state"] == "failed"
+    page.goto(f"/deliveries/{rows['actions']['id']}")
+    states = page.locator("#subscription-states")
+    expect(states.locator('tr[data-subscription="Track Calls"] .state')).to_have_text("delivered")
+    expect(states.locator('tr[data-subscription="Strict Copy"] .state')).to_have_text("failed")
+    expect(states.locator('tr[data-subscription="Strict Copy"]')).to_contain_text("messageId")
+    snap(page, shots, "delivery-subscriptions")
+
+
+def test_a_filtered_delivery_says_why(page: Page, stack: MountedStack, shots: Path) -> None:
+    # Defect 19: a filtered delivery said "Nothing sent yet.".
+    message_id = stack.send({"type": "group", "groupId": "g1", "userId": "f-1"})
+    rows = {r["destination"]: r for r in stack.wait_final(message_id, count=2)}
+    assert rows["classic"]["state"] == "filtered"
+    page.goto(f"/deliveries/{rows['classic']['id']}")
+    expect(page.locator("#not-sent")).to_contain_text("filtered")
+    expect(page.locator("#not-sent")).not_to_contain_text("Nothing sent yet")
+    snap(page, shots, "delivery-filtered")
+
+
+def test_dead_letters_leave_the_list_once_replayed(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Defect 16: replayed rows stayed listed, ticked, until a reload.
+    stack.faults(error_rate=1.0)
+    try:
+        body = {
+            "type": "track",
+            "event": "Dead Then Replayed",
+            "userId": "dead-1",
+            "properties": {"kameleoonVisitorCode": "vc-dead"},
+        }
+        message_id = stack.send(body, key=MOBILE_KEY)
+        stack.wait_final(message_id)
+    finally:
+        stack.faults()
+    page.goto("/dead")
+    row = page.locator("#dead tbody tr", has_text=message_id)
+    expect(row).to_have_count(1)
+    total = int(page.locator("#dead-total").inner_text())
+    row.locator("input.pick").check()
+    page.get_by_role("button", name="Replay selected").click()
+    expect(page.locator("#replay-status")).to_contain_text("delivered 1 of 1")
+    expect(page.locator("#dead tbody tr", has_text=message_id)).to_have_count(0)
+    expect(page.locator("#dead-total")).to_have_text(str(total - 1))
+    expect(page.get_by_role("button", name="Replay selected")).to_be_disabled()
+    snap(page, shots, "dead-after-replay")
