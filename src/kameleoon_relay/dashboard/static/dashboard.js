@@ -192,6 +192,7 @@ function setupMappings() {
       let subscription;
       try { subscription = readEdit(form); } catch (e) { showProblems(form, ["mapping: not valid JSON (" + e.message + ")"]); return; }
       const {data} = await api("check", {destination, subscription});
+      if (form.dataset.saving) return;  // a late check (the blur's change) must not hide the save's note
       showProblems(form, data.problems || [data.error || "check failed"]);
       note.textContent = data.ok ? "Trigger and mapping compile." : "";
     }, 250);
@@ -201,8 +202,14 @@ function setupMappings() {
       event.preventDefault();
       let subscription;
       try { subscription = readEdit(form); } catch (e) { showProblems(form, ["mapping: not valid JSON"]); return; }
+      form.dataset.saving = "1";
       const {ok, data} = await api("save", {destination, index, subscription});
-      if (!ok) { showProblems(form, data.problems || [data.error || "not saved"]); note.textContent = "Not saved."; return; }
+      if (!ok) {
+        delete form.dataset.saving;
+        showProblems(form, data.problems || [data.error || "not saved"]);
+        note.textContent = "Not saved.";
+        return;
+      }
       note.textContent = "Saved and reloaded.";
       note.className = "check ok saved";
       setTimeout(() => location.reload(), 600);
