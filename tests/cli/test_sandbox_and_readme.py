@@ -210,7 +210,9 @@ def test_readme_configuration_example_checks_and_delivers(tmp_path: Path) -> Non
             "both goals",
         )
         assert goals == {"SegmentIO track - Order EUR": 1, "Signed Up": 1}
-        assert visitor_goals(f"{server.url}/sandbox", VISITOR) is None  # not without it
+        # Loopback needs no token, as the README says (issue 19, defect 1); the network
+        # does (tests/server/test_network_guard.py).
+        assert visitor_goals(f"{server.url}/sandbox", VISITOR) == goals
         stats = httpx.get(
             f"{server.url}/sandbox/api/stats", headers={"authorization": "Bearer t0ken"}
         ).json()

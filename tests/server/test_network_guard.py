@@ -8,6 +8,7 @@ bodies answer loopback only; with one, they need it as a Bearer token. The sandb
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,25 @@ def test_a_fault_injection_from_the_network_changes_nothing(open_app) -> None:
     before = open_app.local().get("/sandbox/api/faults").json()
     assert open_app.remote().post("/sandbox/api/faults", json={"error_rate": 1}).status_code == 403
     assert open_app.local().get("/sandbox/api/faults").json() == before
+
+
+def test_a_logged_in_dashboard_session_opens_the_sandbox(token_app) -> None:
+    # Issue 19, defect 1: the dashboard's link to the sandbox answered a raw JSON 401.
+    browser = token_app.remote()
+    form = browser.get("/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf is not None
+    assert browser.get("/sandbox/").status_code == 401
+    logged = browser.post(
+        "/login",
+        data={"csrf_token": csrf.group(1), "next": "/", "token": TOKEN},
+        follow_redirects=False,
+    )
+    assert logged.status_code == 303, logged.text
+    page = browser.get("/sandbox/")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert browser.get("/sandbox/api/events").status_code == 200
+    # Another client's cookie that no session holds opens nothing.
+    stranger = token_app.remote()
+    stranger.cookies.set("kr_session", "not-a-session")
+    assert stranger.get("/sandbox/").status_code == 401
