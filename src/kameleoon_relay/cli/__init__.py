@@ -7,6 +7,7 @@ from kameleoon_relay.cli import (  # noqa: F401
     bench,
     deliveries,
     engine,
+    init,
     replay,
     sandbox,
     serve,

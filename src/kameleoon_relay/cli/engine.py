@@ -142,7 +142,8 @@ def check_config(
         fail("which config? kameleoon-relay check-config FILE (or -c FILE)")
     config = _load(config_file)
     refuse([f"{config_file}: {problem}" for problem in startup_problems(config)])
-    warn(f"{config_file}: {warning}" for warning in endpoint_warnings(config, SANDBOX_PATH))
+    warnings = endpoint_warnings(config, SANDBOX_PATH, sandbox_answers=_sandbox_answers)
+    warn(f"{config_file}: {warning}" for warning in warnings)
     typer.echo(f"{config_file}: valid")
     typer.echo(f"database: {display_database(config.database)}")
     typer.echo(f"sources ({len(config.sources)}):")
@@ -163,6 +164,20 @@ def check_config(
                 f"    * {subscription.name}{flag}: {subscription.trigger} -> "
                 f"{subscription.action} ({mapping})"
             )
+
+
+def _sandbox_answers(endpoint: str) -> bool:
+    """Whether a sandbox is mounted at `endpoint` now: its /getapikey answers, not a 404."""
+    import httpx
+
+    from kameleoon_relay.config.checks import REACH_TIMEOUT
+    from kameleoon_relay.delivery.client import sync_client
+
+    try:
+        with sync_client(timeout=REACH_TIMEOUT) as client:
+            return client.get(f"{endpoint}/getapikey").status_code != 404
+    except httpx.HTTPError:
+        return False
 
 
 def _filter_lines(filters: tuple[dict[str, Any], ...]) -> list[str]:

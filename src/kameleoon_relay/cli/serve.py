@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kameleoon_relay.cli.app import app
+from kameleoon_relay.config.defaults import STATE_DIR_NAME
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from kameleoon_relay.config import Config
 
-DEFAULT_STATE_DIR = Path(".kameleoon-relay")
+DEFAULT_STATE_DIR = Path(STATE_DIR_NAME)
 ANY_INTERFACE = ("0.0.0.0", "::", "")
 
 

@@ -12,6 +12,7 @@ import os
 import socket
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 
@@ -164,15 +165,24 @@ def unmounted_sandbox_warnings(
 
 
 def endpoint_warnings(
-    config: Config, sandbox_path: str, timeout: float = REACH_TIMEOUT
+    config: Config,
+    sandbox_path: str,
+    timeout: float = REACH_TIMEOUT,
+    sandbox_answers: Callable[[str], bool] | None = None,
 ) -> list[str]:
-    """Endpoints that do not accept a TCP connection now (deliveries would be retried)."""
+    """Endpoints that do not accept a TCP connection now (deliveries would be retried).
+
+    `sandbox_answers(endpoint)` says whether a relay's sandbox answers there now: one
+    that does (a relay serving with --sandbox) needs no warning.
+    """
     warnings: list[str] = []
     probes: list[tuple[int, str, int, list[str]]] = []
     for index, destination in enumerate(config.destinations):
         if not destination.enabled:
             continue
         if is_relay_sandbox(destination.endpoint, sandbox_path):
+            if sandbox_answers is not None and sandbox_answers(destination.endpoint):
+                continue
             warnings.append(
                 f"destinations[{index}].endpoint: a relay's sandbox; serve this config "
                 "with --sandbox (on that port) so that it exists"

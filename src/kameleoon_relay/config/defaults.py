@@ -16,16 +16,30 @@ from kameleoon_relay.destinations.kameleoon_actions.destination import settings_
 SANDBOX_API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 SANDBOX_SITECODE = "demosite01"
 WRITE_KEY_FILE = "write_key"
+STATE_DIR_NAME = ".kameleoon-relay"  # serve's state folder: the working directory's, or --config's
+DEFAULT_SOURCE = "default"
+DEFAULT_DESTINATION = "kameleoon"
 API_KEY_VARIABLE = "KAMELEOON_API_KEY"
 SITECODE_VARIABLE = "KAMELEOON_SITECODE"
 
 
+def new_write_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def kept_write_key(state_dir: Path) -> str | None:
+    """The write key the embedded default keeps under `state_dir`, if it made one."""
+    path = state_dir / WRITE_KEY_FILE
+    return path.read_text().strip() if path.exists() else None
+
+
 def _write_key(state_dir: Path) -> str:
     """A write key generated once and kept, so SDKs keep working across restarts."""
+    kept = kept_write_key(state_dir)
+    if kept:
+        return kept
+    key = new_write_key()
     path = state_dir / WRITE_KEY_FILE
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(24)
     path.write_text(key + "\n")
     path.chmod(0o600)
     return key
@@ -64,7 +78,7 @@ def default_config(
     state_dir.mkdir(parents=True, exist_ok=True)
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     destination = {
-        "name": "kameleoon",
+        "name": DEFAULT_DESTINATION,
         "type": "kameleoon-actions",
         "settings": {"apiKey": api_key, "sitecode": sitecode}
         if live
@@ -73,7 +87,7 @@ def default_config(
     if not live:
         destination["endpoint"] = f"http://{local_host}:{port}/sandbox/segmentio"
     document = {
-        "sources": [{"name": "default", "write_key": _write_key(state_dir)}],
+        "sources": [{"name": DEFAULT_SOURCE, "write_key": _write_key(state_dir)}],
         "destinations": [destination],
         "database": f"sqlite:///{(state_dir / 'relay.db').resolve()}",
     }

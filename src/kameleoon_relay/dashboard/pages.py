@@ -115,6 +115,7 @@ async def mappings(request: Request, session: Session) -> Response:
         "mappings.html",
         destinations=[describe(d) for d in config.destinations],
         overlay=str(config.overlay) if config.overlay else None,
+        embedded_default=config.path is None,
     )
 
 
