@@ -5,7 +5,8 @@ delivering relay on it, and reads each thread's utime+stime from /proc over a wi
 the delivery loop, the SQLite thread and the HTTP client's thread, per delivered event.
 Linux only.
 
-    .venv/bin/python bench/bench_drain_cpu.py [--events 40000] [--concurrency 16]
+    .venv/bin/python bench/bench_drain_cpu.py [--events 40000] [--concurrency adaptive|N]
+        [--far]   (the sink 100 ms away: CPU per event with many requests in flight)
 """
 
 from __future__ import annotations
@@ -44,33 +45,39 @@ def thread_cpu(pid: int) -> dict[tuple[str, str], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=40000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", default="adaptive")
+    parser.add_argument("--far", action="store_true", help="the sink 100 ms away")
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
     print(describe())
     with tempfile.TemporaryDirectory(prefix="kameleoon-drain-cpu-") as tmp:
-        bench = suite.Suite(
-            suite.MODES["full"], Path(tmp), None, lambda line: None, args.concurrency
-        )
+        concurrency = int(args.concurrency) if args.concurrency.isdigit() else args.concurrency
+        bench = suite.Suite(suite.MODES["full"], Path(tmp), None, lambda line: None, concurrency)
+        far = ("sink_far", "fill_far", "drain_far")
+        sink, fill, drain = far if args.far else ("sink", "fill", "drain")
+        url = bench.far_url if args.far else bench.sink_url
         try:
             bench._specs = bench.specs()
-            bench.server("sink")
-            bench.fill(args.events)
-            relay = bench.server("drain")
-            time.sleep(0.5)  # its delivery process is up and sending
+            bench.server(sink)
+            bench.fill(args.events, fill)
+            relay = bench.server(drain)
+            time.sleep(2.0 if args.far else 0.5)  # sending, past slow start
             children = subprocess.run(
                 ["pgrep", "-P", str(relay.proc.pid)], capture_output=True, text=True
             ).stdout.split()
             pids = [relay.proc.pid, *map(int, children)]
             before = {pid: thread_cpu(pid) for pid in pids}
-            start, sent = time.monotonic(), bench.sink_count()["count"]
+            start, sent = time.monotonic(), bench.sink_count(url)["count"]
             time.sleep(args.seconds)
             after = {pid: thread_cpu(pid) for pid in pids}
-            window, delivered = time.monotonic() - start, bench.sink_count()["count"] - sent
+            window, delivered = time.monotonic() - start, bench.sink_count(url)["count"] - sent
         finally:
             bench.close()
     rate = delivered / window
-    print(f"delivered {rate:,.0f} events/s over {window:.1f} s (concurrency {args.concurrency})")
+    print(
+        f"delivered {rate:,.0f} events/s over {window:.1f} s (concurrency {args.concurrency}, "
+        f"sink {'100' if args.far else '0'} ms away)"
+    )
     for pid in pids:
         for key, seconds in after[pid].items():
             used = seconds - before[pid].get(key, 0.0)

@@ -5,6 +5,10 @@ the bottleneck (the bench reports its own maximum, from wrk, beside the relay's 
     GET  /count           -> {"count": N, "first": T, "last": T, "target": N, "target_at": T}
     POST /reset?target=N  -> zero the count; `target_at` is when the count reaches N
 
+`--latency-ms N` answers every /segmentio request N ms late (an endpoint far away);
+`--rate-limit N` answers 429 with `Retry-After: 1` above N requests a second (a token
+bucket of a tenth of a second's worth), counted as `limited` in /count.
+
 Times are `time.monotonic()`, the system-wide CLOCK_MONOTONIC, so the bench process can
 compare them with its own. Raw asyncio Protocol (uvloop when importable), HTTP/1.1
 keep-alive, Content-Length or chunked bodies, pipelining.
@@ -22,6 +26,7 @@ import signal
 import time
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+LIMITED = b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\r\ncontent-length: 0\r\n\r\n"
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
 BAD = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
 
@@ -31,6 +36,7 @@ class Counter:
         self.reset(0)
 
     def reset(self, target: int) -> None:
+        self.limited = 0
         self.count = 0
         self.first: float | None = None
         self.last: float | None = None
@@ -54,15 +60,37 @@ class Counter:
                 "last": self.last,
                 "target": self.target,
                 "target_at": self.target_at,
+                "limited": self.limited,
             }
         ).encode()
         head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}"
         return head.encode() + b"\r\n\r\n" + body
 
 
+class Bucket:
+    """`rate` a second, bursts of a tenth of a second's worth (at least one)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate / 10)
+        self.tokens = self.capacity
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
 class SinkProtocol(asyncio.Protocol):
-    def __init__(self, counter: Counter) -> None:
+    def __init__(self, counter: Counter, latency: float = 0.0, bucket: Bucket | None = None):
         self.counter = counter
+        self.latency = latency
+        self.bucket = bucket
         self.buffer = bytearray()
         self.transport: asyncio.Transport | None = None
 
@@ -79,8 +107,10 @@ class SinkProtocol(asyncio.Protocol):
                 break
             method, target, close = parsed
             if method == b"POST" and target.startswith(b"/segmentio"):
-                self.counter.hit()
-                out.append(OK)
+                if self.latency:  # one request at a time per connection: order is kept
+                    asyncio.get_running_loop().call_later(self.latency, self._answer_late)
+                    continue
+                out.append(self._event_answer())
             elif target.startswith(b"/count"):
                 out.append(self.counter.answer())
             elif target.startswith(b"/reset"):
@@ -101,6 +131,17 @@ class SinkProtocol(asyncio.Protocol):
             self.transport.write(b"".join(out))
             if close:
                 self.transport.close()
+
+    def _event_answer(self) -> bytes:
+        if self.bucket is not None and not self.bucket.take():
+            self.counter.limited += 1
+            return LIMITED
+        self.counter.hit()
+        return OK
+
+    def _answer_late(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(self._event_answer())
 
     def _next_request(self) -> tuple[bytes, bytes, bool] | None:
         """Consumes one complete request from the buffer: (method, target, close)."""
@@ -159,10 +200,13 @@ def _chunked_length(buffer: bytearray, start: int) -> int | None:
         position += size + 2
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, latency: float = 0.0, rate: float = 0.0) -> None:
     counter = Counter()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SinkProtocol(counter), host, port, backlog=1024)
+    bucket = Bucket(rate) if rate else None
+    server = await loop.create_server(
+        lambda: SinkProtocol(counter, latency, bucket), host, port, backlog=4096
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
@@ -183,13 +227,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="requests a second")
     args = parser.parse_args()
+    main_task = serve(args.host, args.port, args.latency_ms / 1000, args.rate_limit)
     if loop_name() == "uvloop":
         import uvloop
 
-        uvloop.run(serve(args.host, args.port))
+        uvloop.run(main_task)
     else:
-        asyncio.run(serve(args.host, args.port))
+        asyncio.run(main_task)
 
 
 if __name__ == "__main__":

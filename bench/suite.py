@@ -14,7 +14,12 @@ Phases, in order (each relay phase on its own database unless --database says ot
 4. drain        a relay with delivery parked takes a backlog of N events over HTTP and is
                 killed; a relay pointed at the sink starts on that database; the rate is
                 N-1 requests over the sink's time from its first request to its Nth.
-5. under ingest a fresh relay delivering to the sink while ingest is paced (open loop)
+5. drain far   the same drain to a sink 100 ms away (`FAR_LATENCY_MS`): what adaptive
+                concurrency keeps of the drain when Kameleoon is on the internet.
+6. rate limited a backlog drained into a sink 20 ms away that answers 429 + Retry-After: 1
+                above `LIMITED_RATE` requests/s: delivered/s against that limit, and the
+                share of 429s among the requests sent.
+7. under ingest a fresh relay delivering to the sink while ingest is paced (open loop)
                 at half the measured ingest maximum; the sink's received rate over a
                 window, the relay's backlog (pending+retrying+in_flight) at both ends.
 
@@ -66,6 +71,9 @@ INGEST_CONNECTIONS = 16
 # accepts; the other deliveries wait as pending. A short lease, so that after the
 # relay is killed the next relay on the database claims that one again at once.
 PARKED = {"concurrency": 1, "timeout": 3600, "lease": 0.1}
+FAR_LATENCY_MS = 100  # Kameleoon from a relay in another region
+LIMITED_RATE = 300  # requests/s the rate-limited sink lets through
+LIMITED_LATENCY_MS = 20
 
 
 class BenchError(Exception):
@@ -80,15 +88,16 @@ class Mode:
     load_seconds: int  # each closed-loop measurement (wrk: whole seconds)
     warmup_seconds: int  # before each (0: none)
     drain_events: int
+    limited_events: int
     under_warmup: float
     under_window: float
     overlap_start: bool = False  # run the pipeline while the servers start
 
 
 MODES = {
-    "full": Mode("full", 20000, 3, 10, 2, 20000, 3.0, 15.0),
-    "quick": Mode("quick", 5000, 1, 3, 1, 5000, 2.0, 5.0),
-    "smoke": Mode("smoke", 500, 1, 1, 0, 300, 0.3, 1.0, overlap_start=True),
+    "full": Mode("full", 20000, 3, 10, 2, 20000, 6000, 3.0, 15.0),
+    "quick": Mode("quick", 5000, 1, 3, 1, 5000, 1500, 2.0, 5.0),
+    "smoke": Mode("smoke", 500, 1, 1, 0, 300, 150, 0.3, 1.0, overlap_start=True),
 }
 
 
@@ -273,7 +282,7 @@ class Suite:
         directory: Path,
         database: str | None,
         say: Callable[[str], None],
-        concurrency: int = 16,
+        concurrency: int | str = "adaptive",
         tool: str = "auto",
         processes: int | str = "auto",
     ) -> None:
@@ -295,6 +304,8 @@ class Suite:
         self.parking = listening_socket()
         self.parked_url = f"http://127.0.0.1:{self.parking.getsockname()[1]}"
         self.sink_url = f"http://127.0.0.1:{free_port()}"
+        self.far_url = f"http://127.0.0.1:{free_port()}"
+        self.limited_url = f"http://127.0.0.1:{free_port()}"
         self.started: dict[str, Child] = {}
 
     @property
@@ -319,9 +330,28 @@ class Suite:
         argv = [sys.executable, "-m", "kameleoon_relay", "serve", "--config", str(config)]
         return Spec(name, argv, "/health", free_port())
 
+    @property
+    def connections(self) -> int:
+        """The e2e ceiling's connections: a fixed concurrency, else the old default."""
+        return self.concurrency if isinstance(self.concurrency, int) else 16
+
+    def sink_spec(self, name: str, url: str, *options: str) -> Spec:
+        argv = [sys.executable, str(HERE / "sink.py"), *options]
+        return Spec(name, argv, "/count", int(url.rsplit(":", 1)[1]))
+
     def specs(self) -> dict[str, Spec]:
         delivering = {"concurrency": self.concurrency, "processes": self.processes}
+        far = ("--latency-ms", str(FAR_LATENCY_MS))
+        limited = ("--latency-ms", str(LIMITED_LATENCY_MS), "--rate-limit", str(LIMITED_RATE))
         return {
+            "sink_far": self.sink_spec("sink-far", self.far_url, *far),
+            "sink_limited": self.sink_spec("sink-limited", self.limited_url, *limited),
+            "fill_far": self.relay_spec("relay-far-fill", "far", self.parked_url, PARKED),
+            "drain_far": self.relay_spec("relay-far", "far", self.far_url, delivering),
+            "fill_limited": self.relay_spec(
+                "relay-limited-fill", "limited", self.parked_url, PARKED
+            ),
+            "limited": self.relay_spec("relay-limited", "limited", self.limited_url, delivering),
             "ceiling": Spec(
                 "ceiling-app", [sys.executable, str(HERE / "ceiling_app.py")], "/health",
                 free_port(),
@@ -395,11 +425,11 @@ class Suite:
         d = stats["deliveries"]
         return d.get("pending", 0) + d.get("retrying", 0) + d.get("in_flight", 0)
 
-    def sink_count(self) -> dict[str, Any]:
-        return httpx.get(self.sink_url + "/count", timeout=10).json()
+    def sink_count(self, url: str | None = None) -> dict[str, Any]:
+        return httpx.get((url or self.sink_url) + "/count", timeout=10).json()
 
-    def sink_reset(self, target: int = 0) -> None:
-        httpx.post(self.sink_url + f"/reset?target={target}", timeout=10)
+    def sink_reset(self, target: int = 0, url: str | None = None) -> None:
+        httpx.post((url or self.sink_url) + f"/reset?target={target}", timeout=10)
 
     # phases
 
@@ -469,14 +499,14 @@ class Suite:
         self.server("sink")
         self.sink_reset()
         template = delivery_template(self.sink_url)
-        result = self.measure_max(self.sink_url, template, self.concurrency, "e2e")
+        result = self.measure_max(self.sink_url, template, self.connections, "e2e")
         counted = self.sink_count()["count"]
         self.results["e2e_ceiling"] = {**result.to_dict(), "sink_counted": counted}
         self.results["e2e_ceiling_events_per_s"] = round(result.items_per_s, 1)
 
-    def fill(self, events: int) -> int:
+    def fill(self, events: int, key: str = "fill") -> int:
         """`events` events stored by a relay whose delivery is parked; returns the backlog."""
-        relay = self.server("fill")
+        relay = self.server(key)
         try:
             requests = -(-events // BATCH)
             load = loadgen.run_python(
@@ -487,35 +517,13 @@ class Suite:
                 raise BenchError(f"drain: {result.errors} requests refused {result.statuses}")
             stats = self.stats(relay)
         finally:
-            self.stop("fill", signal.SIGKILL)  # its one delivery never ends
+            self.stop(key, signal.SIGKILL)  # its one delivery never ends
         time.sleep(PARKED["lease"] * 2)  # that delivery's lease ends: the next relay claims it
         return self.backlog(stats)
 
     def drain(self) -> None:
-        self.server("sink")
         n = self.mode.drain_events
-        backlog = self.fill(n)
-        if backlog < n:
-            raise BenchError(f"drain: a backlog of {backlog} events, not {n}")
-        self.sink_reset(target=n)
-        relay = self.server("drain")
-        timeout = 30 + n / 100
-        deadline = time.monotonic() + timeout
-        while (count := self.sink_count())["target_at"] is None:
-            if time.monotonic() > deadline or relay.proc.poll() is not None:
-                raise BenchError(
-                    f"drain: the sink counted {count['count']} of {n} in {timeout:g} s:\n"
-                    f"{relay.log_tail()}"
-                )
-            time.sleep(0.02)
-        # The relay goes on to the next phase: wait until it has recorded every outcome
-        # (a shared database may hold earlier phases' backlogs: no waiting for those).
-        while (
-            self.backlog(stats := self.stats(relay))
-            and not self.shared_database
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.02)
+        count, backlog, stats = self._drain_into("drain", "fill", "sink", self.sink_url, n)
         seconds = count["target_at"] - count["first"]
         d = stats["deliveries"]
         self.results["drain"] = {
@@ -528,6 +536,73 @@ class Suite:
             "backlog_after": self.backlog(stats),
         }
         self.results["drain_events_per_s"] = round((n - 1) / seconds, 1) if seconds > 0 else 0.0
+
+    def _drain_into(
+        self, relay_key: str, fill_key: str, sink_key: str, sink_url: str, n: int
+    ) -> tuple[dict[str, Any], int, dict[str, Any]]:
+        """A backlog of `n` filled by `fill_key`, drained by `relay_key` into the sink:
+        the sink's count when it reached `n`, the backlog before, the relay's stats after
+        (its outcomes all recorded)."""
+        self.server(sink_key)
+        backlog = self.fill(n, fill_key)
+        if backlog < n:
+            raise BenchError(f"{relay_key}: a backlog of {backlog} events, not {n}")
+        self.sink_reset(target=n, url=sink_url)
+        relay = self.server(relay_key)
+        timeout = 30 + n / 100
+        deadline = time.monotonic() + timeout
+        while (count := self.sink_count(sink_url))["target_at"] is None:
+            if time.monotonic() > deadline or relay.proc.poll() is not None:
+                raise BenchError(
+                    f"{relay_key}: the sink counted {count['count']} of {n} in {timeout:g} s:"
+                    f"\n{relay.log_tail()}"
+                )
+            time.sleep(0.02)
+        # The relay may go on to the next phase: wait until it has recorded every outcome
+        # (a shared database may hold earlier phases' backlogs: no waiting for those).
+        while self.backlog(stats := self.stats(relay)) and time.monotonic() < deadline:
+            if self.shared_database:
+                break
+            time.sleep(0.02)
+        return count, backlog, stats
+
+    def drain_far(self) -> None:
+        """The drain, the sink 100 ms away: delivery.concurrency adapts to the distance."""
+        n = self.mode.drain_events
+        count, _, stats = self._drain_into("drain_far", "fill_far", "sink_far", self.far_url, n)
+        self.stop("drain_far")
+        self.stop("sink_far")
+        seconds = count["target_at"] - count["first"]
+        self.results["drain_far"] = {
+            "events": n,
+            "sink_latency_ms": FAR_LATENCY_MS,
+            "seconds": round(seconds, 3),
+            "relay_delivered": stats["deliveries"].get("delivered", 0),
+        }
+        self.results["drain_far_events_per_s"] = round((n - 1) / seconds, 1) if seconds else 0.0
+
+    def rate_limited(self) -> None:
+        """A backlog into a sink that lets `LIMITED_RATE` requests a second through."""
+        n = self.mode.limited_events
+        url = self.limited_url
+        count, _, _ = self._drain_into("limited", "fill_limited", "sink_limited", url, n)
+        self.stop("limited")
+        self.stop("sink_limited")
+        seconds = count["target_at"] - count["first"]
+        attempts = count["count"] + count["limited"]
+        rate = (n - 1) / seconds if seconds else 0.0
+        self.results["rate_limited"] = {
+            "events": n,
+            "sink_limit_per_s": LIMITED_RATE,
+            "sink_latency_ms": LIMITED_LATENCY_MS,
+            "seconds": round(seconds, 3),
+            "attempts": attempts,
+            "answered_429": count["limited"],
+        }
+        self.results["rate_limited_events_per_s"] = round(rate, 1)
+        self.results["rate_limited_limit_per_s"] = LIMITED_RATE
+        self.results["rate_limited_share_of_limit"] = round(rate / LIMITED_RATE, 3)
+        self.results["rate_limited_429_share"] = round(count["limited"] / attempts, 4)
 
     def below_drain(self) -> None:
         """Ingest paced at half the drain rate, on the drain's relay (its backlog
@@ -609,6 +684,12 @@ class Suite:
             (f"drain: {self.mode.drain_events} queued events -> sink", self.drain),
             ("ingest at half the drain rate: the backlog should stay flat", self.below_drain),
             ("delivery under ingest at half the ingest maximum", self.under_ingest),
+            (f"drain far: {self.mode.drain_events} events -> sink 100 ms away", self.drain_far),
+            (
+                f"rate limited: {self.mode.limited_events} events -> sink limited to "
+                f"{LIMITED_RATE} requests/s",
+                self.rate_limited,
+            ),
         ]
         if self.shared_database:
             self.say(
@@ -666,7 +747,7 @@ def run_suite(
     mode_name: str,
     database: str | None,
     say: Callable[[str], None],
-    concurrency: int = 16,
+    concurrency: int | str = "adaptive",
     tool: str = "auto",
     processes: int | str = "auto",
 ) -> dict[str, Any]:
@@ -691,6 +772,7 @@ RATIOS = (
     ("ingest_over_ceiling", "ingest_events_per_s", "ingest_ceiling_events_per_s"),
     ("drain_over_e2e_ceiling", "drain_events_per_s", "e2e_ceiling_events_per_s"),
     ("under_ingest_over_drain", "delivery_under_ingest_events_per_s", "drain_events_per_s"),
+    ("drain_far_over_drain", "drain_far_events_per_s", "drain_events_per_s"),
 )
 KEYS = (
     "pipeline_events_per_s",
@@ -700,6 +782,10 @@ KEYS = (
     "drain_events_per_s",
     "e2e_ceiling_events_per_s",
     "delivery_under_ingest_events_per_s",
+    "drain_far_events_per_s",
+    "rate_limited_events_per_s",
+    "rate_limited_share_of_limit",
+    "rate_limited_429_share",
 )
 
 

@@ -8,6 +8,16 @@ from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute)\s*$")
+
+
+def parse_rate(value: Any) -> float:
+    """Events per second from `200/s` or `12000/min`."""
+    match = _RATE.match(value) if isinstance(value, str) else None
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not a rate such as 200/s or 12000/min")
+    per_second = match.group(2) in ("s", "sec", "second")
+    return float(match.group(1)) / (1.0 if per_second else 60.0)
 
 
 def parse_duration(value: Any) -> float:

@@ -174,6 +174,7 @@ def test_cli_flags_set_the_faults(tmp_path) -> None:
         "--error-rate", "0.3", "--error-status", "503", "--error-status", "500",
         "--rate-limit-rate", "0.1", "--retry-after", "2", "--latency-ms", "1",
         "--timeout-rate", "0", "--hang-seconds", "3", "--reset-rate", "0.1", "--seed", "42",
+        "--latency-jitter-ms", "0.5", "--rate-limit", "6000/min",
     ]  # fmt: skip
     with sandbox_client(
         ["sandbox", *flags], tmp_path / "log", health_path="/api/faults", timeout=5
@@ -184,6 +185,8 @@ def test_cli_flags_set_the_faults(tmp_path) -> None:
             "rate_limit_rate": 0.1,
             "retry_after": 2,
             "latency_ms": 1.0,
+            "latency_jitter_ms": 0.5,
+            "rate_limit": 100.0,
             "timeout_rate": 0.0,
             "hang_seconds": 3.0,
             "reset_rate": 0.1,
@@ -216,3 +219,21 @@ def test_cli_rejects_bad_fault_flags(tmp_path) -> None:
     )
     assert result.returncode == 2
     assert "error_rate" in result.stderr
+
+
+def test_the_token_bucket_answers_429_above_its_rate_and_latency_changes_live(
+    faulty: httpx.Client,
+) -> None:
+    set_faults(faulty, rate_limit=5)
+    answers = statuses(faulty, 12)  # at once: a burst of one, then 5 a second
+    assert answers.count(429) >= 6 and answers[0] == 200
+    assert faulty.get("/api/stats").json()["faults"]["rate_limit"] >= 6
+    time.sleep(1.0)
+    assert statuses(faulty, 1) == [200]  # tokens came back
+    # PATCH changes the latency while running, keeping the rest.
+    changed = faulty.patch("/api/faults", json={"latency_ms": 250, "latency_jitter_ms": 50})
+    assert changed.status_code == 200 and changed.json()["rate_limit"] == 5
+    started = time.monotonic()
+    post_event(faulty, track("Slow", userId="u"))
+    assert time.monotonic() - started >= 0.2
+    assert faulty.patch("/api/faults", json={"latency_ms": -1}).status_code == 400

@@ -32,8 +32,12 @@ def bench(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option(min=1, help="delivery.concurrency, and the e2e ceiling's connections.")
-    ] = 16,
+        str,
+        typer.Option(
+            help='delivery.concurrency: "adaptive" or N (N is also the e2e ceiling\'s '
+            "connections; 16 when adaptive)."
+        ),
+    ] = "adaptive",
     delivery_processes: Annotated[
         str,
         typer.Option(help='delivery.processes of the delivering relays: "auto" or 0, 1, 2...'),
@@ -63,6 +67,12 @@ def bench(
             typer.echo('error: --delivery-processes: "auto" or 0, 1, 2...', err=True)
             raise typer.Exit(2)
         processes = int(delivery_processes)
+    fixed: int | str = concurrency
+    if concurrency != "adaptive":
+        if not (concurrency.isascii() and concurrency.isdigit() and int(concurrency) >= 1):
+            typer.echo('error: --concurrency: "adaptive" or 1, 2, 3...', err=True)
+            raise typer.Exit(2)
+        fixed = int(concurrency)
     if quick and smoke:
         typer.echo("error: --quick and --smoke: choose one", err=True)
         raise typer.Exit(2)
@@ -98,7 +108,7 @@ def bench(
             mode,
             database,
             lambda line: console.print(line, highlight=False),
-            concurrency,
+            fixed,
             load_generator,
             processes,
         )
@@ -141,6 +151,10 @@ def _table(r: dict[str, Any]) -> Any:
          "e2e_ceiling_events_per_s", ratios["drain_over_e2e_ceiling"]),
         ("delivery under ingest at 1/2 max", "delivery_under_ingest_events_per_s", "drain",
          "drain_events_per_s", ratios["under_ingest_over_drain"]),
+        ("drain, sink 100 ms away", "drain_far_events_per_s", "drain (sink 0 ms away)",
+         "drain_events_per_s", ratios["drain_far_over_drain"]),
+        ("drain, sink limited (429 above)", "rate_limited_events_per_s", "the sink's limit",
+         "rate_limited_limit_per_s", r["rate_limited_share_of_limit"]),
     ]  # fmt: skip
     for label, key, against, base_key, ratio in rows:
         table.add_row(
@@ -154,6 +168,7 @@ def _notes(r: dict[str, Any]) -> list[str]:
     under = r["delivery_under_ingest"]
     below = r["backlog_below_drain"]
     drain = r["drain"]
+    limited = r["rate_limited"]
     pipeline = r["pipeline"]
     return [
         f"pipeline: bodies equal byte for byte ({pipeline['body_bytes']} bytes), median of "
@@ -171,5 +186,8 @@ def _notes(r: dict[str, Any]) -> list[str]:
         f"below the drain rate: ingest {below['ingest_achieved_events_per_s']:,.0f} ev/s, "
         f"delivered {below['delivered_events_per_s']:,.0f}; backlog {below['backlog_start']} -> "
         f"{below['backlog_end']} over {below['window_seconds']} s",
+        f"rate limited: {limited['events']} events in {limited['seconds']} s to a sink "
+        f"{limited['sink_latency_ms']} ms away; {limited['answered_429']} answers of 429 in "
+        f"{limited['attempts']} requests ({r['rate_limited_429_share']:.1%})",
         f"database: {r['database']}; delivery.processes: {r['delivery_processes']}",
     ]

@@ -30,6 +30,13 @@ def sandbox(
     rate_limit_rate: Annotated[float, typer.Option(help="Share answered 429.")] = 0.0,
     retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with 429.")] = 1,
     latency_ms: Annotated[float, typer.Option(help="Delay added to every request.")] = 0.0,
+    latency_jitter_ms: Annotated[
+        float, typer.Option(help="Each request's delay varies by up to this, either way.")
+    ] = 0.0,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(help="Token bucket: events above N/s (or N/min) get 429 + Retry-After."),
+    ] = None,
     timeout_rate: Annotated[float, typer.Option(help="Share that hang (then answer).")] = 0.0,
     hang_seconds: Annotated[float, typer.Option(help="How long a timeout fault hangs.")] = 60.0,
     reset_rate: Annotated[float, typer.Option(help="Share whose connection is reset.")] = 0.0,
@@ -41,7 +48,7 @@ def sandbox(
     """Serve a Kameleoon-compatible /segmentio endpoint with goals, visitors and a web page."""
     import uvicorn
 
-    from kameleoon_relay.durations import parse_duration
+    from kameleoon_relay.durations import parse_duration, parse_rate
     from kameleoon_relay.sandbox import (
         FaultSettings,
         FaultSettingsError,
@@ -56,6 +63,8 @@ def sandbox(
             rate_limit_rate=rate_limit_rate,
             retry_after=retry_after,
             latency_ms=latency_ms,
+            latency_jitter_ms=latency_jitter_ms,
+            rate_limit=parse_rate(rate_limit) if rate_limit else 0.0,
             timeout_rate=timeout_rate,
             hang_seconds=hang_seconds,
             reset_rate=reset_rate,

@@ -16,6 +16,7 @@ import yaml
 from kameleoon_relay.config.compiles import compile_problems
 from kameleoon_relay.config.errors import ConfigError
 from kameleoon_relay.config.model import (
+    ADAPTIVE,
     AUTO,
     DEFAULT_DATABASE,
     DEFAULT_DEDUPE_WINDOW,
@@ -29,7 +30,7 @@ from kameleoon_relay.config.model import (
 )
 from kameleoon_relay.config.overlay import apply_overlay, overlay_path
 from kameleoon_relay.destinations import DESTINATION_TYPES
-from kameleoon_relay.durations import parse_duration
+from kameleoon_relay.durations import parse_duration, parse_rate
 from kameleoon_relay.js.objects import as_js_value
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -59,6 +60,9 @@ _SUBSCRIPTION_KEYS = {"name", "trigger", "action", "mapping", "enabled"}
 _DELIVERY_KEYS = {
     "retry_window",
     "concurrency",
+    "initial_concurrency",
+    "max_concurrency",
+    "rate_limit",
     "timeout",
     "backoff_base",
     "backoff_max",
@@ -385,13 +389,30 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
                 values[key] = parse_duration(raw[key])
             except ValueError as error:
                 problems.add(f"delivery.{key}", str(error))
-    for key in ("concurrency", "max_backlog", "hot_user_backlog"):
+    for key in ("initial_concurrency", "max_concurrency", "max_backlog", "hot_user_backlog"):
         if key in raw:
-            value = raw[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                problems.add(f"delivery.{key}", "must be a positive integer")
+            if _positive_int(raw[key]):
+                values[key] = raw[key]
             else:
-                values[key] = value
+                problems.add(f"delivery.{key}", "must be a positive integer")
+    if "concurrency" in raw:
+        value = raw["concurrency"]
+        if value == ADAPTIVE or _positive_int(value):
+            values["concurrency"] = value
+        else:
+            problems.add("delivery.concurrency", f'must be "{ADAPTIVE}" or a positive integer')
+    initial = values.get("initial_concurrency", DeliverySettings.initial_concurrency)
+    maximum = values.get("max_concurrency", DeliverySettings.max_concurrency)
+    if initial > maximum:
+        problems.add(
+            "delivery.max_concurrency",
+            f"must be at least delivery.initial_concurrency ({initial}), got {maximum}",
+        )
+    if raw.get("rate_limit") is not None:
+        try:
+            values["rate_limit"] = parse_rate(raw["rate_limit"])
+        except ValueError as error:
+            problems.add("delivery.rate_limit", str(error))
     if "processes" in raw:
         value = raw["processes"]
         if value != AUTO and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -405,6 +426,10 @@ def _delivery(raw: Any, problems: _Problems) -> DeliverySettings:
         else:
             values["ordering"] = value
     return DeliverySettings(**values)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _duration(data: dict[str, Any], key: str, default: float, problems: _Problems) -> float:

@@ -23,6 +23,10 @@ DEFAULT_ORDERING = "per_user"
 # is sent unordered until it is back under, so one user cannot hold the queue
 # (RudderStack's router uses 200 too).
 DEFAULT_HOT_USER_BACKLOG = 200
+ADAPTIVE = "adaptive"
+DEFAULT_INITIAL_CONCURRENCY = 16
+# Enough for ~8,000 events/s 100 ms away (Little's law); each costs a connection.
+DEFAULT_MAX_CONCURRENCY = 1000
 
 
 def available_cpus() -> int:
@@ -78,7 +82,9 @@ class DestinationConfig:
 @dataclass(frozen=True)
 class DeliverySettings:
     retry_window: float = DEFAULT_RETRY_WINDOW
-    concurrency: int = 16
+    # Requests in flight per destination: "adaptive" (slow start, then AIMD on round-trip
+    # time and push-back, between 1 and max_concurrency; delivery/concurrency.py) or fixed.
+    concurrency: int | str = ADAPTIVE
     timeout: float = 10.0
     backoff_base: float = 1.0
     backoff_max: float = 600.0
@@ -93,10 +99,30 @@ class DeliverySettings:
     processes: int | str = AUTO
     ordering: str = DEFAULT_ORDERING  # one of ORDERINGS
     hot_user_backlog: int = DEFAULT_HOT_USER_BACKLOG
+    initial_concurrency: int = DEFAULT_INITIAL_CONCURRENCY
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    # Requests per second to each destination, shared by every delivery process and every
+    # relay on the database (None: no limit of ours; 429s still slow delivery down).
+    rate_limit: float | None = None
 
     @property
     def per_user_order(self) -> bool:
         return self.ordering == "per_user"
+
+    @property
+    def adaptive(self) -> bool:
+        return not isinstance(self.concurrency, int)
+
+    @property
+    def concurrency_bound(self) -> int:
+        """The most requests a destination may have in flight (sizes pools and claims)."""
+        return self.concurrency if isinstance(self.concurrency, int) else self.max_concurrency
+
+    @property
+    def starting_concurrency(self) -> int:
+        if isinstance(self.concurrency, int):
+            return self.concurrency
+        return min(self.initial_concurrency, self.max_concurrency)
 
     def process_count(self) -> int:
         """`processes` with "auto" resolved for this machine."""

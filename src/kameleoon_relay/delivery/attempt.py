@@ -10,6 +10,7 @@ from __future__ import annotations
 import http
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -103,8 +104,10 @@ async def attempt(
     policy: RetryPolicy,
     timeout: float,
     rng: random.Random | None = None,
+    observe: Callable[[Answer], None] | None = None,
 ) -> DeliveryOutcome:
-    """Plan and send one claimed delivery; the outcome says where it goes next."""
+    """Plan and send one claimed delivery; the outcome says where it goes next.
+    `observe` sees each answer as it comes (the destination's throttle learns from it)."""
     started = time.time()
     try:
         planned = pipeline.plan_for(
@@ -132,6 +135,8 @@ async def attempt(
             sent_requests.append((entry, None))
         elif entry.subscription not in done:
             answer = await send(client, entry.request, timeout)
+            if observe is not None:
+                observe(answer)
             if answer.verdict is Verdict.DELIVERED:
                 done.add(entry.subscription or "")
             sent_requests.append((entry, answer))

@@ -23,11 +23,13 @@ from pyreqwest.client import Client
 
 from kameleoon_relay.actions import BatchLimits
 from kameleoon_relay.config.model import DeliverySettings
-from kameleoon_relay.delivery.attempt import attempt, crashed
+from kameleoon_relay.delivery.attempt import Answer, attempt, crashed
 from kameleoon_relay.delivery.batch import attempt_batch, batch_limits, crashed_all
 from kameleoon_relay.delivery.client import http_session
-from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY
-from kameleoon_relay.delivery.policy import RetryPolicy
+from kameleoon_relay.delivery.concurrency import ConcurrencyLimit
+from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY, DestinationGauges
+from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
+from kameleoon_relay.delivery.throttle import Throttle
 from kameleoon_relay.delivery.tokens import TokenCache
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store.base import Store
@@ -35,8 +37,11 @@ from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 
 log = logging.getLogger("kameleoon_relay.delivery")
 
-CLAIM_BATCH = 64  # deliveries claimed at once, at most (see `_claim_size`)
+CLAIM_BATCH = 64  # deliveries claimed at once under a small limit (see `_claim_size`)
 BATCHED_CLAIMS = 2  # a batching destination claims this many requests' worth at once
+CLAIM_SECONDS = 10.0  # under a rate, claim no more than this many seconds' worth
+LAG_PROBE_SECONDS = 0.1  # how often the event loop's lag is measured
+GAUGE_SECONDS = 0.25  # how often the adaptive state goes to the gauges
 RECORD_BATCH = 32  # outcomes worth one transaction without waiting
 RECORD_GATHER_SECONDS = 0.005  # how long a smaller batch waits for more (leases are minutes)
 RECORD_STALL = 1.0  # seconds a record may take before sending ahead of it stops
@@ -134,7 +139,9 @@ class Dispatcher:
 
 
 class DestinationWorker:
-    """Claims and sends one destination's deliveries, at most `concurrency` at a time.
+    """Claims and sends one destination's deliveries, at most `limit.limit` at a time
+    (adaptive: delivery/concurrency.py), no faster than `throttle` lets (429 pauses, the
+    rate learnt from them, the configured rate: delivery/throttle.py).
 
     Outcomes are recorded in batches: while one batch is being written, the next one
     gathers, so under load one transaction records many attempts and at low load an
@@ -162,7 +169,17 @@ class DestinationWorker:
         self.poll_interval = poll_interval
         self.rng = rng
         self._tasks: set[asyncio.Task] = set()
-        self._sending = 0  # requests out now: the concurrency bound
+        self.limit = ConcurrencyLimit(
+            settings.starting_concurrency, settings.concurrency_bound, adaptive=settings.adaptive
+        )
+        self.throttle = Throttle(max_pause=min(settings.retry_window, settings.backoff_max))
+        if settings.rate_limit is not None:
+            # Each of the relay's delivery processes sends its share of the limit.
+            self.throttle.configured = settings.rate_limit / max(1, settings.process_count())
+        self._gauges = DestinationGauges(destination)
+        self._timer: asyncio.Handle | None = None  # a send held back by the throttle
+        self._timer_at = 0.0
+        self._shown = 0.0  # when the gauges were last set
         self._signal = asyncio.Event()
         # Claimed, not yet sent: claims are taken several slots' worth at a time, so that
         # the claim, a write that may wait for ingest's, comes a few times less often.
@@ -173,21 +190,36 @@ class DestinationWorker:
         self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task | None = None
-        # Several slots' worth, but few enough to be sent well within their lease.
-        self._claim_size = max(2 * settings.concurrency, min(CLAIM_BATCH, 8 * settings.concurrency))
+
+    def _claim_size(self) -> int:
+        """Several slots' worth of the limit in force, but few enough to be sent well
+        within their lease (under a rate: `CLAIM_SECONDS` of it)."""
+        limit = self.limit.limit
+        size = max(2 * limit, min(CLAIM_BATCH, 8 * limit))
+        rate = self.throttle.current_rate()
+        if rate is not None:
+            size = min(size, max(1, int(rate * CLAIM_SECONDS)))
+        return size
 
     def wake(self) -> None:
         self._signal.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        concurrency = self.options.concurrency
-        self._session = http_session(timeout=self.options.timeout, max_connections=concurrency)
+        # The pool opens connections as requests need them, up to the most the limit may
+        # reach, and closes those idle for 30 s: it follows the limit both ways.
+        self._session = http_session(
+            timeout=self.options.timeout, max_connections=self.options.concurrency_bound
+        )
+        probe = asyncio.create_task(self._probe_lag(stop))
         try:
             while not stop.is_set():
                 self._signal.clear()  # before claiming: a wake during the claim is kept
+                paused = self.throttle.paused_until - time.monotonic()
                 limits = batch_limits(self.current(), self.destination)
                 low, size = self._claim_plan(limits)
-                if len(self._ready) < low:
+                if paused > 0:  # a 429's Retry-After: claim again when it ends
+                    self._fill_later(paused)
+                elif len(self._ready) < low and size > len(self._ready):
                     want = size - len(self._ready)
                     claimed = await self._claim(want)
                     if claimed and not self._ready:
@@ -195,13 +227,17 @@ class DestinationWorker:
                     self._ready.extend(claimed)
                     self._drained = len(claimed) < want
                 self._fill()
-                if limits is not None and self._sending < concurrency and not self._drained:
+                self._show()
+                if limits is not None and self.limit.room() and not self._drained:
                     continue  # a free slot and a full batch's worth queued: claim it now
                 # Work left in the queue: wait for the buffer to run low, not the clock.
                 timeout = self.poll_interval if self._drained else None
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._signal.wait(), timeout)
         finally:
+            probe.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
             # Graceful stop: requests already sent finish and their outcome is recorded.
             # Cancelled instead: cut them short; their rows stay in_flight until recovery.
             if not stop.is_set():
@@ -218,7 +254,7 @@ class DestinationWorker:
     def _claim_plan(self, limits: BatchLimits | None) -> tuple[int, int]:
         """(claim when fewer are ready than this, up to this many in all)."""
         if limits is None:
-            return self.options.concurrency, self._claim_size
+            return self.limit.limit, self._claim_size()
         return limits.max_events, BATCHED_CLAIMS * limits.max_events
 
     def _fill(self) -> None:
@@ -232,7 +268,11 @@ class DestinationWorker:
             self._fill_batches(limits)
             return
         now = time.time()
-        while self._ready and self._sending < self.options.concurrency:
+        while self._ready and self.limit.room():
+            wait = self.throttle.wait(time.monotonic())
+            if wait > 0:
+                self._fill_later(wait)
+                return
             claimed = self._ready.popleft()
             # Past its lease another process may have claimed it: not ours to send now.
             if claimed.lease > now:
@@ -241,7 +281,7 @@ class DestinationWorker:
     def _fill_batches(self, limits: BatchLimits) -> None:
         """Start a batch per free slot: a full one at once, a partial one when its oldest
         event has waited `max_wait` (more may come meanwhile)."""
-        while self._ready and self._sending < self.options.concurrency:
+        while self._ready and self.limit.room():
             full = len(self._ready) >= limits.max_events
             if not full and time.monotonic() - self._ready_since < limits.max_wait:
                 return  # the loop polls again within its interval
@@ -256,7 +296,7 @@ class DestinationWorker:
                 self._start_batch(group)
 
     def _start_batch(self, group: list[ClaimedDelivery]) -> None:
-        self._sending += 1
+        self.limit.started()
         task = asyncio.create_task(self._deliver_batch(group))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -278,6 +318,7 @@ class DestinationWorker:
             log.exception("a batch of %d to %s crashed", len(group), self.destination)
             outcomes = crashed_all(group, exc, self.policy, self.rng)
         finally:
+            self.limit.finished(time.monotonic(), None, False)
             self._in_flight.dec()
             self._release()
         for outcome in outcomes:
@@ -285,6 +326,37 @@ class DestinationWorker:
         self._outcomes.extend(outcomes)
         if self._recorder is None or self._recorder.done():
             self._recorder = asyncio.create_task(self._record_all())
+
+    def _show(self) -> None:
+        now = time.monotonic()
+        if now - self._shown >= GAUGE_SECONDS:
+            self._shown = now
+            self._gauges.show(
+                self.limit.state(), self.throttle.state(), self.throttle.current_rate()
+            )
+
+    def _fill_later(self, delay: float) -> None:
+        at = time.monotonic() + delay
+        if self._timer is None or self._timer_at > at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = at
+            self._timer = asyncio.get_running_loop().call_later(delay, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._fill()
+        self._signal.set()  # a pause ended: claim again
+
+    async def _probe_lag(self, stop: asyncio.Event) -> None:
+        """How long a task waits for the event loop, averaged: when requests wait more for
+        our own loop than for the endpoint, more in flight would only queue here."""
+        while not stop.is_set():
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            started = time.monotonic()
+            await asyncio.sleep(0)
+            lag = time.monotonic() - started
+            self.limit.loop_lag = 0.5 * self.limit.loop_lag + 0.5 * lag
 
     async def _give_back(self) -> None:
         """Stopping: the deliveries claimed but not sent are pending again at once (not
@@ -305,19 +377,25 @@ class DestinationWorker:
             return []
 
     def _start(self, record: ClaimedDelivery) -> None:
-        self._sending += 1
+        self.limit.started()
         task = asyncio.create_task(self._deliver(record))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def _release(self) -> None:
         """The request is answered: its slot serves the next claimed delivery at once, and
-        the loop claims more when fewer than `concurrency` are left."""
-        self._sending -= 1
+        the loop claims more when fewer than the limit are left."""
         self._fill()
         low, _ = self._claim_plan(batch_limits(self.current(), self.destination))
         if len(self._ready) < low and not self._drained:
             self._signal.set()
+
+    def _answered(self, answer: Answer) -> None:
+        now = time.monotonic()
+        if answer.verdict is Verdict.DELIVERED:
+            self.throttle.accepted(now)
+        elif answer.status == 429:
+            self.throttle.rate_limited(now, answer.retry_after)
 
     async def _deliver(self, claimed: ClaimedDelivery) -> None:
         assert self._session is not None
@@ -330,10 +408,14 @@ class DestinationWorker:
                 self.policy,
                 self.options.timeout,
                 self.rng,
+                self._answered,
             )
         except Exception as exc:
             log.exception("delivery %s to %s crashed", claimed.id, self.destination)
             outcome = crashed(claimed, exc, self.policy, self.rng)
+            self.limit.finished(time.monotonic(), None, False)
+        else:
+            self.limit.finished(time.monotonic(), *_round_trip(outcome))
         finally:
             self._in_flight.dec()
             self._release()
@@ -345,7 +427,7 @@ class DestinationWorker:
     async def _record_all(self) -> None:
         failures = 0
         while self._outcomes:
-            if len(self._outcomes) < RECORD_BATCH and self._sending:
+            if len(self._outcomes) < RECORD_BATCH and self.limit.in_flight:
                 # More are on their way: one transaction for a few more outcomes.
                 await asyncio.sleep(RECORD_GATHER_SECONDS)
             batch, self._outcomes = self._outcomes, []
@@ -383,6 +465,16 @@ def _releases_users(outcomes: list[DeliveryOutcome]) -> bool:
     """Whether any outcome ended its delivery (not a retry): per-user order lets the next
     event of that user be claimed."""
     return any(outcome.state != "pending" for outcome in outcomes)
+
+
+def _round_trip(outcome: DeliveryOutcome) -> tuple[float | None, bool]:
+    """The RTT sample (mean of the answered requests, when all went through) and whether
+    the endpoint pushed back (a retryable answer, a timeout, a connection error)."""
+    back_pressure = any(sent.outcome in ("retry", "dead") for sent in outcome.requests)
+    if back_pressure or outcome.state != "delivered" or outcome.latency is None:
+        return None, back_pressure
+    sent = sum(1 for r in outcome.requests if r.latency is not None)
+    return outcome.latency / max(1, sent), False
 
 
 # A metric's child per label set, looked up once: labels() costs a lock and a tuple each time.

@@ -10,12 +10,16 @@ them with this process's own, so `/metrics` shows all delivery wherever it ran.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+
+from kameleoon_relay.delivery.concurrency import LimitState
+from kameleoon_relay.delivery.throttle import ThrottleState
 
 # Not registered one by one: `_Merged` below serves them, with the other processes' values.
 ATTEMPTS = Counter(
@@ -37,7 +41,66 @@ IN_FLIGHT = Gauge(
     ["destination"],
     registry=None,
 )
-_OWN = (ATTEMPTS, LATENCY, IN_FLIGHT)
+CONCURRENCY_LIMIT = Gauge(
+    "kameleoon_relay_delivery_concurrency_limit",
+    "Requests a destination may have in flight now (adaptive; summed over processes).",
+    ["destination"],
+    registry=None,
+)
+RTT_MEAN = Gauge(
+    "kameleoon_relay_delivery_rtt_seconds",
+    "Mean round trip of the last adjustment interval's successful requests.",
+    ["destination"],
+    registry=None,
+)
+RTT_EWMA = Gauge(
+    "kameleoon_relay_delivery_rtt_ewma_seconds",
+    "Moving average (EWMA, alpha 0.4) of the intervals' mean round trips.",
+    ["destination"],
+    registry=None,
+)
+PAUSED_UNTIL = Gauge(
+    "kameleoon_relay_delivery_paused_until_seconds",
+    "Unix time until which a 429's Retry-After pauses the destination (0: not paused).",
+    ["destination"],
+    registry=None,
+)
+RATE = Gauge(
+    "kameleoon_relay_delivery_rate_limit_per_second",
+    "Requests per second the destination is paced at (learnt from 429s or configured; "
+    "0: not paced).",
+    ["destination"],
+    registry=None,
+)
+_OWN = (ATTEMPTS, LATENCY, IN_FLIGHT, CONCURRENCY_LIMIT, RTT_MEAN, RTT_EWMA, PAUSED_UNTIL, RATE)
+# Gauges that another process's value does not add to: the largest is shown.
+_NOT_SUMMED = frozenset(
+    {
+        "kameleoon_relay_delivery_rtt_seconds",
+        "kameleoon_relay_delivery_rtt_ewma_seconds",
+        "kameleoon_relay_delivery_paused_until_seconds",
+    }
+)
+
+
+class DestinationGauges:
+    """The adaptive state of one destination's worker, on the gauges above."""
+
+    def __init__(self, destination: str) -> None:
+        self._limit = CONCURRENCY_LIMIT.labels(destination)
+        self._rtt = RTT_MEAN.labels(destination)
+        self._ewma = RTT_EWMA.labels(destination)
+        self._paused = PAUSED_UNTIL.labels(destination)
+        self._rate = RATE.labels(destination)
+
+    def show(self, limit: LimitState, throttle: ThrottleState, rate: float | None) -> None:
+        self._limit.set(limit.limit)
+        self._rtt.set(limit.rtt_mean or 0.0)
+        self._ewma.set(limit.rtt_ewma or 0.0)
+        left = throttle.paused_until - time.monotonic()
+        self._paused.set(time.time() + left if left > 0 else 0.0)
+        self._rate.set(rate or 0.0)
+
 
 # A snapshot: per metric family, (sample name, labels, value) of every sample.
 Snapshot = list[tuple[str, str, str, list[tuple[str, dict[str, str], float]]]]
@@ -109,7 +172,10 @@ def _sum(snapshots: list[Snapshot]) -> Snapshot:
             _, _, values = families.setdefault(name, (documentation, kind, {}))
             for sample_name, labels, value in samples:
                 key = (sample_name, tuple(sorted(labels.items())))
-                values[key] = values.get(key, 0.0) + value
+                if name in _NOT_SUMMED:
+                    values[key] = max(values.get(key, 0.0), value)
+                else:
+                    values[key] = values.get(key, 0.0) + value
     return [
         (name, documentation, kind, [(n, dict(labels), v) for (n, labels), v in values.items()])
         for name, (documentation, kind, values) in families.items()

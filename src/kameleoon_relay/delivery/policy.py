@@ -14,6 +14,8 @@ from kameleoon_relay.store.models import NextState
 
 # Statuses worth retrying besides 5xx: timeout, locked, rate limited.
 RETRYABLE_STATUSES = frozenset({408, 423, 429})
+# A Retry-After past any retry window (a year): a huge value stays a finite number.
+MAX_RETRY_AFTER = 365 * 24 * 3600.0
 
 
 class Verdict(enum.StrEnum):
@@ -63,15 +65,15 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:  # HTTP-dates are GMT
         return None
-    return max(0.0, when.timestamp() - now)
+    return min(max(0.0, when.timestamp() - now), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,14 @@ async def api_faults(request: Request) -> Response:
         except (FaultSettingsError, TypeError) as exc:
             return _error(400, str(exc))
         injector.configure(settings)
+    elif request.method == "PATCH":  # change some, keep the others (latency while running)
+        try:
+            settings = injector.settings.merged(orjson.loads(await request.body() or b"{}"))
+        except orjson.JSONDecodeError:
+            return _error(400, "malformed JSON body")
+        except (FaultSettingsError, TypeError) as exc:
+            return _error(400, str(exc))
+        injector.configure(settings)
     elif request.method == "DELETE":
         injector.configure(FaultSettings())
     return _json(injector.settings.to_json())
@@ -250,7 +258,7 @@ def create_app(
         Route("/api/events", api_events),
         Route("/api/arrivals", api_arrivals),
         Route("/api/stats", api_stats),
-        Route("/api/faults", api_faults, methods=["GET", "POST", "DELETE"]),
+        Route("/api/faults", api_faults, methods=["GET", "POST", "PATCH", "DELETE"]),
     ]
     app = Starlette(
         routes=routes,

@@ -39,12 +39,16 @@ class FaultMiddleware:
         if not path.startswith(("/segmentio", "/visit/events")):
             return await self.app(scope, receive, send)
         store = self.sandbox.store
-        if path.rstrip("/") == "/segmentio" and scope["method"] == "POST":
+        event = path.rstrip("/") == "/segmentio" and scope["method"] == "POST"
+        if event:
             store.count("received")  # /visit/events counts its own
         faults = self.sandbox.faults
-        if faults.settings.latency_ms:
-            await asyncio.sleep(faults.settings.latency_ms / 1000)
+        delay = faults.latency()
+        if delay:
+            await asyncio.sleep(delay)
         fault, status = faults.draw()
+        if fault is None and event and faults.over_rate():
+            fault = Fault.RATE_LIMIT
         if fault is None:
             return await self.app(scope, receive, send)
         store.count(f"fault_{fault.value}")

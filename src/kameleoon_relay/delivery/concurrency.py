@@ -1,0 +1,137 @@
+"""How many requests one destination may have in flight: adaptive, as Vector's Adaptive
+Request Concurrency (AIMD on round-trip time), with TCP's slow start in front.
+
+Once per interval (the mean round trip so far), the interval's mean RTT of successful
+requests is compared with an EWMA (alpha 0.4) of the past intervals' means and its
+deviation:
+
+- push-back (429, 503, other retryable answers, timeouts, connection errors) or an RTT at
+  or above mean + 2.5 deviations: the limit is multiplied by 0.9;
+- the relay itself is the bottleneck (its event loop answers late: over half the RTT is
+  spent waiting for our own loop, so more in flight would only queue here): x 0.9 too,
+  but never below the initial limit on that ground alone;
+- the limit was reached, no push-back, RTT normal: in slow start the limit doubles
+  (a cold relay gets from 16 to the ~600 that a 100 ms endpoint needs in ~6 round trips),
+  else +1; after `REPROBE_AFTER` such intervals in a row, slow start again, so that a
+  longer round trip (the endpoint moved away) is followed in seconds, not minutes.
+
+A fixed `delivery.concurrency` keeps the limit where it is but still measures RTTs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+ALPHA = 0.4  # EWMA weight of the latest interval (Vector's)
+DEVIATION_SCALE = 2.5  # RTT this many deviations over the mean: congestion (Vector's)
+DECREASE = 0.9  # multiplicative decrease (Vector's)
+# A steady RTT has almost no deviation: wobbles under this share of the mean are noise.
+MIN_TOLERANCE = 0.1
+MIN_INTERVAL = 0.02  # seconds: at 0 ms away, adjust every 20 ms, not every request
+SELF_BOUND_SHARE = 0.5  # loop lag over this share of the RTT: the relay is the bottleneck
+SELF_BOUND_MIN_LAG = 0.002  # seconds; below it the loop is not what holds requests
+REPROBE_AFTER = 5  # clean intervals in a row before doubling again
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """What the gauges, `status` and the dashboard show."""
+
+    limit: int
+    in_flight: int
+    rtt_mean: float | None  # seconds, the last interval's mean
+    rtt_ewma: float | None
+    slow_start: bool
+
+
+class ConcurrencyLimit:
+    """`started()` when a request goes out, `finished(now, rtt, back_pressure)` when it is
+    answered (rtt of a success only), `room()` says whether another may go."""
+
+    def __init__(self, initial: int, maximum: int, *, adaptive: bool = True) -> None:
+        self.limit = max(1, min(initial, maximum))
+        self.initial = self.limit
+        self.maximum = maximum
+        self.adaptive = adaptive
+        self.in_flight = 0
+        self.slow_start = adaptive
+        self.loop_lag = 0.0  # seconds our own event loop takes to get back to a task
+        self.last_rtt: float | None = None
+        self._mean: float | None = None  # EWMA of interval means
+        self._variance = 0.0
+        self._sum = 0.0
+        self._samples = 0
+        self._back_pressure = False
+        self._reached = False
+        self._clean = 0
+        self._next_update = 0.0
+
+    def room(self) -> bool:
+        return self.in_flight < self.limit
+
+    def started(self) -> None:
+        self.in_flight += 1
+        if self.in_flight >= self.limit:
+            self._reached = True
+
+    def finished(self, now: float, rtt: float | None, back_pressure: bool) -> None:
+        self.in_flight -= 1
+        if back_pressure:
+            self._back_pressure = True
+        if rtt is not None:
+            self._sum += rtt
+            self._samples += 1
+        if now >= self._next_update:
+            self._interval_ended(now)
+
+    def state(self) -> LimitState:
+        return LimitState(self.limit, self.in_flight, self.last_rtt, self._mean, self.slow_start)
+
+    def _interval_ended(self, now: float) -> None:
+        current = self._sum / self._samples if self._samples else None
+        if self._mean is None:
+            if current is None and not self._back_pressure:
+                return
+            if current is not None:  # the first interval: the baseline
+                self._mean, self.last_rtt = current, current
+            elif self.adaptive:  # push-back before any success
+                self._decrease()
+        else:
+            if self.adaptive:
+                self._adjust(current)
+            if current is not None:
+                self.last_rtt = current
+                diff = current - self._mean
+                self._mean += ALPHA * diff
+                self._variance = (1 - ALPHA) * (self._variance + diff * ALPHA * diff)
+        self._next_update = now + max(self._mean or 0.0, MIN_INTERVAL)
+        self._sum, self._samples = 0.0, 0
+        self._back_pressure = self._reached = False
+
+    def _adjust(self, current: float | None) -> None:
+        assert self._mean is not None
+        tolerance = max(DEVIATION_SCALE * math.sqrt(self._variance), MIN_TOLERANCE * self._mean)
+        if self._back_pressure or (current is not None and current >= self._mean + tolerance):
+            self._decrease()
+        elif current is not None and self._self_bound(current):
+            self._clean = 0
+            self.slow_start = False
+            if self.limit > self.initial:
+                self.limit = max(self.initial, int(self.limit * DECREASE))
+        elif self._reached and current is not None:
+            if self.slow_start:
+                self.limit = min(self.maximum, self.limit * 2)
+            elif current <= self._mean + tolerance:
+                self.limit = min(self.maximum, self.limit + 1)
+                self._clean += 1
+                if self._clean >= REPROBE_AFTER:
+                    self.slow_start, self._clean = True, 0
+
+    def _self_bound(self, current: float) -> bool:
+        return self.loop_lag > SELF_BOUND_MIN_LAG and self.loop_lag > SELF_BOUND_SHARE * current
+
+    def _decrease(self) -> None:
+        self.slow_start = False
+        self._clean = 0
+        self.limit = max(1, int(self.limit * DECREASE))

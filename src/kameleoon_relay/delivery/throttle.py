@@ -1,0 +1,114 @@
+"""How fast one destination may be sent to: pauses on 429, the rate learnt from 429s, and
+the pacing of sends under a rate.
+
+- A 429 with `Retry-After` pauses the whole destination for that long (bounded by
+  `MAX_PAUSE` and the retry window), not just the event that got it.
+- A 429 also teaches the endpoint's rate: the sending rate is held at `HOLD_SHARE` of what
+  was accepted over the last second before it (as RudderStack's adaptive throttling), so a
+  limited endpoint sees few 429s, not a saw-tooth of them. After `HOLD_SECONDS` without a
+  429 the rate is probed upward by `PROBE_STEP` every `PROBE_EVERY` seconds; it is
+  forgotten once it no longer holds anything back.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+MAX_PAUSE = 600.0  # seconds: a Retry-After of days still lets the destination come back
+HOLD_SHARE = 0.97
+HOLD_SECONDS = 10.0
+PROBE_STEP = 1.02
+PROBE_EVERY = 1.0
+WINDOW = 1.0  # seconds of accepted requests the rate is learnt from
+MIN_WINDOW = 0.25  # a shorter window (a burst the endpoint let through) says too little:
+SHORT_DECREASE = 0.7  # then the rate sent at is cut by this instead
+BURST = 0.05  # seconds of sends a late timer may catch up at once
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleState:
+    paused_until: float  # monotonic seconds; 0 when never paused
+    learnt_rate: float | None  # requests per second, None until a 429
+
+
+class Throttle:
+    """All times are one clock's (monotonic seconds). `wait(now)` is how long the next send
+    must wait (0: go now, and it counts as sent)."""
+
+    def __init__(self, max_pause: float = MAX_PAUSE) -> None:
+        self.max_pause = max_pause
+        self.paused_until = 0.0
+        self.rate: float | None = None  # learnt from 429s
+        self.configured: float | None = None  # a fixed rate (the shared limit's share)
+        self._resumed_at: float | None = None  # first send after the last pause
+        self._accepted: collections.deque[float] = collections.deque()
+        self._last_429 = 0.0
+        self._last_probe = 0.0
+        self._next_send = 0.0
+
+    def state(self) -> ThrottleState:
+        return ThrottleState(self.paused_until, self.rate)
+
+    def accepted(self, now: float) -> None:
+        self._accepted.append(now)
+        cutoff = now - WINDOW
+        while self._accepted and self._accepted[0] < cutoff:
+            self._accepted.popleft()
+
+    def rate_limited(self, now: float, retry_after: float | None) -> None:
+        """A 429. Answers to requests sent before the pause began teach nothing new."""
+        if now >= self.paused_until:
+            self._learn(now)
+        if retry_after is not None:
+            pause = min(max(0.0, retry_after), self.max_pause)
+            if now + pause > self.paused_until:
+                self.paused_until = now + pause
+                self._resumed_at = None
+                self._next_send = self.paused_until  # no catching up on the pause
+        self._last_429 = now
+
+    def current_rate(self) -> float | None:
+        """The rate sends are paced at now (None: not paced)."""
+        if self.configured is not None and self.rate is not None:
+            return min(self.configured, self.rate)
+        return self.rate if self.configured is None else self.configured
+
+    def wait(self, now: float) -> float:
+        if now < self.paused_until:
+            return self.paused_until - now
+        rate = self._rate(now)
+        if self._resumed_at is None:
+            self._resumed_at = now
+        if rate is None:
+            return 0.0
+        if now < self._next_send:
+            return self._next_send - now
+        self._next_send = max(self._next_send, now - BURST) + 1.0 / rate
+        return 0.0
+
+    def _rate(self, now: float) -> float | None:
+        rate = self.rate
+        probing = now - self._last_429 > HOLD_SECONDS and now - self._last_probe >= PROBE_EVERY
+        if rate is not None and probing:
+            self._last_probe = now
+            rate *= PROBE_STEP
+            # Not reached for a whole window: it holds nothing back any more.
+            self.rate = rate if len(self._accepted) >= 0.5 * rate * WINDOW else None
+            rate = self.rate
+        if self.configured is not None:
+            return self.configured if rate is None else min(rate, self.configured)
+        return rate
+
+    def _learn(self, now: float) -> None:
+        start = max(now - WINDOW, self._resumed_at if self._resumed_at is not None else now)
+        span = now - start
+        recent = sum(1 for t in self._accepted if t >= start)
+        if span >= MIN_WINDOW and recent:
+            learnt = HOLD_SHARE * recent / span
+            self.rate = learnt if self.rate is None else min(learnt, self.rate)
+        elif self.rate is not None:
+            self.rate *= SHORT_DECREASE
+        elif recent:
+            self.rate = SHORT_DECREASE * recent / max(span, 0.05)
+        self._last_probe = now

@@ -1,0 +1,94 @@
+"""The adaptive limit and the throttle: pure state machines, driven with explicit clocks."""
+
+from __future__ import annotations
+
+from kameleoon_relay.delivery.concurrency import ConcurrencyLimit
+from kameleoon_relay.delivery.throttle import Throttle
+
+
+def run_interval(limit: ConcurrencyLimit, now: float, rtt: float, back_pressure: bool = False):
+    """Fill the limit, answer every request with `rtt`, end the interval at `now`."""
+    for _ in range(limit.limit):
+        limit.started()
+    for _ in range(limit.limit):
+        limit.finished(now, None if back_pressure else rtt, back_pressure)
+
+
+def test_slow_start_doubles_until_push_back_then_decreases_by_a_tenth() -> None:
+    limit = ConcurrencyLimit(16, 1000)
+    now = 0.0
+    for _ in range(4):
+        now += 0.2
+        run_interval(limit, now, 0.1)
+    assert limit.limit == 16 * 2**3  # the first interval sets the baseline
+    now += 0.2
+    run_interval(limit, now, 0.1, back_pressure=True)
+    assert limit.limit == int(128 * 0.9)
+    assert not limit.slow_start
+
+
+def test_the_limit_stays_within_its_maximum_and_at_least_one() -> None:
+    limit = ConcurrencyLimit(16, 40)
+    now = 0.0
+    for _ in range(10):
+        now += 0.2
+        run_interval(limit, now, 0.1)
+    assert limit.limit == 40
+    for _ in range(80):
+        now += 0.2
+        run_interval(limit, now, 0.1, back_pressure=True)
+    assert limit.limit == 1
+
+
+def test_a_fixed_concurrency_never_moves() -> None:
+    limit = ConcurrencyLimit(8, 8, adaptive=False)
+    now = 0.0
+    for _ in range(5):
+        now += 0.2
+        run_interval(limit, now, 0.1, back_pressure=True)
+    assert limit.limit == 8
+    assert limit.state().rtt_mean is None  # no success: no RTT sample
+
+
+def test_an_rtt_spike_is_congestion_then_a_steady_longer_rtt_is_followed_up() -> None:
+    limit = ConcurrencyLimit(16, 1000)
+    now = 0.0
+    for _ in range(3):
+        now += 0.05
+        run_interval(limit, now, 0.02)
+    before = limit.limit
+    now += 0.05
+    run_interval(limit, now, 0.3)  # 20 -> 300 ms: a spike first
+    assert limit.limit < before
+    for _ in range(30):  # about 9 s of 300 ms intervals
+        now += 0.3
+        run_interval(limit, now, 0.3)
+    assert limit.limit >= 4 * before  # re-probed with slow start: followed within seconds
+
+
+def test_a_429_pauses_and_teaches_the_rate_that_was_accepted() -> None:
+    throttle = Throttle()
+    now = 0.0
+    assert throttle.wait(now) == 0.0  # sending starts
+    for i in range(300):  # 300 accepted over one second
+        now = i / 300
+        throttle.accepted(now)
+    throttle.rate_limited(now, 2.0)
+    assert throttle.wait(now) == 2.0  # the whole destination waits for Retry-After
+    assert throttle.rate is not None and 280 < throttle.rate < 300
+    now += 2.0
+    sent, start = 0, now
+    while now < start + 1.0:
+        if throttle.wait(now) == 0.0:
+            sent += 1
+        now += 0.0005
+    assert 270 <= sent <= 300  # paced just under what was accepted
+
+
+def test_a_huge_or_negative_retry_after_is_bounded() -> None:
+    throttle = Throttle(max_pause=60)
+    throttle.rate_limited(10.0, 1e12)
+    assert throttle.wait(10.0) == 60.0
+    other = Throttle()
+    other.rate_limited(10.0, -5)
+    assert other.paused_until <= 10.0
