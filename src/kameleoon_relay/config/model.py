@@ -101,8 +101,8 @@ class DeliverySettings:
     hot_user_backlog: int = DEFAULT_HOT_USER_BACKLOG
     initial_concurrency: int = DEFAULT_INITIAL_CONCURRENCY
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    # Requests per second to each destination, shared by every delivery process and every
-    # relay on the database (None: no limit of ours; 429s still slow delivery down).
+    # Deliveries per second to each destination, divided among the relay's delivery
+    # processes (None: no limit of ours; 429s still slow delivery down).
     rate_limit: float | None = None
 
     @property
