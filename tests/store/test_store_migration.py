@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from kameleoon_relay.store import DeliveryQuery, SQLiteStore
+from kameleoon_relay.store import DeliveryQuery, SQLiteStore, UserOrder
 from kameleoon_relay.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.store.store_factories import track
 
@@ -222,7 +222,7 @@ async def test_a_version_3_queue_gets_user_keys_and_drains_in_order(tmp_path: Pa
     await store.open()
     try:
         # a1 and a2 are user A's: only a1 goes; b1 (delivered) is not due.
-        claimed = await store.claim("kameleoon", 10, NOW + 1, 30, hot_user_backlog=200)
+        claimed = await store.claim("kameleoon", 10, NOW + 1, 30, order=UserOrder())
         assert [c.message_id for c in claimed] == ["a1"]
     finally:
         await store.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import psycopg
 
-from kameleoon_relay.store import open_store
+from kameleoon_relay.store import UserOrder, open_store
 from kameleoon_relay.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION
 from tests.store.store_factories import track
 
@@ -40,7 +40,7 @@ async def test_a_version_1_queue_gets_user_keys(pg_url: str) -> None:
     store = open_store(pg_url, dedupe_window=3600)
     await store.open()
     try:
-        claimed = await store.claim("kameleoon", 10, NOW + 1, 30, hot_user_backlog=200)
+        claimed = await store.claim("kameleoon", 10, NOW + 1, 30, order=UserOrder())
         # a2 waits behind a1; b1 (anonymous) has its own key; x1's body cannot be read:
         # no key, never held.
         assert [c.message_id for c in claimed] == ["a1", "b1", "x1"]

@@ -1,16 +1,16 @@
 """Per-user order in the claim itself, on both stores: a user's later delivery is not
 claimed while an earlier one is pending, retrying or in flight; a delivered, dead, failed
-or filtered one lets the next go; a user with more waiting than the hot-user backlog is
-not held; deliveries without a user key never wait."""
+or filtered one lets the next go; hot users (more waiting than the hot-user backlog, as
+`hot_users` finds them) are not held; deliveries without a user key never wait."""
 
 from __future__ import annotations
 
-from kameleoon_relay.store import ClaimedDelivery, DeliveryOutcome, Store, open_store
+from kameleoon_relay.store import ClaimedDelivery, DeliveryOutcome, Store, UserOrder, open_store
 from tests.store.store_factories import record
 
 NOW = 1_700_000_000.0
 LEASE = 30.0
-HOT = 10
+PER_USER = UserOrder()
 
 
 async def opened(url: str) -> Store:
@@ -19,12 +19,14 @@ async def opened(url: str) -> Store:
     return store
 
 
-async def claim(store: Store, at: float = NOW, hot: int | None = HOT) -> list[str]:
-    return [c.message_id for c in await claimed(store, at, hot)]
+async def claim(store: Store, at: float = NOW, order: UserOrder | None = PER_USER) -> list[str]:
+    return [c.message_id for c in await claimed(store, at, order)]
 
 
-async def claimed(store: Store, at: float = NOW, hot: int | None = HOT) -> list[ClaimedDelivery]:
-    return await store.claim("kameleoon", 50, at, LEASE, hot)
+async def claimed(
+    store: Store, at: float = NOW, order: UserOrder | None = PER_USER
+) -> list[ClaimedDelivery]:
+    return await store.claim("kameleoon", 50, at, LEASE, order)
 
 
 async def finish(store: Store, claim: ClaimedDelivery, state: str, retry_at: float = NOW) -> None:
@@ -68,7 +70,7 @@ async def test_without_order_every_due_delivery_is_claimed(db_url: str) -> None:
     store = await opened(db_url)
     try:
         await store.ingest([record(f"m{i}", received_at=NOW, user_key="A") for i in range(4)])
-        assert await claim(store, hot=None) == ["m0", "m1", "m2", "m3"]
+        assert await claim(store, order=None) == ["m0", "m1", "m2", "m3"]
     finally:
         await store.close()
 
@@ -76,12 +78,16 @@ async def test_without_order_every_due_delivery_is_claimed(db_url: str) -> None:
 async def test_a_hot_user_is_not_held(db_url: str) -> None:
     store = await opened(db_url)
     try:
-        # 3 waiting, the hot-user backlog: still in order, one at a time.
-        await store.ingest([record(f"h{i}", received_at=NOW, user_key="H") for i in range(3)])
-        assert await claim(store, hot=3) == ["h0"]
-        # One more than that waiting (in flight included): the user's events all go.
+        events = [record(f"h{i}", received_at=NOW, user_key="H") for i in range(3)]
+        await store.ingest([*events, record("c0", received_at=NOW, user_key="C")])
+        assert await store.hot_users("kameleoon", 3) == []  # 3 waiting: not more than 3
+        assert await claim(store) == ["h0", "c0"]
+        # One more waiting (in flight included): H is hot, and its events all go.
         await store.ingest([record("h3", received_at=NOW, user_key="H")])
-        assert await claim(store, hot=3) == ["h1", "h2", "h3"]
+        assert await store.hot_users("kameleoon", 3) == ["H"]
+        assert await store.hot_users("other", 3) == []
+        hot = UserOrder(frozenset({"H", "nobody"}))
+        assert await claim(store, order=hot) == ["h1", "h2", "h3"]
     finally:
         await store.close()
 
@@ -114,7 +120,7 @@ async def test_users_are_kept_apart_per_destination(db_url: str) -> None:
         )
         assert await claim(store) == ["m0"]
         # The same user's first event to another destination does not wait for this one.
-        other = await store.claim("other", 10, NOW, LEASE, HOT)
+        other = await store.claim("other", 10, NOW, LEASE, PER_USER)
         assert [c.message_id for c in other] == ["m0"]
     finally:
         await store.close()

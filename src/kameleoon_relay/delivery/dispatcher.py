@@ -28,6 +28,7 @@ from kameleoon_relay.delivery.batch import attempt_batch, batch_limits, crashed_
 from kameleoon_relay.delivery.client import http_session
 from kameleoon_relay.delivery.concurrency import ConcurrencyLimit
 from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY, DestinationGauges
+from kameleoon_relay.delivery.ordering import UserOrdering
 from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
 from kameleoon_relay.delivery.throttle import Throttle
 from kameleoon_relay.delivery.tokens import TokenCache
@@ -190,6 +191,7 @@ class DestinationWorker:
         self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
         self._recorder: asyncio.Task | None = None
+        self._ordering = UserOrdering(store, destination, settings)
 
     def _claim_size(self) -> int:
         """Several slots' worth of the limit in force, but few enough to be sent well
@@ -368,10 +370,11 @@ class DestinationWorker:
             log.exception("giving back %d unsent deliveries failed", len(unsent))
 
     async def _claim(self, limit: int) -> list[ClaimedDelivery]:
-        options = self.options
-        hot = options.hot_user_backlog if options.per_user_order else None
         try:
-            return await self.store.claim(self.destination, limit, time.time(), options.lease, hot)
+            order = await self._ordering.order()
+            return await self.store.claim(
+                self.destination, limit, time.time(), self.options.lease, order
+            )
         except Exception:
             log.exception("claiming deliveries for %s failed", self.destination)
             return []

@@ -23,6 +23,7 @@ from kameleoon_relay.store.models import (
     EventRecord,
     IngestResult,
     SentRequest,
+    UserOrder,
 )
 from kameleoon_relay.store.sqlite import SQLiteStore
 from kameleoon_relay.store.urls import masked_url
@@ -43,6 +44,7 @@ __all__ = [
     "SentRequest",
     "Store",
     "StoreUnavailable",
+    "UserOrder",
     "masked_url",
     "open_store",
 ]

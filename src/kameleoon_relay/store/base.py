@@ -20,9 +20,11 @@ from kameleoon_relay.store.models import (
     DeliveryQuery,
     EventRecord,
     IngestResult,
+    UserOrder,
 )
 from kameleoon_relay.store.queries import (
     FINAL_STATES_SQL,
+    OPEN_STATES_SQL,
     REPORTED_STATE_SQL,
     SUMMARY_COLUMNS,
     Dialect,
@@ -58,10 +60,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def _claim_rows(
-        self, destination: str, limit: int, now: float, until: float, hot_user_backlog: int | None
+        self, destination: str, limit: int, now: float, until: float, order: UserOrder | None
     ) -> list[ClaimedDelivery]:
-        """Claim up to `limit` (> 0) due deliveries, leased until `until`, in per-user
-        order unless `hot_user_backlog` is None (see `claim`)."""
+        """Claim up to `limit` (> 0) due deliveries, leased until `until`, in `order`
+        (None: any order)."""
 
     @abc.abstractmethod
     async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
@@ -120,18 +122,28 @@ class Store(abc.ABC):
         limit: int,
         now: float,
         lease: float,
-        hot_user_backlog: int | None = None,
+        order: UserOrder | None = None,
     ) -> list[ClaimedDelivery]:
         """Move up to `limit` due deliveries of `destination` to `in_flight` for `lease`
         seconds, with their events. Deliveries whose lease ran out are due again.
 
-        With `hot_user_backlog` (per-user order), a delivery is not claimed while an
-        earlier one (smaller id) of the same user key is pending or in flight, unless
-        that user has more than `hot_user_backlog` deliveries waiting (the hot-user
-        escape). Deliveries without a user key are never held."""
+        With `order` (per-user order), a delivery is not claimed while an earlier one
+        (smaller id) of the same user key and destination is pending or in flight, unless
+        its user is one of `order.hot`. Deliveries without a user key are never held."""
         if limit <= 0:
             return []
-        return await self._claim_rows(destination, limit, now, now + lease, hot_user_backlog)
+        return await self._claim_rows(destination, limit, now, now + lease, order)
+
+    async def hot_users(self, destination: str, backlog: int) -> list[str]:
+        """The users with more than `backlog` deliveries to `destination` pending, retrying
+        or in flight: the hot-user escape. Reads the open deliveries' index only."""
+        mark = self.dialect.mark
+        rows = await self._fetch(
+            f"SELECT user_key FROM deliveries WHERE destination = {mark} AND {OPEN_STATES_SQL}"
+            f" AND user_key IS NOT NULL GROUP BY user_key HAVING count(*) > {mark}",
+            [destination, backlog],
+        )
+        return [row["user_key"] for row in rows]
 
     async def record(self, outcomes: list[DeliveryOutcome]) -> int:
         """Store attempts: each delivery's next state and the requests sent. An outcome

@@ -53,6 +53,15 @@ class EventRecord:
     problems: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UserOrder:
+    """A claim in per-user order: a user's delivery waits while an earlier one of the same
+    user (to the same destination) is pending, retrying or in flight; users in `hot`
+    (the hot-user escape) and deliveries without a user key never wait."""
+
+    hot: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class IngestResult:
     accepted: int

@@ -33,6 +33,7 @@ from kameleoon_relay.store.models import (
     DeliveryOutcome,
     EventRecord,
     IngestResult,
+    UserOrder,
 )
 from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
 from kameleoon_relay.store.queries import POSTGRES, attempt_rows, user_order_sql
@@ -164,11 +165,9 @@ class PostgresStore(Store):
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
     async def _claim_rows(
-        self, destination: str, limit: int, now: float, until: float, hot_user_backlog: int | None
+        self, destination: str, limit: int, now: float, until: float, order: UserOrder | None
     ) -> list[ClaimedDelivery]:
-        return await self._run(
-            lambda conn: _claim(conn, destination, limit, now, until, hot_user_backlog)
-        )
+        return await self._run(lambda conn: _claim(conn, destination, limit, now, until, order))
 
     async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
         return await self._run(lambda conn: _record(conn, outcomes))
@@ -417,7 +416,9 @@ _CLAIM_ANY = _CLAIM.format(order="")
 # An earlier delivery of the user that another process holds locked (claiming it now) is
 # still seen pending by the subquery (its snapshot), so it holds this one: no two
 # processes send one user's events at once.
-_CLAIM_PER_USER = _CLAIM.format(order=f"\n      AND {user_order_sql('%(hot)s')}")
+_CLAIM_PER_USER = _CLAIM.format(
+    order=f"\n      AND {user_order_sql('d.user_key = ANY(%(hot)s::text[])')}"
+)
 
 
 async def _claim(
@@ -426,7 +427,7 @@ async def _claim(
     limit: int,
     now: float,
     lease: float,
-    hot_user_backlog: int | None,
+    order: UserOrder | None,
 ) -> list[ClaimedDelivery]:
     await conn.execute(_NO_FLUSH_WAIT)
     # Work whose lease ran out (a process that died, a record that failed) is due again.
@@ -438,10 +439,10 @@ async def _claim(
         [destination, now],
     )
     params = {"destination": destination, "now": now, "limit": limit, "lease": lease}
-    if hot_user_backlog is None:
+    if order is None:
         rows = await _fetch(conn, _CLAIM_ANY, params)
     else:
-        rows = await _fetch(conn, _CLAIM_PER_USER, {**params, "hot": hot_user_backlog})
+        rows = await _fetch(conn, _CLAIM_PER_USER, {**params, "hot": sorted(order.hot)})
     return [
         ClaimedDelivery(
             id=row["id"],

@@ -35,18 +35,16 @@ REPORTED_STATE_SQL = (
 OPEN_STATES_SQL = "state IN ('pending', 'in_flight')"
 
 
-def user_order_sql(hot: str) -> str:
+def user_order_sql(hot_users: str | None) -> str:
     """The claim's per-user order over deliveries `d`: `d` may go when it has no user key,
-    when no earlier delivery of its user to its destination is open (pending, retrying or
-    in flight), or when that user has more than `hot` (a parameter) open: the hot-user
-    escape. Each test is a probe of deliveries_user_open; the count stops at `hot` + 1."""
-    same_user = (
-        "FROM deliveries p WHERE p.destination = d.destination AND p.user_key = d.user_key"
-        f" AND p.{OPEN_STATES_SQL}"
-    )
+    when its user is one of the hot users (`hot_users`, an SQL test of `d.user_key`; None:
+    there are none), or when no earlier delivery of its user to its destination is open
+    (pending, retrying or in flight): one probe of the index deliveries_user_open."""
+    hot = f" OR {hot_users}" if hot_users else ""
     return (
-        f"(d.user_key IS NULL OR NOT EXISTS (SELECT 1 {same_user} AND p.id < d.id)"
-        f" OR (SELECT count(*) FROM (SELECT 1 {same_user} LIMIT {hot} + 1) AS waiting) > {hot})"
+        f"(d.user_key IS NULL{hot} OR NOT EXISTS (SELECT 1 FROM deliveries p"
+        " WHERE p.destination = d.destination AND p.user_key = d.user_key"
+        f" AND p.{OPEN_STATES_SQL} AND p.id < d.id))"
     )
 
 

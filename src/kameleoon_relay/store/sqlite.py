@@ -21,6 +21,7 @@ from kameleoon_relay.store.models import (
     DeliveryOutcome,
     EventRecord,
     IngestResult,
+    UserOrder,
 )
 from kameleoon_relay.store.queries import (
     FINAL_STATES_SQL,
@@ -146,11 +147,11 @@ class SQLiteStore(Store):
             return await self._run(lambda conn: _ingest(conn, items, window, isolate=True))
 
     async def _claim_rows(
-        self, destination: str, limit: int, now: float, until: float, hot_user_backlog: int | None
+        self, destination: str, limit: int, now: float, until: float, order: UserOrder | None
     ) -> list[ClaimedDelivery]:
         # Delivery goes first and needs no fsync: a claim lost to power loss is claimed again.
         return await self._run(
-            lambda conn: _claim(conn, destination, limit, now, until, hot_user_backlog),
+            lambda conn: _claim(conn, destination, limit, now, until, order),
             urgent=True,
             durable=False,
         )
@@ -492,7 +493,9 @@ WHERE id IN (
 RETURNING id, event_id, attempts, window_start, done, action
 """
 _CLAIM_ANY = _CLAIM.format(order="")
-_CLAIM_PER_USER = _CLAIM.format(order=f"\n      AND {user_order_sql(':hot')}")
+_CLAIM_PER_USER = _CLAIM.format(order=f"\n      AND {user_order_sql(None)}")
+_HOT_USERS = "d.user_key IN (SELECT value FROM json_each(:hot))"
+_CLAIM_PER_USER_HOT = _CLAIM.format(order=f"\n      AND {user_order_sql(_HOT_USERS)}")
 
 
 def _claim(
@@ -501,7 +504,7 @@ def _claim(
     limit: int,
     now: float,
     lease: float,
-    hot_user_backlog: int | None,
+    order: UserOrder | None,
 ) -> list[ClaimedDelivery]:
     counts: Counts = Counter()
     # Work whose lease ran out (a worker that died, a record that failed) is due again.
@@ -513,10 +516,13 @@ def _claim(
     ):
         _move(counts, destination, action, "in_flight", _reported("pending", attempts))
     params = {"now": now, "destination": destination, "limit": limit, "lease": lease}
-    if hot_user_backlog is None:
+    if order is None:
         rows = conn.execute(_CLAIM_ANY, params).fetchall()
+    elif not order.hot:
+        rows = conn.execute(_CLAIM_PER_USER, params).fetchall()
     else:
-        rows = conn.execute(_CLAIM_PER_USER, {**params, "hot": hot_user_backlog}).fetchall()
+        hot = orjson.dumps(sorted(order.hot)).decode()
+        rows = conn.execute(_CLAIM_PER_USER_HOT, {**params, "hot": hot}).fetchall()
     for row in rows:
         _move(counts, destination, row[5], _reported("pending", row[2]), "in_flight")
     _add_counts(conn, counts)
