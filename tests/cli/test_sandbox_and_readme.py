@@ -19,6 +19,7 @@ from tests.e2e.stack import SANDBOX_API_KEY, SANDBOX_SITECODE, wait_for
 from tests.helpers.processes import CLI, REPO, free_port, running
 
 README = (REPO / "README.md").read_text()
+README_TOKEN = "readme-admin-t0ken-0123"  # admin_token wants 16 characters or more
 CLEAN_ENV = {"KAMELEOON_API_KEY": "", "KAMELEOON_SITECODE": "", "KAMELEOON_RELAY_ADMIN_TOKEN": ""}
 VISITOR = "oa16i4syt2ve3b0z"
 
@@ -178,7 +179,7 @@ def test_preview_warns_when_a_request_names_no_visitor(
 def test_readme_configuration_example_checks_and_delivers(tmp_path: Path) -> None:
     example = readme_block("Configuration", "yaml")
     env = {"WEB_WRITE_KEY": "wk", "KAMELEOON_API_KEY": "eyJpZCI6InJlYWwifQ==",
-           "KAMELEOON_RELAY_ADMIN_TOKEN": "t0ken"}  # fmt: skip
+           "KAMELEOON_RELAY_ADMIN_TOKEN": README_TOKEN}  # fmt: skip
     readme_config = tmp_path / "relay.yaml"
     readme_config.write_text(example)
     # As written (aimed at Kameleoon): valid, and an order names its visitor.
@@ -203,7 +204,7 @@ def test_readme_configuration_example_checks_and_delivers(tmp_path: Path) -> Non
         track(server.url, "wk", {**ORDER, "event": "Signed Up", "messageId": "signup-1"})
         goals = wait_for(
             lambda: (
-                (g := visitor_goals(f"{server.url}/sandbox", VISITOR, "t0ken"))
+                (g := visitor_goals(f"{server.url}/sandbox", VISITOR, README_TOKEN))
                 and len(g) == 2
                 and g
             ),
@@ -214,7 +215,7 @@ def test_readme_configuration_example_checks_and_delivers(tmp_path: Path) -> Non
         # does (tests/server/test_network_guard.py).
         assert visitor_goals(f"{server.url}/sandbox", VISITOR) == goals
         stats = httpx.get(
-            f"{server.url}/sandbox/api/stats", headers={"authorization": "Bearer t0ken"}
+            f"{server.url}/sandbox/api/stats", headers={"authorization": f"Bearer {README_TOKEN}"}
         ).json()
         assert stats["rejected"] == 0 and stats["duplicates"] == 0
 

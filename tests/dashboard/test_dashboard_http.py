@@ -16,7 +16,7 @@ HTML = {"accept": "text/html"}
 
 def test_loopback_only_without_a_token(tmp_path: Path) -> None:
     app = create_app(default_config(tmp_path, {}), sandbox=create_sandbox())
-    with TestClient(app, client=("127.0.0.1", 50000)) as local:
+    with TestClient(app, base_url="http://127.0.0.1:8080", client=("127.0.0.1", 50000)) as local:
         page = local.get("/", headers=HTML)
         assert page.status_code == 200 and "<h1>Overview</h1>" in page.text
         assert 'href="/sandbox/"' in page.text  # the sandbox is mounted: linked

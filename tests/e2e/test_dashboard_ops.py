@@ -180,8 +180,13 @@ def test_log_lines_are_json_one_per_outcome(stack: DashStack) -> None:
     assert SANDBOX_API_KEY not in log and "log-user-secret" not in log
 
 
+def browser_client(stack: DashStack) -> httpx.Client:
+    """Posts forms as a browser does: with the Origin of the page (issue 22's Origin check)."""
+    return httpx.Client(base_url=stack.relay.url, timeout=10, headers={"origin": stack.relay.url})
+
+
 def login(stack: DashStack) -> httpx.Client:
-    client = httpx.Client(base_url=stack.relay.url, timeout=10)
+    client = browser_client(stack)
     form = client.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
     answer = client.post("/login", data={"csrf_token": token, "token": ADMIN_TOKEN, "next": "/"})
@@ -203,13 +208,13 @@ def test_json_index_for_clients_html_for_browsers(stack: DashStack) -> None:
 
 
 def test_login_cookie_and_csrf(stack: DashStack) -> None:
-    client = httpx.Client(base_url=stack.relay.url, timeout=10)
+    client = browser_client(stack)
     assert client.get("/dashboard/api/overview").status_code == 401
     client.get("/login")
     forged = client.post("/login", data={"csrf_token": "forged", "token": ADMIN_TOKEN})
     assert forged.status_code == 403 and "kr_session" not in forged.headers.get("set-cookie", "")
     client = login(stack)
-    fresh = httpx.Client(base_url=stack.relay.url, timeout=10)
+    fresh = browser_client(stack)
     form = fresh.get("/login").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
     answer = fresh.post(

@@ -304,20 +304,23 @@ def test_ingest_pushes_back_when_the_queue_is_full(tmp_path: Path, boxes: Any) -
         assert stats(r.url)["events"]["received"] == received
 
 
+FIRST, SECOND = "first-admin-token-0123", "second-admin-token-0123"
+
+
 def test_a_reload_moves_the_mounted_sandbox_to_the_new_admin_token(tmp_path: Path) -> None:
     from tests.helpers.processes import free_port, running
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}/sandbox"
-    config = write_config(tmp_path, endpoint, admin_token="first-token")
+    config = write_config(tmp_path, endpoint, admin_token=FIRST)
     args = ["serve", "--config", str(config), "--sandbox"]
     with running(args, tmp_path / "relay.log", port=port, health_path="/health") as r:
         page = f"{r.url}/sandbox/api/stats"
-        assert httpx.get(page, headers={"Authorization": "Bearer first-token"}).status_code == 200
-        write_config(tmp_path, endpoint, admin_token="second-token")
+        assert httpx.get(page, headers={"Authorization": f"Bearer {FIRST}"}).status_code == 200
+        write_config(tmp_path, endpoint, admin_token=SECOND)
         reload = httpx.post(
-            f"{r.url}/api/config/reload", headers={"Authorization": "Bearer first-token"}
+            f"{r.url}/api/config/reload", headers={"Authorization": f"Bearer {FIRST}"}
         )
         assert reload.status_code == 200, reload.text
-        assert httpx.get(page, headers={"Authorization": "Bearer first-token"}).status_code == 401
-        assert httpx.get(page, headers={"Authorization": "Bearer second-token"}).status_code == 200
+        assert httpx.get(page, headers={"Authorization": f"Bearer {FIRST}"}).status_code == 401
+        assert httpx.get(page, headers={"Authorization": f"Bearer {SECOND}"}).status_code == 200

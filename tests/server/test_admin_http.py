@@ -104,8 +104,13 @@ def test_preview_shows_the_request_with_the_api_key_masked(stack: Stack) -> None
         destinations = {d["destination"] for d in preview["deliveries"]}
         assert destinations == {"kameleoon", "broken"}
         assert SANDBOX_API_KEY not in answer.text
-    bad = httpx.post(f"{stack.relay.url}/api/preview", content=b"nope", headers=ADMIN)
+    json_type = {**ADMIN, "content-type": "application/json"}
+    bad = httpx.post(f"{stack.relay.url}/api/preview", content=b"nope", headers=json_type)
     assert bad.status_code == 400
+    # Issue 22: a JSON body must say so (a cross-site form cannot).
+    undeclared = httpx.post(f"{stack.relay.url}/api/preview", content=b"{}", headers=ADMIN)
+    assert undeclared.status_code == 415
+    assert "content-type: application/json" in undeclared.json()["error"]
     invalid = httpx.post(
         f"{stack.relay.url}/api/preview", json={"type": "track", "userId": "u"}, headers=ADMIN
     )

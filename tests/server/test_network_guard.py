@@ -27,6 +27,8 @@ from tests.e2e.stack import write_config
 REMOTE = ("10.231.0.2", 40000)
 LOOPBACK = ("127.0.0.1", 40000)
 TOKEN = "network-guard-token"
+LOCAL_URL = "http://127.0.0.1:8080"
+NETWORK_URL = "http://10.231.0.1:8080"
 GUARDED = [
     ("GET", "/metrics"),
     ("GET", "/api/stats"),
@@ -47,10 +49,11 @@ class Clients:
         self.app = app
 
     def local(self, **headers: str) -> TestClient:
-        return TestClient(self.app, client=LOOPBACK, headers=headers)
+        return TestClient(self.app, base_url=LOCAL_URL, client=LOOPBACK, headers=headers)
 
     def remote(self, **headers: str) -> TestClient:
-        return TestClient(self.app, client=REMOTE, headers=headers)
+        # From the network, the relay is named by its own network address.
+        return TestClient(self.app, base_url=NETWORK_URL, client=REMOTE, headers=headers)
 
 
 def clients_for(tmp_path: Path, token: str | None) -> Iterator[Clients]:

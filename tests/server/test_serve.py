@@ -64,7 +64,7 @@ def test_serve_targets_kameleoon_when_credentials_are_set(tmp_path: Path) -> Non
         **CLEAN_ENV,
         "KAMELEOON_API_KEY": secret,
         "KAMELEOON_SITECODE": "realsite01",
-        "KAMELEOON_RELAY_ADMIN_TOKEN": "from-the-env",
+        "KAMELEOON_RELAY_ADMIN_TOKEN": "from-the-env-token-0123",
     }
     with running(["serve"], tmp_path / "serve.log", cwd=tmp_path, env=env) as server:
         log = server.log()
@@ -74,7 +74,7 @@ def test_serve_targets_kameleoon_when_credentials_are_set(tmp_path: Path) -> Non
         assert secret not in log
         # The token from the environment guards the admin API, even on loopback.
         assert httpx.get(f"{server.url}/api/stats").status_code == 401
-        token = {"Authorization": "Bearer from-the-env"}
+        token = {"Authorization": "Bearer from-the-env-token-0123"}
         preview = httpx.post(
             f"{server.url}/api/preview",
             json={"type": "track", "event": "E", "userId": "u"},

@@ -1,8 +1,9 @@
 """The admin API: stats, the delivery log, the event tester and replay.
 
-Guarded by `admin_token` (a bearer token) or, with none configured, answered on
-loopback only. Answers come from the store and the pipeline, which keep the
-destination's API key out of what they return.
+Guarded as access.py says: loopback Host names (or `allowed_hosts`), state changes
+from this site only, JSON bodies declared so, and `admin_token` (a bearer token) or,
+with none configured, loopback callers only. Answers come from the store and the
+pipeline, which keep the destination's API key out of what they return.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def guarded(handler: Handler) -> Handler:
+    """The admin rules of access.py (Host, Origin, JSON bodies, token or loopback)."""
+
     async def endpoint(request: Request) -> Response:
-        relay = relay_of(request)
-        if relay.admin.allows(request):
-            return await handler(request)
-        if relay.admin.configured:
-            return error(401, "admin token required", headers={"WWW-Authenticate": "Bearer"})
-        return error(403, "the admin API answers on loopback only unless admin_token is set")
+        refused = relay_of(request).admin.refusal(request)
+        if refused is not None:
+            return error(refused.status, refused.message, headers=refused.headers or None)
+        return await handler(request)
 
     return endpoint
 

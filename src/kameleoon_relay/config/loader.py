@@ -21,6 +21,7 @@ from kameleoon_relay.config.model import (
     DEFAULT_DATABASE,
     DEFAULT_DEDUPE_WINDOW,
     DEFAULT_RETENTION,
+    MIN_ADMIN_TOKEN,
     ORDERINGS,
     Config,
     DeliverySettings,
@@ -33,6 +34,7 @@ from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.durations import parse_duration, parse_rate
 from kameleoon_relay.js.objects import as_js_value
 
+_HOST_NAME = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 _TOP_KEYS = {
@@ -40,6 +42,7 @@ _TOP_KEYS = {
     "destinations",
     "database",
     "admin_token",
+    "allowed_hosts",
     "dedupe_window",
     "delivery",
     "retention",
@@ -477,6 +480,14 @@ def parse_config(
     if admin_token is not None and not isinstance(admin_token, str):
         problems.add("admin_token", "must be a string")
         admin_token = None
+    if admin_token and len(admin_token) < MIN_ADMIN_TOKEN:
+        # Never echoed: the length is all the message may say about a password.
+        problems.add(
+            "admin_token",
+            f"must be at least {MIN_ADMIN_TOKEN} characters (it has {len(admin_token)}); "
+            "try `python -c 'import secrets; print(secrets.token_urlsafe(24))'`",
+        )
+    allowed_hosts = _allowed_hosts(data.get("allowed_hosts"), problems)
     dedupe_window = _duration(data, "dedupe_window", DEFAULT_DEDUPE_WINDOW, problems)
     retention = _duration(data, "retention", DEFAULT_RETENTION, problems)
     if retention < dedupe_window:
@@ -491,6 +502,7 @@ def parse_config(
         destinations=destinations,
         database=database,
         admin_token=admin_token or None,
+        allowed_hosts=allowed_hosts,
         dedupe_window=dedupe_window,
         delivery=delivery,
         retention=retention,
@@ -515,6 +527,26 @@ def _from_config_folder(database: str, config_path: Path | None) -> str:
         return database
     resolved = os.path.normpath(config_path.resolve().parent / file)
     return f"{prefix}{resolved}" + (f"?{query}" if query else "")
+
+
+def _allowed_hosts(raw: Any, problems: _Problems) -> tuple[str, ...]:
+    """Host names (no scheme, no port) the admin surface answers besides loopback's."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add("allowed_hosts", "must be a list of host names")
+        return ()
+    hosts: list[str] = []
+    for index, host in enumerate(raw):
+        if not isinstance(host, str) or not _HOST_NAME.fullmatch(host):
+            problems.add(
+                f"allowed_hosts[{index}]",
+                "must be a host name or IP address, without scheme or port "
+                "(relay.example.com, 10.0.0.5, [fd00::5])",
+            )
+            continue
+        hosts.append(host.lower())
+    return tuple(hosts)
 
 
 def _syntax_error(error: yaml.YAMLError | orjson.JSONDecodeError) -> str:

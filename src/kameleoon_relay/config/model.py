@@ -14,6 +14,7 @@ DEFAULT_DATABASE = "sqlite:///./.kameleoon-relay/relay.db"
 DEFAULT_DEDUPE_WINDOW = 24 * 3600.0
 DEFAULT_RETRY_WINDOW = 4 * 3600.0
 DEFAULT_RETENTION = 7 * 24 * 3600.0
+MIN_ADMIN_TOKEN = 16  # characters: shorter tokens are refused at load
 AUTO = "auto"
 # delivery.ordering: per_user holds each user's later events while an earlier one is in
 # flight or waits for a retry; none sends every due event at once.
@@ -137,6 +138,9 @@ class Config:
     destinations: tuple[DestinationConfig, ...]
     database: str = field(default=DEFAULT_DATABASE, repr=False)  # may hold a password
     admin_token: str | None = field(default=None, repr=False)
+    # Host names the admin API, dashboard and sandbox controls answer besides loopback's
+    # (empty: loopback names only, unless admin_token is set).
+    allowed_hosts: tuple[str, ...] = ()
     dedupe_window: float = DEFAULT_DEDUPE_WINDOW
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
     retention: float = DEFAULT_RETENTION  # finished work and its events are kept this long

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from kameleoon_relay.access import client_of
 from kameleoon_relay.admin.routes import DELIVERY_STATES, jsonable
 from kameleoon_relay.dashboard.mappings import describe
 from kameleoon_relay.dashboard.render import render
@@ -26,6 +27,7 @@ from kameleoon_relay.dashboard.session import (
 from kameleoon_relay.dashboard.subscriptions_state import subscription_states
 from kameleoon_relay.store import DeliveryQuery
 from kameleoon_relay.web import params  # the admin API's parameter rules
+from kameleoon_relay.web.responses import error
 from kameleoon_relay.web.state import relay_of
 
 PAGE_SIZE = 50
@@ -166,8 +168,16 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _refusal(request: Request) -> Response | None:
+    """access.py's Host and Origin rules for the login and logout forms."""
+    refused = relay_of(request).admin.surface_refusal(request, forms=True)
+    return None if refused is None else error(refused.status, refused.message)
+
+
 def login_form(gate: Gate) -> Handler:
     async def endpoint(request: Request) -> Response:
+        if (refused := _refusal(request)) is not None:
+            return refused
         if not relay_of(request).admin.configured:
             return RedirectResponse("/", status_code=303)
         return _login_page(request, request.query_params.get("next"), None, 200)
@@ -187,6 +197,8 @@ def _login_page(request: Request, target: str | None, problem: str | None, statu
 
 def login(gate: Gate) -> Handler:
     async def endpoint(request: Request) -> Response:
+        if (refused := _refusal(request)) is not None:
+            return refused
         relay = relay_of(request)
         if not relay.admin.configured:
             return RedirectResponse("/", status_code=303)
@@ -196,10 +208,16 @@ def login(gate: Gate) -> Handler:
         supplied = str(form.get("csrf_token") or "")
         if not expected or not hmac.compare_digest(expected.encode(), supplied.encode()):
             return _login_page(request, target, "The form expired: please try again.", 403)
+        if (locked := relay.admin.locked_out(request)) is not None:
+            page = _login_page(request, target, f"Too many wrong tokens: {locked.message}.", 429)
+            page.headers.update(locked.headers)
+            return page
         token = str(form.get("token") or "")
         configured = relay.config.admin_token or ""
-        if not hmac.compare_digest(token.encode(), configured.encode()):
+        if not relay.admin.token_matches(token):
+            relay.admin.throttle.failed(client_of(request))
             return _login_page(request, target, "Wrong admin token.", 401)
+        relay.admin.throttle.succeeded(client_of(request))
         sid, _ = gate.sessions.create(configured)
         response = RedirectResponse(_safe_next(target), status_code=303)
         set_cookie(response, request, COOKIE, sid, SESSION_SECONDS)
@@ -211,6 +229,8 @@ def login(gate: Gate) -> Handler:
 
 def logout(gate: Gate) -> Handler:
     async def endpoint(request: Request) -> Response:
+        if (refused := _refusal(request)) is not None:
+            return refused
         session = gate.sessions.find(request)
         form = await _form(request)
         if session is not None:

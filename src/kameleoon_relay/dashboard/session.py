@@ -3,8 +3,10 @@
 With `admin_token` set, `/login` takes the token (compared in constant time) and sets
 an HttpOnly, SameSite=Strict cookie holding a random session id; the session lives in
 this process only and ends when the token changes. Without a token, loopback callers
-get a session without logging in. Every state-changing request carries the session's
-CSRF token (`X-CSRF-Token` header or a `csrf_token` form field).
+get a session without logging in. Every request passes access.py's Host check, and
+every state-changing one its Origin check (the pages' scripts send X-Requested-With)
+and carries the session's CSRF token (`X-CSRF-Token` header or a `csrf_token` form
+field). Wrong tokens at `/login` are throttled per client (throttle.py).
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ class Gate:
     def _session(self, request: Request) -> tuple[Session | None, str | None, Response | None]:
         """(session, new session id to set, refusal)."""
         relay = relay_of(request)
+        refused = relay.admin.surface_refusal(request)  # Host, Origin, JSON (access.py)
+        if refused is not None:
+            return None, None, error(refused.status, refused.message)
         if not relay.admin.configured:
             if not is_loopback(request):
                 return (

@@ -1,9 +1,11 @@
 """Who may use the sandbox beyond Kameleoon's contract.
 
 `/segmentio` and `/segmentio/getapikey` stay open, as Kameleoon's are. The rest
-(the page, the event bodies it shows, visitors, fault injection) answers loopback,
-and, where the relay mounts it with an `admin_token`, that token as a Bearer or a
-session of the relay's logged-in dashboard.
+(the page, the event bodies it shows, visitors, fault injection) follows the admin
+rules of access.py: loopback Host names (or the relay's `allowed_hosts`), changes
+from its own pages only, JSON bodies declared so; then loopback callers, and, where
+the relay mounts it with an `admin_token`, that token as a Bearer or a session of
+the relay's logged-in dashboard.
 """
 
 from __future__ import annotations
@@ -28,34 +30,33 @@ class ControlsGuard:
     def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
         self.app = app
         self.sandbox = sandbox
-        self._guards: dict[str | None, AdminGuard] = {}
+        self._guards: dict[tuple[str | None, tuple[str, ...], int], AdminGuard] = {}
 
     def _guard(self) -> AdminGuard:
-        token = self.sandbox.admin_token
-        if token not in self._guards:
-            self._guards = {token: AdminGuard(token)}
-        return self._guards[token]
+        box = self.sandbox
+        key = (box.admin_token, box.allowed_hosts, id(box.throttle))
+        if key not in self._guards:
+            self._guards = {key: AdminGuard(box.admin_token, box.allowed_hosts, box.throttle)}
+        return self._guards[key]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or route_path(scope).startswith(OPEN_PREFIXES):
             return await self.app(scope, receive, send)
         guard, request = self._guard(), Request(scope)
+        refused = guard.surface_refusal(request)  # Host, Origin, JSON: for everyone
         viewer = self.sandbox.viewer
         # Loopback always, as the README says; else the token, or the mounting relay's
         # logged-in dashboard.
-        if is_loopback(request) or guard.allows(request) or (viewer and viewer(request)):
+        if refused is None and (is_loopback(request) or (viewer and viewer(request))):
             return await self.app(scope, receive, send)
-        if guard.configured:
-            status, message = 401, "admin token required"
-            extra = [(b"www-authenticate", b"Bearer")]
-        else:
-            status, message = 403, "the sandbox's controls answer on loopback only"
-            extra = []
-        body = orjson.dumps({"error": message, "status": status})
+        refused = refused or guard.refusal(request, what="the sandbox's control API")
+        if refused is None:
+            return await self.app(scope, receive, send)
+        body = orjson.dumps({"error": refused.message, "status": refused.status})
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            *extra,
+            *((k.lower().encode(), v.encode()) for k, v in refused.headers.items()),
         ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": refused.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

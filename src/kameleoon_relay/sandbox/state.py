@@ -13,6 +13,7 @@ from kameleoon_relay.sandbox.faults import FaultInjector, FaultSettings
 from kameleoon_relay.sandbox.store import Store
 from kameleoon_relay.sandbox.tokens import TokenIssuer
 from kameleoon_relay.sandbox.tracker import Tracker
+from kameleoon_relay.throttle import FailureThrottle
 
 COMMIT_DELAY = 0.2  # seconds a write may wait before its batch is committed
 _AUTH_CACHE_MAX = 1024
@@ -39,8 +40,11 @@ class Sandbox:
         self.sitecodes = config.sitecodes()
         self._auth_cache: dict[str, Account] = {}
         self._commit_task: asyncio.Task[None] | None = None
-        # Set by the relay that mounts it: its admin_token opens the controls remotely.
+        # Set by the relay that mounts it: its admin_token opens the controls remotely,
+        # its allowed_hosts name it, its throttle counts wrong tokens (sandbox/guard.py).
         self.admin_token: str | None = None
+        self.allowed_hosts: tuple[str, ...] = ()
+        self.throttle = FailureThrottle()
         # Set by the relay that mounts it: whether a request comes from its logged-in
         # dashboard (the session cookie), which opens the page and its controls too.
         self.viewer: Callable[[Request], bool] | None = None

@@ -35,6 +35,7 @@ from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
 from kameleoon_relay.server.retention import run_retention
 from kameleoon_relay.store import open_store
 from kameleoon_relay.store.committer import Committer
+from kameleoon_relay.throttle import FailureThrottle
 from kameleoon_relay.web.responses import JSONResponse
 from kameleoon_relay.web.state import RelayState
 
@@ -106,6 +107,7 @@ def create_app(
                 on_stored=wake,
                 loader=loader,
                 delivery_alive=alive,
+                throttle=throttle,
             )
 
             def after_reload() -> None:
@@ -116,7 +118,7 @@ def create_app(
                 if helpers is not None:
                     helpers.signal_all(signal.SIGHUP)
                 if sandbox is not None:
-                    sandbox.state.sandbox.admin_token = relay.config.admin_token
+                    _guard_sandbox(sandbox, relay.config, throttle)
 
             relay.after_reload = after_reload
             holder.append(relay)
@@ -144,13 +146,24 @@ def create_app(
         # `/`: JSON to API clients, HTML to browsers
         *dashboard.routes(json_index=index, sessions=sessions),
     ]
+    throttle = FailureThrottle()  # wrong admin tokens, per client: one count for both apps
     if sandbox is not None:
-        sandbox.state.sandbox.admin_token = config.admin_token  # guards its controls
+        _guard_sandbox(sandbox, config, throttle)
         # A logged-in dashboard opens the sandbox's page too (its session cookie).
         sandbox.state.sandbox.viewer = sessions.opener(lambda: app.state.relay.config.admin_token)
         routes.append(Mount(SANDBOX_PATH, app=sandbox))
     app = Starlette(routes=routes, lifespan=lifespan)
     return app
+
+
+def _guard_sandbox(sandbox: Starlette, config: Config, throttle: FailureThrottle) -> None:
+    """The mounted sandbox's controls follow the relay's admin rules (access.py)."""
+    state = sandbox.state.sandbox
+    state.admin_token, state.allowed_hosts, state.throttle = (
+        config.admin_token,
+        config.allowed_hosts,
+        throttle,
+    )
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

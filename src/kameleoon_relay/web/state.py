@@ -18,6 +18,7 @@ from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store import Store
 from kameleoon_relay.store.backlog import Backlog
 from kameleoon_relay.store.committer import Committer
+from kameleoon_relay.throttle import FailureThrottle
 
 log = logging.getLogger("kameleoon_relay.server")
 
@@ -32,12 +33,17 @@ class RelayState:
     loader: Callable[[], Config] | None = None  # reads the config again, for reloads
     after_reload: Callable[[], None] | None = None  # tells other delivery processes
     delivery_alive: Callable[[], bool] = lambda: True  # some process delivers, for /health
+    # Wrong admin tokens per client; outlives reloads (and is shared with the sandbox).
+    throttle: FailureThrottle = field(default_factory=FailureThrottle)
     admin: AdminGuard = field(init=False)
     backlog: Backlog = field(init=False)
 
     def __post_init__(self) -> None:
-        self.admin = AdminGuard(self.config.admin_token)
+        self.admin = self._guard(self.config)
         self.backlog = Backlog(self.store.queued, lambda: self.config.delivery.max_backlog)
+
+    def _guard(self, config: Config) -> AdminGuard:
+        return AdminGuard(config.admin_token, config.allowed_hosts, self.throttle)
 
     def source_for(self, write_key: str | None) -> str | None:
         """The name of the source `write_key` belongs to, or None."""
@@ -64,7 +70,7 @@ class RelayState:
 
     def put_in_force(self, config: Config, pipeline: Pipeline) -> None:
         self.config, self.pipeline = config, pipeline
-        self.admin = AdminGuard(config.admin_token)
+        self.admin = self._guard(config)
         # A record (never rate-limited): which configuration is in force is always told.
         log.info(
             "configuration reloaded%s: %d destination(s)%s",

@@ -14,7 +14,9 @@ function el(tag, text, cls) {
 async function api(path, body) {
   const options = body === undefined ? {cache: "no-store"} : {
     method: "POST", cache: "no-store",
-    headers: {"content-type": "application/json", "x-csrf-token": csrf()},
+    // X-Requested-With: what the relay's Origin check takes when a browser sends no Origin.
+    headers: {"content-type": "application/json", "x-csrf-token": csrf(),
+              "x-requested-with": "kameleoon-relay-dashboard"},
     body: JSON.stringify(body),
   };
   const response = await fetch("/dashboard/api/" + path, options);
