@@ -121,7 +121,7 @@ def test_a_fault_injection_from_the_network_changes_nothing(open_app) -> None:
 
 def test_a_logged_in_dashboard_session_opens_the_sandbox(token_app) -> None:
     # Issue 19, defect 1: the dashboard's link to the sandbox answered a raw JSON 401.
-    browser = token_app.remote()
+    browser = token_app.remote(Origin=NETWORK_URL)  # a browser's form post names its page
     form = browser.get("/login").text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert csrf is not None
