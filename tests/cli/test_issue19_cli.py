@@ -190,3 +190,24 @@ def test_top_level_help_lists_serve_first_with_whole_descriptions() -> None:
     assert "planned with the current config (so a fixed key, endpoint or mapping" in " ".join(
         commands.split()
     )
+
+
+def test_check_config_warns_and_refuses_an_unmapped_required_field(tmp_path: Path) -> None:
+    """Missing 2: warnings (exit 0) and a required field no directive could resolve (exit 2)."""
+    subscription = (
+        "    subscriptions:\n"
+        "      - {name: T, trigger: 'type = track', action: logEvent, mapping: MAPPING}\n"
+    )
+    full = (
+        '{type: {"@path": "$.type"}, timestamp: {"@path": "$.timestamp"}, '
+        'messageId: {"@path": "$.messageId"}}'
+    )
+    text = SECRET_CONFIG.replace("database:", subscription.replace("MAPPING", full) + "database:")
+    env = {"WEB_WRITE_KEY": "wk", "KAMELEOON_API_KEY": SANDBOX_API_KEY}
+    warned = cli("check-config", str(write(tmp_path, text)), env=env)
+    assert warned.returncode == 0, warned.stderr
+    assert "warning: " in warned.stderr and "unquoted value `track`" in warned.stderr
+    refused_text = text.replace(', messageId: {"@path": "$.messageId"}', "")
+    refused = cli("check-config", str(write(tmp_path, refused_text)), env=env)
+    assert refused.returncode == 2
+    assert "subscriptions[0].mapping.messageId: required field 'messageId'" in refused.stderr

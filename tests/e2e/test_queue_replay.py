@@ -159,8 +159,14 @@ def test_reload_puts_a_fixed_mapping_in_force_for_replay(
         "name": "Orders",
         "trigger": 'type = "track"',
         "action": "logEvent",
-        # `type` is required: every event fails payload validation, nothing is sent.
-        "mapping": {"event": {"@path": "$.event"}, "messageId": {"@path": "$.messageId"}},
+        # `type` is required and read from where these events have nothing: every event
+        # fails payload validation, nothing is sent. (Left unmapped, the config is refused.)
+        "mapping": {
+            "event": {"@path": "$.event"},
+            "type": {"@path": "$.properties.kind"},
+            "timestamp": {"@path": "$.timestamp"},
+            "messageId": {"@path": "$.messageId"},
+        },
     }
     config = configure(tmp_path, box.url, destination(box.url, CANARY_KEY, subscriptions=[broken]))
     with relay(config, tmp_path) as r:

@@ -133,6 +133,7 @@ def check_config(
     """
     from kameleoon_relay.cli.preflight import refuse, startup_problems, warn
     from kameleoon_relay.config.checks import display_database, endpoint_warnings
+    from kameleoon_relay.config.lint import config_warnings
     from kameleoon_relay.server import SANDBOX_PATH
 
     if config_file and config_option and config_file != config_option:
@@ -142,7 +143,10 @@ def check_config(
         fail("which config? kameleoon-relay check-config FILE (or -c FILE)")
     config = _load(config_file)
     refuse([f"{config_file}: {problem}" for problem in startup_problems(config)])
-    warnings = endpoint_warnings(config, SANDBOX_PATH, sandbox_answers=_sandbox_answers)
+    warnings = [
+        *config_warnings(config),
+        *endpoint_warnings(config, SANDBOX_PATH, sandbox_answers=_sandbox_answers),
+    ]
     warn(f"{config_file}: {warning}" for warning in warnings)
     typer.echo(f"{config_file}: valid")
     typer.echo(f"database: {display_database(config.database)}")

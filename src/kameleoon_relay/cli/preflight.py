@@ -83,8 +83,10 @@ def check_before_serving(
     A busy port is found by binding it first: uvicorn would print its banner, then fail.
     """
     from kameleoon_relay.config.checks import unmounted_sandbox_warnings
+    from kameleoon_relay.config.lint import config_warnings
 
     problems = startup_problems(config)
     busy = port_problem(host, port)
     refuse([*problems, busy] if busy else problems)
     warn(unmounted_sandbox_warnings(config, sandbox_path, port, sandbox_mounted))
+    warn(config_warnings(config))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from kameleoon_relay.actions.required import required_field_problem, unmapped_required
 from kameleoon_relay.config.model import Config
+from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.filters import FilterConfigError, compile_filters
 from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
 from kameleoon_relay.mapping import MappingError, compile_mapping
 
 
 def compile_problems(config: Config) -> list[str]:
-    """Every trigger and mapping that does not compile, named by its key path."""
+    """Every trigger and mapping that does not compile, and every required field a
+    mapping cannot produce, named by its key path."""
     problems: list[str] = []
     for d_index, destination in enumerate(config.destinations):
         try:
@@ -27,4 +30,11 @@ def compile_problems(config: Config) -> list[str]:
                     compile_mapping(subscription.mapping)
                 except MappingError as error:
                     problems.extend(f"{path}.mapping: {problem}" for problem in error.problems)
+                    continue
+                action = DESTINATION_TYPES[destination.type].actions.get(subscription.action)
+                if action is not None:
+                    problems.extend(
+                        f"{path}.mapping.{key}: {required_field_problem(action.fields, key)}"
+                        for key in unmapped_required(action.fields, subscription.mapping)
+                    )
     return problems

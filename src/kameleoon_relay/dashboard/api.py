@@ -55,8 +55,10 @@ async def check(request: Request, session: Session) -> Response:
     if destination is None:
         return error(404, "no such destination")
     edit = body.get("subscription")
-    problems = mappings.check(destination, edit if isinstance(edit, dict) else {})
-    return JSONResponse({"ok": not problems, "problems": problems})
+    edit = edit if isinstance(edit, dict) else {}
+    problems = mappings.check(destination, edit)
+    warnings = mappings.warnings(edit) if not problems else []
+    return JSONResponse({"ok": not problems, "problems": problems, "warnings": warnings})
 
 
 async def save(request: Request, session: Session) -> Response:

@@ -11,7 +11,9 @@ from typing import Any
 
 import orjson
 
+from kameleoon_relay.actions.required import required_field_problem, unmapped_required
 from kameleoon_relay.config import ConfigError, DestinationConfig
+from kameleoon_relay.config.lint import subscription_warnings
 from kameleoon_relay.config.overlay import read_overlay, write_overlay
 from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
@@ -106,9 +108,21 @@ def check(destination: DestinationConfig, edit: dict[str, Any]) -> list[str]:
             compile_mapping(mapping)
         except MappingError as exc:
             problems.extend(f"mapping: {problem}" for problem in exc.problems)
+        else:
+            action = definition.actions.get(edit.get("action"))  # type: ignore[arg-type]
+            if action is not None:
+                problems.extend(
+                    f"mapping.{key}: {required_field_problem(action.fields, key)}"
+                    for key in unmapped_required(action.fields, mapping)
+                )
     if not isinstance(edit.get("enabled", True), bool):
         problems.append("enabled: must be true or false")
     return problems
+
+
+def warnings(edit: dict[str, Any]) -> list[str]:
+    """What looks surely wrong in an edit that compiles (Segment accepts it too)."""
+    return subscription_warnings(edit.get("trigger"), edit.get("mapping"))
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,8 @@ function setupMappings() {
       const {data} = await api("check", {destination, subscription});
       if (form.dataset.saving) return;  // a late check (the blur's change) must not hide the save's note
       showProblems(form, data.problems || [data.error || "check failed"]);
-      note.textContent = data.ok ? "Trigger and mapping compile." : "";
+      const warnings = data.warnings || [];  // accepted, as Segment does, but surely not meant
+      note.textContent = data.ok ? "Trigger and mapping compile." + (warnings.length ? " Warning: " + warnings.join(" · ") : "") : "";
     }, 250);
     form.addEventListener("input", validate);
     form.addEventListener("change", validate);
