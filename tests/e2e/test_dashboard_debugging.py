@@ -184,3 +184,76 @@ def test_dead_letters_leave_the_list_once_replayed(
     expect(page.locator("#dead-total")).to_have_text(str(total - 1))
     expect(page.get_by_role("button", name="Replay selected")).to_be_disabled()
     snap(page, shots, "dead-after-replay")
+
+
+def test_deliveries_list_names_events_searches_them_and_refreshes(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Defect 17: no event or source column, no search by event name, no auto-refresh,
+    # unlabelled times.
+    track = {"type": "track", "event": "Searchable Event", "userId": "search-1",
+             "properties": {"kameleoonVisitorCode": "vc-search"}}  # fmt: skip
+    first = stack.send(track)
+    stack.wait_final(first, count=2)
+    page.goto("/deliveries")
+    page.locator("input[name=event]").fill("Searchable Event")
+    page.get_by_role("button", name="Search").click()
+    rows = page.locator("#deliveries tbody tr")
+    expect(rows).to_have_count(2)  # the actions and classic deliveries of one event
+    expect(rows.locator("td.event-name", has_text="Searchable Event")).to_have_count(2)
+    expect(rows.locator("td.source", has_text="web")).to_have_count(2)
+    expect(page.locator("#deliveries thead")).to_contain_text("UTC")
+    when = rows.first.locator("time")
+    expect(when).to_have_attribute("title", re.compile(r"^local: "))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", when.inner_text())
+    expect(page.locator("#auto-refresh")).to_be_checked()
+    stack.send({**track, "userId": "search-2"})  # appears without a reload
+    expect(rows).to_have_count(4, timeout=20_000)
+    snap(page, shots, "deliveries-event-search")
+
+
+def test_replay_from_a_filtered_list_counts_first(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Defect 3: only /dead could replay; now any filtered list, after a dry-run count.
+    failed = stack.admin("/api/deliveries", state="failed", destination="actions")["deliveries"]
+    strict = [d for d in failed if d["message_id"] and d["destination"] == "actions"]
+    assert strict, "the two-subscriptions test leaves a failed delivery"
+    target = strict[0]
+    page.goto(f"/deliveries?state=failed&destination=actions&message_id={target['message_id']}")
+    expect(page.locator("#deliveries tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Replay these…").click()
+    status = page.locator("#replay-matching-status")
+    expect(status).to_contain_text("Dry run: 1 finished deliveries match (failed)")
+    assert stack.admin(f"/api/deliveries/{target['id']}")["replays"] == target["replays"]
+    snap(page, shots, "deliveries-replay-dry-run")
+    page.get_by_role("button", name="Replay 1").click()
+    expect(status).to_have_text("Requeued 1 of 1.")
+    assert stack.admin(f"/api/deliveries/{target['id']}")["replays"] == target["replays"] + 1
+    # A list of deliveries still on their way cannot be replayed.
+    page.goto("/deliveries?state=pending")
+    page.get_by_role("button", name="Replay these…").click()
+    expect(status).to_contain_text("only finished deliveries")
+
+
+def test_deliveries_are_cards_at_420px(browser: Browser, stack: MountedStack, shots: Path) -> None:
+    # Defect 20: the list needed horizontal scrolling on a phone.
+    narrow = new_page(browser, stack.url, width=420)
+    try:
+        log_in(narrow)
+        narrow.goto("/deliveries")
+        expect(narrow.locator("#deliveries tbody tr").first).to_be_visible()
+        expect(narrow.locator("#deliveries thead")).to_be_hidden()
+        sideways = narrow.evaluate(
+            "[...document.querySelectorAll('.scroll, html')]"
+            ".filter(e => e.scrollWidth > e.clientWidth + 1).length"
+        )
+        assert sideways == 0, "something scrolls sideways at 420 px"
+        label = narrow.evaluate(
+            "getComputedStyle(document.querySelector('#deliveries td[data-label]'), '::before')"
+            ".content"
+        )
+        assert label == '"#"'
+        snap(narrow, shots, "deliveries-420px")
+    finally:
+        narrow.context.close()

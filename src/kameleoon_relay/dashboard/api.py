@@ -12,10 +12,10 @@ from starlette.routing import Route
 
 from kameleoon_relay.admin.routes import MAX_ADMIN_BODY, jsonable
 from kameleoon_relay.config import ConfigError
-from kameleoon_relay.dashboard import mappings, tester
+from kameleoon_relay.dashboard import filters, mappings, tester
 from kameleoon_relay.dashboard.overview import overview
 from kameleoon_relay.dashboard.session import Gate, Session
-from kameleoon_relay.delivery.replay import ReplayError, ReplaySelection, replay
+from kameleoon_relay.delivery.replay import ReplayError, ReplaySelection, query_for, replay
 from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.destinations.kameleoon_actions.destination import AuthenticationError
 from kameleoon_relay.ingest import SpecError
@@ -159,6 +159,33 @@ async def replay_selected(request: Request, session: Session) -> Response:
     return JSONResponse({"requeued": requeued, "problems": problems})
 
 
+async def replay_matching(request: Request, session: Session) -> Response:
+    """Replay what a filtered deliveries list shows: `{filters, dry_run}`; a dry run
+    counts them (the page asks before replaying), else they are requeued."""
+    relay = relay_of(request)
+    try:
+        body = await _body(request)
+    except PayloadError as exc:
+        return error(exc.status, exc.message)
+    given = body.get("filters")
+    if not isinstance(given, dict):
+        return error(400, "filters must be an object of the list's filters")
+    dry_run = body.get("dry_run", True)
+    if not isinstance(dry_run, bool):
+        return error(400, "dry_run must be true or false")
+    try:
+        selection = filters.replay_selection(filters.chosen(given))
+        if dry_run:
+            matched = await relay.store.count_deliveries(query_for(selection, relay.pipeline))
+            return JSONResponse({"dry_run": True, "matched": matched, "state": selection.state})
+        report = await replay(relay.store, relay.pipeline, selection)
+    except ValueError as exc:  # ReplayError and unreadable filters alike
+        return error(400, str(exc))
+    if report.requeued:
+        relay.on_stored()
+    return JSONResponse({"dry_run": False, **report.to_dict()})
+
+
 async def states(request: Request, session: Session) -> Response:
     """The reported state of each delivery id (for the replay's progress)."""
     raw = request.query_params.get("ids", "")
@@ -183,4 +210,5 @@ def routes(gate: Gate) -> list[Route]:
         Route(f"{prefix}/test-auth", gate.api(test_auth), methods=["POST"]),
         Route(f"{prefix}/tester", gate.api(run_tester), methods=["POST"]),
         Route(f"{prefix}/replay", gate.api(replay_selected), methods=["POST"]),
+        Route(f"{prefix}/replay-matching", gate.api(replay_matching), methods=["POST"]),
     ]

@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from kameleoon_relay.access import client_of
 from kameleoon_relay.admin.routes import DELIVERY_STATES, jsonable
+from kameleoon_relay.dashboard import filters
 from kameleoon_relay.dashboard.mappings import describe
 from kameleoon_relay.dashboard.render import render
 from kameleoon_relay.dashboard.session import (
@@ -33,7 +34,6 @@ from kameleoon_relay.web.state import relay_of
 PAGE_SIZE = 50
 DEAD_PAGE = 200
 MAX_FORM = 16 * 1024
-FILTERS = ("state", "destination", "action", "message_id", "user_id", "since", "until")
 
 
 async def overview(request: Request, session: Session) -> Response:
@@ -42,24 +42,11 @@ async def overview(request: Request, session: Session) -> Response:
 
 
 async def deliveries(request: Request, session: Session) -> Response:
-    query_params = request.query_params
-    chosen = {name: (query_params.get(name) or "").strip() for name in FILTERS}
+    chosen = filters.chosen(request.query_params)
     problem = None
     rows: list[dict[str, Any]] = []
     try:
-        if chosen["state"] and chosen["state"] not in DELIVERY_STATES:
-            raise ValueError(f"state must be one of {', '.join(DELIVERY_STATES)}")
-        before = query_params.get("before") or ""
-        query = DeliveryQuery(
-            states=(chosen["state"],) if chosen["state"] else (),
-            destination=chosen["destination"] or None,
-            action=chosen["action"] or None,
-            message_id=chosen["message_id"] or None,
-            user_id=chosen["user_id"] or None,
-            since=params.epoch(chosen["since"], "since"),
-            until=params.epoch(chosen["until"], "until"),
-            before_id=params.cursor(before),
-        )
+        query = filters.delivery_query(chosen, request.query_params.get("before") or "")
         rows = await relay_of(request).store.list_deliveries(query, PAGE_SIZE)
     except ValueError as exc:
         problem = str(exc)
@@ -76,6 +63,7 @@ async def deliveries(request: Request, session: Session) -> Response:
         destinations=[d.name for d in relay_of(request).config.destinations],
         problem=problem,
         next_params={**more, "before": rows[-1]["id"]} if full else None,
+        paged=bool(request.query_params.get("before")),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount
@@ -37,11 +38,21 @@ def _when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _moment(epoch: float | None) -> Markup:
+    """One labelled format, UTC, in a <time> the page's script titles with local time."""
+    if epoch is None:
+        return Markup("")
+    moment = datetime.fromtimestamp(epoch, UTC)
+    iso = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return Markup('<time datetime="{}">{}</time>').format(iso, _when(epoch))
+
+
 def _pretty(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
 _env.filters["when"] = _when
+_env.filters["moment"] = _moment
 _env.filters["pretty"] = _pretty
 _env.filters["compact"] = lambda value: orjson.dumps(value, default=str).decode()  # key order kept
 

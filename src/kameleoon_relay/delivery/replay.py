@@ -34,6 +34,8 @@ class ReplaySelection:
     destination: str | None = None
     message_id: str | None = None
     user_id: str | None = None
+    action: str | None = None
+    event: str | None = None  # the event's name (the dashboard's filtered lists)
 
 
 @dataclass
@@ -78,6 +80,8 @@ def query_for(selection: ReplaySelection, pipeline: Pipeline) -> DeliveryQuery:
         destination=selection.destination,
         message_id=selection.message_id,
         user_id=selection.user_id,
+        action=selection.action,
+        event=selection.event,
         since=selection.since,
         until=selection.until,
     )

@@ -224,10 +224,12 @@ class Store(abc.ABC):
     async def list_deliveries(
         self, query: DeliveryQuery | None = None, limit: int = 50
     ) -> list[dict[str, Any]]:
-        """Delivery summaries, newest first (no bodies); page with `query.before_id`."""
+        """Delivery summaries with the event's name, newest first (no bodies); page with
+        `query.before_id`."""
         where, params = where_clause(query or DeliveryQuery(), self.dialect)
         rows = await self._fetch(
-            f"SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"
+            f"SELECT {SUMMARY_COLUMNS}, {self.dialect.event_name} AS event_name"
+            " FROM deliveries d JOIN events e ON e.id = d.event_id"
             f"{where} ORDER BY d.id DESC LIMIT {self.dialect.mark}",
             [*params, limit],
         )

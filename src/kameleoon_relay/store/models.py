@@ -133,6 +133,7 @@ class DeliveryQuery:
     action: str | None = None
     message_id: str | None = None
     user_id: str | None = None
+    event: str | None = None  # the event's name: `event` (track), else `name` (page, screen)
     since: float | None = None  # event received at or after
     until: float | None = None  # event received before
     before_id: int | None = None  # paging: deliveries with a smaller id

@@ -53,10 +53,26 @@ class Dialect:
     mark: str  # the parameter placeholder
     action_listed: str  # `d.action` (comma-separated) lists the parameter
     true: str
+    event_name: str  # the name of event `e` (its body's `event`, else `name`), or NULL
 
 
-SQLITE = Dialect("?", "instr(',' || d.action || ',', ',' || ? || ',') > 0", "1 = 1")
-POSTGRES = Dialect("%s", "position(',' || %s || ',' in ',' || d.action || ',') > 0", "TRUE")
+SQLITE = Dialect(
+    "?",
+    "instr(',' || d.action || ',', ',' || ? || ',') > 0",
+    "1 = 1",
+    "CAST(coalesce(json_extract(CAST(e.body AS TEXT), '$.event'),"
+    " json_extract(CAST(e.body AS TEXT), '$.name')) AS TEXT)",
+)
+# A body with an escaped NUL (`\u0000`) has no name here: PostgreSQL's json refuses to
+# unescape it, and one such event must not break the whole list.
+POSTGRES = Dialect(
+    "%s",
+    "position(',' || %s || ',' in ',' || d.action || ',') > 0",
+    "TRUE",
+    "(CASE WHEN position('\\u0000' in convert_from(e.body, 'UTF8')) = 0 THEN"
+    " coalesce(convert_from(e.body, 'UTF8')::json ->> 'event',"
+    " convert_from(e.body, 'UTF8')::json ->> 'name') END)",
+)
 
 
 def where_clause(query: DeliveryQuery, dialect: Dialect) -> tuple[str, list[Any]]:
@@ -88,6 +104,7 @@ def where_clause(query: DeliveryQuery, dialect: Dialect) -> tuple[str, list[Any]
         ("d.destination", query.destination, "="),
         ("e.message_id", query.message_id, "="),
         ("e.user_id", query.user_id, "="),
+        (dialect.event_name, query.event, "="),
         ("e.received_at", query.since, ">="),
         ("e.received_at", query.until, "<"),
         ("d.id", query.before_id, "<"),

@@ -168,6 +168,50 @@ function setupDead() {
   });
 }
 
+// -- deliveries list ---------------------------------------------------------------------
+
+// Times are shown in UTC, labelled; local time is offered on hover.
+function localTitles(root) {
+  root.querySelectorAll("time[datetime]").forEach(t => {
+    t.title = "local: " + new Date(t.getAttribute("datetime")).toLocaleString();
+  });
+}
+
+function setupDeliveries() {
+  localTitles(document);
+  const tbody = document.querySelector("#deliveries tbody");
+  const auto = document.getElementById("auto-refresh");
+  setInterval(async () => {
+    if (!auto.checked || document.hidden) return;
+    const response = await fetch(location.href, {cache: "no-store"});
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const rows = fresh.querySelector("#deliveries tbody");
+    if (rows) { tbody.replaceChildren(...rows.children); localTitles(tbody); }
+  }, 5000);
+
+  const bar = document.getElementById("replay-matching");
+  const filters = JSON.parse(bar.dataset.filters);
+  const count = document.getElementById("replay-count"), confirm = document.getElementById("replay-confirm");
+  const status = document.getElementById("replay-matching-status");
+  count.addEventListener("click", async () => {
+    status.textContent = "Counting…";
+    confirm.hidden = true;
+    const {ok, data} = await api("replay-matching", {filters, dry_run: true});
+    if (!ok) { status.textContent = "Cannot replay: " + (data.error || "error"); return; }
+    if (!data.matched) { status.textContent = "Dry run: no finished delivery matches these filters."; return; }
+    status.textContent = `Dry run: ${data.matched} finished deliveries match (${data.state}); replaying plans them again with the configuration in force.`;
+    confirm.textContent = `Replay ${data.matched}`;
+    confirm.hidden = false;
+  });
+  confirm.addEventListener("click", async () => {
+    confirm.hidden = true;
+    status.textContent = "Replaying…";
+    const {ok, data} = await api("replay-matching", {filters, dry_run: false});
+    status.textContent = ok ? `Requeued ${data.requeued} of ${data.matched}.` : "Replay failed: " + (data.error || "error");
+  });
+}
+
 // -- mappings ---------------------------------------------------------------------------
 
 function readEdit(form) {
@@ -300,6 +344,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;
   if (page === "overview") { refreshOverview(); setInterval(refreshOverview, 2000); }
   if (page === "dead") setupDead();
+  if (page === "deliveries") setupDeliveries();
   if (page === "mappings") setupMappings();
   if (page === "tester") setupTester();
 });
