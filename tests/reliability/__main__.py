@@ -13,7 +13,7 @@ from tests.reliability import scenarios
 
 SHORT = {"kills": 3, "soak_seconds": 12}
 LONG = {"kills": 10, "soak_seconds": 240}
-SCENARIOS = ("kills", "fault_soak", "disk_full")
+SCENARIOS = ("kills", "delivery_kills", "fault_soak", "disk_full")
 
 
 def main() -> None:
@@ -27,6 +27,7 @@ def main() -> None:
         base = Path(root)
         for name, run in (
             ("kills", lambda d: scenarios.kills(d, count=budget["kills"])),
+            ("delivery_kills", lambda d: scenarios.delivery_kills(d, count=budget["kills"])),
             ("fault_soak", lambda d: scenarios.fault_soak(d, seconds=budget["soak_seconds"])),
             ("disk_full", scenarios.disk_full),
         ):
@@ -40,9 +41,7 @@ def main() -> None:
             print(name, json.dumps(report[name]), flush=True)
     out = Path(__file__).with_name("last-run.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
-    lost = sum(
-        report[n].get("lost", 0) for n in ("kills", "fault_soak", "disk_full") if n in report
-    )
+    lost = sum(report[n].get("lost", 0) for n in SCENARIOS if n in report)
     raise SystemExit(1 if lost else 0)
 
 

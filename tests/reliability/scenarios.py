@@ -9,7 +9,9 @@ Short forms run in CI (tests/reliability/test_reliability.py); the long form is
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import signal
 import sqlite3
 import subprocess
 import threading
@@ -179,6 +181,74 @@ def kills(
             kills=survived,
             seconds=round(seconds, 1),
             events_per_second=round(len(load.acked) / seconds),
+        )
+
+
+def delivery_process(server: Server, not_these: tuple[int, ...] = ()) -> int:
+    """The PID of `serve`'s running delivery process (one that logged its start)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True)
+        for pid in map(int, found.stdout.split()):
+            if pid not in not_these and f"delivery process {pid} started" in server.log():
+                return pid
+        time.sleep(0.05)
+    raise AssertionError(f"no delivery process started:\n{server.log()[-2000:]}")
+
+
+def _accepted(box: Server) -> int:
+    return int(sandbox_stats(box.url)["accepted"])
+
+
+def delivery_kills(
+    directory: Path,
+    count: int,
+    database: str | None = None,
+    seed: int = 13,
+    gap: tuple[float, float] = (1.0, 3.0),
+    rate: float = 400.0,
+) -> dict[str, Any]:
+    """Sustained ingest with `serve`'s delivery process SIGKILLed `count` times while it
+    holds work (the sandbox answers after 50 ms). `serve` restarts it and gives its claims
+    back at once: the lease (10 minutes here) is never waited for. Per kill: the seconds
+    until the sandbox accepts events again, and the deliveries in flight just before."""
+    rng = random.Random(seed)
+    with sandbox(directory, "--latency-ms", "50") as box:
+        extra = {"database": database} if database else {}
+        config = write_config(
+            directory, box.url, delivery={**FAST_RETRIES, "processes": 1, "lease": "10m"}, **extra
+        )
+        with _running(config, directory) as server:
+            load = Load(server.url, threads=4, tag="dkill", rate=rate).start()
+            resumed: list[float] = []
+            in_flight: list[int] = []
+            pids: tuple[int, ...] = ()
+            try:
+                for _ in range(count):
+                    time.sleep(rng.uniform(*gap))
+                    pid = delivery_process(server, pids)
+                    pids += (pid,)
+                    stats = httpx.get(f"{server.url}/api/stats", timeout=10).json()
+                    in_flight.append(stats["deliveries"]["in_flight"])
+                    os.kill(pid, signal.SIGKILL)
+                    killed_at, before = time.monotonic(), _accepted(box)
+                    while _accepted(box) <= before and time.monotonic() - killed_at < 120:
+                        time.sleep(0.05)
+                    resumed.append(round(time.monotonic() - killed_at, 2))
+                time.sleep(rng.uniform(*gap))
+            finally:
+                load.stop()
+            missing = await_delivery(directory / "sandbox.db", load.acked, "dkill", timeout=120)
+            restarts = server.log().count("was killed by SIGKILL")
+        return _figures(
+            load,
+            missing,
+            box,
+            kills=count,
+            restarts_logged=restarts,
+            resumed_seconds=resumed,
+            in_flight_at_kills=in_flight,
+            store="postgresql" if database else "sqlite",
         )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kameleoon_relay.delivery.dispatcher import CLAIM_BATCH
 from tests.reliability import scenarios
 
 
@@ -33,3 +34,24 @@ def test_a_full_disk_answers_503_and_every_200_was_stored(tmp_path: Path) -> Non
     assert while_full.get("503", 0) > 0, figures  # the disk did fill
     assert set(while_full) <= {"200", "503"}, figures  # no 500, nothing else
     assert figures["lost"] == 0, figures  # each 200 was really stored
+
+
+def check_delivery_kills(figures: dict) -> None:
+    assert figures["restarts_logged"] == figures["kills"] == 3, figures
+    assert figures["acknowledged"] > 0
+    assert figures["lost"] == 0, figures  # acknowledged = delivered
+    # Sent again only what the killed process held: at most what was in flight then
+    # (sampled just before each kill, plus one claim buffer each for the moment between).
+    bound = sum(figures["in_flight_at_kills"]) + figures["kills"] * CLAIM_BATCH
+    assert figures["duplicates"] <= bound, figures
+    assert max(figures["resumed_seconds"]) <= 10, figures  # not the 10-minute lease
+
+
+def test_a_killed_delivery_process_loses_nothing_and_resumes_sqlite(tmp_path: Path) -> None:
+    check_delivery_kills(scenarios.delivery_kills(tmp_path, count=3))
+
+
+def test_a_killed_delivery_process_loses_nothing_and_resumes_postgres(
+    tmp_path: Path, pg_url: str
+) -> None:
+    check_delivery_kills(scenarios.delivery_kills(tmp_path, count=3, database=pg_url))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from kameleoon_relay.store import DeliveryOutcome, DeliveryQuery, open_store
+from kameleoon_relay.store.owner import serving_identity
 from tests.store.store_factories import record
 
 WINDOW = 3600.0
@@ -143,3 +144,55 @@ async def test_sigkill_loses_no_acknowledged_event(db_url: str) -> None:
         before = page[-1]["id"]
     assert set(acknowledged) <= stored
     await store.close()
+
+
+async def test_the_work_of_a_dead_owner_is_given_back_at_once(db_url: str) -> None:
+    """A delivery process that died: `serve` gives back what it held, not at lease end;
+    another process's claims stay its own."""
+    store = open_store(db_url, dedupe_window=WINDOW)
+    await store.open()
+    try:
+        now = time.time()
+        await store.ingest([record(f"o{i}", received_at=now) for i in range(6)])
+        store.owner = "test|dead|1.1"
+        dead = await store.claim("kameleoon", 4, now, LEASE)
+        store.owner = "test|alive|2.1"
+        alive = await store.claim("kameleoon", 2, now, LEASE)
+        assert await store.release_owner("test|dead|1.1") == 4
+        again = await store.claim("kameleoon", 10, now, LEASE)  # the old lease still runs
+        assert sorted(c.id for c in again) == sorted(c.id for c in dead)
+        assert again[0].attempts == dead[0].attempts  # no attempt counted
+        assert (await store.stats())["deliveries"]["in_flight"] == 6
+        assert await store.release_owner("test|dead|1.1") == 0  # claimed again since
+        assert {c.id for c in alive}.isdisjoint(c.id for c in again)
+    finally:
+        await store.close()
+
+
+async def test_postgres_start_gives_back_the_work_of_a_relay_that_died_here(pg_url: str) -> None:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], text=True, capture_output=True
+    )
+    dead_pid = int(ended.stdout)
+    identity = serving_identity()  # this test process: alive
+    parts = identity.split("|")
+    dead = "|".join([*parts[:3], str(dead_pid), "12345"]) + "|1.1"
+    elsewhere = "|".join(["another-host", *parts[1:]]) + "|1.1"
+    store = open_store(pg_url, dedupe_window=WINDOW)
+    await store.open()
+    try:
+        now = time.time()
+        await store.ingest([record(f"p{i}", received_at=now) for i in range(3)])
+        for owner in (dead, f"{identity}|1.1", elsewhere):
+            store.owner = owner
+            assert len(await store.claim("kameleoon", 1, now, LEASE)) == 1
+    finally:
+        await store.close()
+    restarted = open_store(pg_url, dedupe_window=WINDOW)
+    await restarted.open()  # recover: the dead relay's claim comes back, only that one
+    try:
+        assert (await restarted.stats())["deliveries"]["in_flight"] == 2
+        [back] = await restarted.claim("kameleoon", 10, now, LEASE)
+        assert back.message_id == "p0"
+    finally:
+        await restarted.close()

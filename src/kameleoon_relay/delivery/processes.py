@@ -7,7 +7,7 @@ send, and does not deliver itself. They share the queue through the store (a cla
 atomic and names the process that holds it), and each is tied to `serve`:
 
 - supervised: one that exits is started again, after a delay that doubles while it keeps
-  dying (0.5 s up to 30 s), and the work it held is given back at once (`on_exit`);
+  dying (0.5 s up to 5 s), and the work it held is given back at once (`on_exit`);
 - woken through a socket pair when `serve` has stored events, so delivery starts at once;
 - sending its delivery metrics to `serve` twice a second, for `/metrics`;
 - reloading the config file when `serve` does (it forwards SIGHUP);
@@ -52,9 +52,9 @@ _MAX_MESSAGE = 1 << 20  # a metrics snapshot; datagrams on a Unix socket stay wh
 
 
 RESTART_FIRST = 0.5  # seconds before a dead delivery process is started again
-RESTART_MAX = 30.0  # the delay doubles while it keeps dying, up to this
+RESTART_MAX = 5.0  # the delay doubles while it keeps dying, up to this (resumed within 10 s)
 REAP_SECONDS = 5.0
-STABLE_SECONDS = 60.0  # a process that ran this long died of something new: delay reset
+STABLE_SECONDS = 30.0  # a process that ran this long died of something new: delay reset
 
 LIVE_PROCESSES = Gauge(
     "kameleoon_relay_delivery_processes_live",
@@ -280,7 +280,8 @@ def _main(
 
 async def _deliver(config: Config, link: socket.socket, number: int, owner: str) -> None:
     store = open_store(config.database, dedupe_window=config.dedupe_window)
-    # recover=False: in-flight work belongs to whoever claimed it; leases settle it.
+    store.owner = owner  # serve gives back what this one holds if it dies
+    # recover=False: in-flight work belongs to whoever claimed it (serve recovers).
     await store.open(recover=False)
     current = [Pipeline(config)]
     dispatcher = Dispatcher(store, lambda: current[0], config.delivery)

@@ -35,6 +35,7 @@ from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
 from kameleoon_relay.server.retention import run_retention
 from kameleoon_relay.store import open_store
 from kameleoon_relay.store.committer import Committer
+from kameleoon_relay.store.owner import serving_identity
 from kameleoon_relay.throttle import FailureThrottle
 from kameleoon_relay.web.responses import JSONResponse
 from kameleoon_relay.web.state import RelayState
@@ -72,14 +73,23 @@ def create_app(
                 # Mounted apps get no lifespan of their own from Starlette.
                 await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
             store = open_store(config.database, dedupe_window=config.dedupe_window)
-            await store.open()
+            await store.open()  # gives back what a relay that died here held
             stack.push_async_callback(store.close)
+            serving = serving_identity()  # names the claims of this relay's processes
+            store.owner = f"{serving}|0"
             stop = asyncio.Event()
             holder: list[RelayState] = []
             helpers: DeliveryProcesses | None = None
             count = config.delivery.process_count()
             if count:
-                helpers = DeliveryProcesses(config, count, log_level, log_format)
+                helpers = DeliveryProcesses(
+                    config,
+                    count,
+                    log_level,
+                    log_format,
+                    owner=lambda number, start: f"{serving}|{number}.{start}",
+                    on_exit=store.release_owner,  # a dead process's work: back at once
+                )
                 helpers.start()
                 stack.push_async_callback(helpers.stop)
                 wake = helpers.wake

@@ -44,6 +44,9 @@ class Store(abc.ABC):
     """A durable queue of events and their per-destination deliveries."""
 
     dialect: Dialect  # how this engine marks parameters and searches lists
+    # Who this process's claims are held by (owner.py); set before claiming. None: claims
+    # carry no owner, and only their lease gives them back.
+    owner: str | None = None
 
     @abc.abstractmethod
     async def _fetch(
@@ -72,6 +75,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def _release_rows(self, claims: list[ClaimedDelivery]) -> int:
         """Give `claims` (not empty) back as `release` says."""
+
+    @abc.abstractmethod
+    async def _release_owner_rows(self, owners: list[str]) -> int:
+        """Give back what `owners` (not empty) hold, as `release_owner` says."""
 
     @abc.abstractmethod
     async def _requeue_rows(
@@ -159,6 +166,13 @@ class Store(abc.ABC):
         if not claims:
             return 0
         return await self._release_rows(claims)
+
+    async def release_owner(self, *owners: str) -> int:
+        """Give back, unsent, every delivery still in flight under one of `owners` (processes
+        known to have died): pending again, no attempt counted. Returns how many."""
+        if not owners:
+            return 0
+        return await self._release_owner_rows(list(owners))
 
     @abc.abstractmethod
     async def linked_code(self, identity_ids: list[str]) -> str | None:

@@ -35,6 +35,7 @@ from kameleoon_relay.store.models import (
     IngestResult,
     UserOrder,
 )
+from kameleoon_relay.store.owner import is_dead_here, machine_prefix
 from kameleoon_relay.store.postgres_schema import MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION
 from kameleoon_relay.store.queries import POSTGRES, attempt_rows, user_order_sql
 
@@ -89,8 +90,9 @@ class PostgresStore(Store):
             ) from None
 
     async def open(self, recover: bool = True) -> None:
-        # `recover` needs nothing here: in-flight work of a dead process comes back when
-        # its lease ends, and resetting it at open would steal live processes' work.
+        # `recover` gives back the in-flight work of relays of this machine that died (their
+        # identity says so); other machines' work comes back when its lease ends, and
+        # resetting all of it would steal live processes' work.
         if self._pool is not None:
             return
         pool = AsyncConnectionPool(
@@ -115,6 +117,10 @@ class PostgresStore(Store):
                 ) from None
             raise
         self._pool = pool
+        if recover:
+            given = await self._recover_dead_owners()
+            if given:
+                log.warning("%d deliveries of a relay that died here given back", given)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -167,13 +173,29 @@ class PostgresStore(Store):
     async def _claim_rows(
         self, destination: str, limit: int, now: float, until: float, order: UserOrder | None
     ) -> list[ClaimedDelivery]:
-        return await self._run(lambda conn: _claim(conn, destination, limit, now, until, order))
+        owner = self.owner
+        return await self._run(
+            lambda conn: _claim(conn, destination, limit, now, until, order, owner)
+        )
 
     async def _record_rows(self, outcomes: list[DeliveryOutcome]) -> int:
         return await self._run(lambda conn: _record(conn, outcomes))
 
     async def _release_rows(self, claims: list[ClaimedDelivery]) -> int:
         return await self._run(lambda conn: _release(conn, claims))
+
+    async def _release_owner_rows(self, owners: list[str]) -> int:
+        return await self._run(lambda conn: _release_owners(conn, owners))
+
+    async def _recover_dead_owners(self) -> int:
+        """In-flight work of relays of this machine that have died: given back now."""
+        rows = await self._fetch(
+            "SELECT DISTINCT claimed_by FROM deliveries"
+            " WHERE state = 'in_flight' AND claimed_by LIKE %s",
+            [machine_prefix().replace("%", r"\%").replace("_", r"\_") + "%"],
+        )
+        dead = [row["claimed_by"] for row in rows if is_dead_here(row["claimed_by"])]
+        return await self.release_owner(*dead)
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
@@ -406,7 +428,8 @@ WITH due AS (
     ORDER BY next_attempt_at LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
-UPDATE deliveries d SET state = 'in_flight', lease_until = %(lease)s, updated_at = %(now)s
+UPDATE deliveries d SET state = 'in_flight', lease_until = %(lease)s, updated_at = %(now)s,
+    claimed_by = %(owner)s
 FROM due, events e
 WHERE d.id = due.id AND e.id = d.event_id
 RETURNING d.id, d.event_id, d.attempts, d.window_start, d.done,
@@ -428,6 +451,7 @@ async def _claim(
     now: float,
     lease: float,
     order: UserOrder | None,
+    owner: str | None,
 ) -> list[ClaimedDelivery]:
     await conn.execute(_NO_FLUSH_WAIT)
     # Work whose lease ran out (a process that died, a record that failed) is due again.
@@ -438,7 +462,13 @@ async def _claim(
         " AND lease_until < %s FOR UPDATE SKIP LOCKED)",
         [destination, now],
     )
-    params = {"destination": destination, "now": now, "limit": limit, "lease": lease}
+    params = {
+        "destination": destination,
+        "now": now,
+        "limit": limit,
+        "lease": lease,
+        "owner": owner,
+    }
     if order is None:
         rows = await _fetch(conn, _CLAIM_ANY, params)
     else:
@@ -469,6 +499,16 @@ def _first_per_delivery(outcomes: list[DeliveryOutcome]) -> list[DeliveryOutcome
             seen.add(outcome.delivery_id)
             first.append(outcome)
     return first
+
+
+async def _release_owners(conn: Conn, owners: list[str]) -> int:
+    await conn.execute(_NO_FLUSH_WAIT)
+    cursor = await conn.execute(
+        "UPDATE deliveries SET state = 'pending', lease_until = NULL"
+        " WHERE state = 'in_flight' AND claimed_by = ANY(%s)",
+        [owners],
+    )
+    return cursor.rowcount
 
 
 async def _release(conn: Conn, claims: list[ClaimedDelivery]) -> int:

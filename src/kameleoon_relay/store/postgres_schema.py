@@ -190,8 +190,15 @@ CREATE INDEX deliveries_user_open ON deliveries (destination, user_key, id)
     WHERE state IN ('pending', 'in_flight') AND user_key IS NOT NULL;
 """
 
+# Version 3 names the process holding each in-flight delivery (see owner.py): a relay
+# gives back at once the work of its delivery processes that died, and at start the work
+# of a relay that died on the same machine, instead of waiting out the lease.
+_V3 = """
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # pg_advisory_lock key held while migrating ("kameleoon-relay" as a number).

@@ -235,6 +235,12 @@ CREATE INDEX deliveries_user_open ON deliveries (destination, user_key, id)
     WHERE {OPEN_STATES_SQL} AND user_key IS NOT NULL;
 """
 
+# Version 5 names the process holding each in-flight delivery (see owner.py), so that
+# the work of a delivery process that died is given back at once, not at its lease's end.
+_V5 = """
+ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)

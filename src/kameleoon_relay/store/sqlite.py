@@ -150,8 +150,9 @@ class SQLiteStore(Store):
         self, destination: str, limit: int, now: float, until: float, order: UserOrder | None
     ) -> list[ClaimedDelivery]:
         # Delivery goes first and needs no fsync: a claim lost to power loss is claimed again.
+        owner = self.owner
         return await self._run(
-            lambda conn: _claim(conn, destination, limit, now, until, order),
+            lambda conn: _claim(conn, destination, limit, now, until, order, owner),
             urgent=True,
             durable=False,
         )
@@ -162,6 +163,11 @@ class SQLiteStore(Store):
 
     async def _release_rows(self, claims: list[ClaimedDelivery]) -> int:
         return await self._run(lambda conn: _release(conn, claims), urgent=True, durable=False)
+
+    async def _release_owner_rows(self, owners: list[str]) -> int:
+        return await self._run(
+            lambda conn: _release_owners(conn, owners), urgent=True, durable=False
+        )
 
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
@@ -275,6 +281,21 @@ def _recover_in_flight(conn: sqlite3.Connection) -> int:
         "UPDATE deliveries SET state = 'pending', lease_until = NULL WHERE state = 'in_flight'"
         " RETURNING destination, action, attempts"
     ).fetchall()
+    return _count_released(conn, rows)
+
+
+def _release_owners(conn: sqlite3.Connection, owners: list[str]) -> int:
+    marks = ",".join("?" * len(owners))
+    rows = conn.execute(
+        "UPDATE deliveries SET state = 'pending', lease_until = NULL"
+        f" WHERE state = 'in_flight' AND claimed_by IN ({marks})"
+        " RETURNING destination, action, attempts",
+        owners,
+    ).fetchall()
+    return _count_released(conn, rows)
+
+
+def _count_released(conn: sqlite3.Connection, rows: list[Any]) -> int:
     counts: Counts = Counter()
     for destination, action, attempts in rows:
         _move(counts, destination, action, "in_flight", _reported("pending", attempts))
@@ -484,7 +505,8 @@ def _bump(conn: sqlite3.Connection, name: str, by: int) -> None:
 
 
 _CLAIM = """
-UPDATE deliveries SET state = 'in_flight', lease_until = :lease, updated_at = :now
+UPDATE deliveries SET state = 'in_flight', lease_until = :lease, updated_at = :now,
+    claimed_by = :owner
 WHERE id IN (
     SELECT id FROM deliveries d
     WHERE state = 'pending' AND destination = :destination AND next_attempt_at <= :now{order}
@@ -505,6 +527,7 @@ def _claim(
     now: float,
     lease: float,
     order: UserOrder | None,
+    owner: str | None,
 ) -> list[ClaimedDelivery]:
     counts: Counts = Counter()
     # Work whose lease ran out (a worker that died, a record that failed) is due again.
@@ -515,7 +538,13 @@ def _claim(
         (destination, now),
     ):
         _move(counts, destination, action, "in_flight", _reported("pending", attempts))
-    params = {"now": now, "destination": destination, "limit": limit, "lease": lease}
+    params = {
+        "now": now,
+        "destination": destination,
+        "limit": limit,
+        "lease": lease,
+        "owner": owner,
+    }
     if order is None:
         rows = conn.execute(_CLAIM_ANY, params).fetchall()
     elif not order.hot:
