@@ -9,8 +9,8 @@ fault: Kameleoon far away). A queued backlog of the same track events (one goal
 conversion and one custom data line each) is drained by the dispatcher, in this
 process, over a SQLite store, once by a `kameleoon-data-api` destination (batches
 of up to 500 events, OAuth) and once by a `kameleoon-actions` destination, at the
-same `delivery.concurrency` (16). Each figure is events over the time from the
-wake-up to the last delivered outcome recorded. The JSON keys are
+same `delivery.concurrency` (16), over 5,000 users (per-user order applies). Each
+figure is events over the time from the wake-up to the last outcome recorded. The JSON keys are
 `drain_data_api_far_events_per_s`, `drain_actions_far_events_per_s` and their ratio
 `data_api_over_actions_far` (the issue's target: 10 or more).
 """
@@ -43,6 +43,7 @@ from kameleoon_relay.store.models import EventRecord
 
 LATENCY_MS = 100
 CONCURRENCY = 16
+USERS = 5000  # distinct users: per-user order holds a user's next event until the last is sent
 SITECODE = "demosite01"
 API_KEY = base64.b64encode(b'{"id":"demo","secret":"demo"}').decode()
 
@@ -101,13 +102,21 @@ def records(n: int) -> list[EventRecord]:
         event = {
             "type": "track",
             "event": "Order Completed",
-            "userId": f"u{i % 500}",
+            "userId": f"u{i % USERS}",
             "messageId": f"{run}-{i}",
             "timestamp": "2024-05-01T12:00:00.000Z",
-            "properties": {"kameleoonVisitorCode": f"v{i % 500}", "revenue": 10, "plan": "pro"},
+            "properties": {"kameleoonVisitorCode": f"v{i % USERS}", "revenue": 10, "plan": "pro"},
         }
         made.append(
-            EventRecord(f"{run}-{i}", "web", orjson.dumps(event), now, f"u{i % 500}", ("far",))
+            EventRecord(
+                message_id=f"{run}-{i}",
+                source="web",
+                body=orjson.dumps(event),
+                received_at=now,
+                user_id=event["userId"],
+                user_key=event["userId"],  # as ingest keys it: per-user order applies
+                destinations=("far",),
+            )
         )
     return made
 
@@ -126,7 +135,8 @@ async def drain(kind: str, url: str, n: int, directory: Path) -> float:
     await store.open()
     try:
         for start in range(0, n, 1000):
-            await store.ingest(records(min(1000, n - start)))
+            result = await store.ingest(records(min(1000, n - start)))
+            assert result.accepted == min(1000, n - start), result
         pipeline = Pipeline(config)
         dispatcher = Dispatcher(store, lambda: pipeline, config.delivery)
         stop = asyncio.Event()
@@ -135,6 +145,8 @@ async def drain(kind: str, url: str, n: int, directory: Path) -> float:
         dispatcher.wake()
         while True:
             await asyncio.sleep(0.25)
+            if time.monotonic() - started > 600:
+                raise SystemExit(f"{kind}: not drained within 600 s")
             deliveries = (await store.stats())["deliveries"]
             if deliveries["delivered"] + deliveries["failed"] + deliveries["dead"] >= n:
                 break
