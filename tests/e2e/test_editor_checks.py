@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.dashboard_stack import SANDBOX_API_KEY, DashStack, dash_stack
 from tests.e2e.test_dashboard_ops import csrf_of, login
@@ -75,3 +76,18 @@ def test_the_editor_gives_warnings_for_what_compiles(stack: DashStack) -> None:
     )
     assert answer["ok"] is True and answer["problems"] == []
     assert [w.split(":")[0] for w in answer["warnings"]] == ["trigger", "mapping.event.@liquid"]
+
+
+def test_a_save_keeps_the_fingerprint_of_the_configs_subscriptions(stack: DashStack) -> None:
+    """Defect 7: so that a later change of the config's subscriptions can be noticed."""
+    client = login(stack)
+    edit = {"name": "Saved", "trigger": 'type = "track"', "action": "logEvent", "mapping": None}
+    answer = client.post(
+        "/dashboard/api/save",
+        json={"destination": "kameleoon", "index": 0, "subscription": edit},
+        headers={"x-csrf-token": csrf_of(client)},
+    )
+    assert answer.status_code == 200, answer.text
+    saved = yaml.safe_load(stack.overlay.read_text())["destinations"]["kameleoon"]
+    assert [s["name"] for s in saved["subscriptions"]] == ["Saved"]
+    assert len(saved["config_subscriptions"]) == 16

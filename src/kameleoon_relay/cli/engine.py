@@ -148,6 +148,7 @@ def check_config(
         *endpoint_warnings(config, SANDBOX_PATH, sandbox_answers=_sandbox_answers),
     ]
     warn(f"{config_file}: {warning}" for warning in warnings)
+    warn(config.overlay_warnings)  # they name their file
     typer.echo(f"{config_file}: valid")
     typer.echo(f"database: {display_database(config.database)}")
     typer.echo(f"sources ({len(config.sources)}):")
@@ -161,6 +162,9 @@ def check_config(
         typer.echo(f"    endpoint: {destination.endpoint}")
         for line in _filter_lines(destination.filters):
             typer.echo(f"    filter: {line}")
+        origin = config.subscriptions_from.get(destination.name)
+        if origin:
+            typer.echo(f"    subscriptions from: {origin}")
         for subscription in destination.subscriptions:
             flag = "" if subscription.enabled else " [disabled]"
             mapping = "default mapping" if subscription.mapping is None else "custom mapping"

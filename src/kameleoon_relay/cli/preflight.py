@@ -90,3 +90,4 @@ def check_before_serving(
     refuse([*problems, busy] if busy else problems)
     warn(unmounted_sandbox_warnings(config, sandbox_path, port, sandbox_mounted))
     warn(config_warnings(config))
+    warn(config.overlay_warnings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -29,7 +30,12 @@ from kameleoon_relay.config.model import (
     SourceConfig,
     SubscriptionConfig,
 )
-from kameleoon_relay.config.overlay import apply_overlay, overlay_path
+from kameleoon_relay.config.overlay import (
+    apply_overlay,
+    config_fingerprints,
+    overlay_path,
+    overlay_report,
+)
 from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.durations import parse_duration, parse_rate
 from kameleoon_relay.js.objects import as_js_value
@@ -583,6 +589,13 @@ def load_config(
     except (yaml.YAMLError, orjson.JSONDecodeError) as error:
         raise ConfigError([f"{file}: {_syntax_error(error)}"]) from None
     try:
-        return parse_config(apply_overlay(data, file), env, file, needed)
+        config = parse_config(apply_overlay(data, file), env, file, needed)
     except ConfigError as error:
         raise ConfigError([f"{file}: {problem}" for problem in error.problems]) from None
+    origin, warnings = overlay_report(data, file)
+    return dataclasses.replace(
+        config,
+        subscriptions_from=origin,
+        config_fingerprints=config_fingerprints(data),
+        overlay_warnings=warnings,
+    )

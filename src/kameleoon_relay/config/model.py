@@ -148,6 +148,13 @@ class Config:
     overlay: Path | None = None  # subscriptions edited in the dashboard (config/overlay.py)
     # Set by the embedded default: mount the sandbox under /sandbox.
     mount_sandbox: bool = False
+    # Where each destination's subscriptions come from: destination name -> file.
+    subscriptions_from: dict[str, str] = field(default_factory=dict, compare=False)
+    # Fingerprints of each destination's subscriptions as the config file writes them
+    # (before the overlay): the overlay keeps the one it was saved over (config/overlay.py).
+    config_fingerprints: dict[str, str] = field(default_factory=dict, compare=False)
+    # The overlay overriding subscriptions that changed in the config since it was saved.
+    overlay_warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def destination(self, name: str) -> DestinationConfig:
         for destination in self.destinations:

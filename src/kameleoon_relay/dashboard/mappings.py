@@ -14,7 +14,7 @@ import orjson
 from kameleoon_relay.actions.required import required_field_problem, unmapped_required
 from kameleoon_relay.config import ConfigError, DestinationConfig
 from kameleoon_relay.config.lint import subscription_warnings
-from kameleoon_relay.config.overlay import read_overlay, write_overlay
+from kameleoon_relay.config.overlay import read_overlay, read_overlay_bases, write_overlay
 from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.fql import FQLSyntaxError, compile_trigger
 from kameleoon_relay.mapping import MappingError, compile_mapping
@@ -30,8 +30,9 @@ def _plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-def describe(destination: DestinationConfig) -> dict[str, Any]:
-    """A destination as the page shows it: settings masked, fields with their labels."""
+def describe(destination: DestinationConfig, from_file: str | None = None) -> dict[str, Any]:
+    """A destination as the page shows it: settings masked, fields with their labels, and
+    the file its subscriptions come from (the config's, or the overlay's)."""
     definition = DESTINATION_TYPES[destination.type]
     settings = mask_settings(destination.settings)
     subscriptions = []
@@ -78,6 +79,7 @@ def describe(destination: DestinationConfig) -> dict[str, Any]:
             for key, spec in definition.settings.items()
         ],
         "subscriptions": subscriptions,
+        "subscriptions_from": from_file,
     }  # fmt: skip
 
 
@@ -168,7 +170,10 @@ def save(relay: RelayState, name: str, index: int | None, edit: dict[str, Any]) 
     previous = path.read_bytes() if path.exists() else None
     overlay = read_overlay(path)
     overlay[name] = subscriptions
-    write_overlay(path, overlay)
+    bases = read_overlay_bases(path)
+    if name in config.config_fingerprints:  # what the config says now, to notice its changes
+        bases[name] = config.config_fingerprints[name]
+    write_overlay(path, overlay, bases)
     try:
         relay.reload()
     except ConfigError:

@@ -103,7 +103,9 @@ async def mappings(request: Request, session: Session) -> Response:
         request,
         session,
         "mappings.html",
-        destinations=[describe(d) for d in config.destinations],
+        destinations=[
+            describe(d, config.subscriptions_from.get(d.name)) for d in config.destinations
+        ],
         overlay=str(config.overlay) if config.overlay else None,
         embedded_default=config.path is None,
     )
