@@ -8,6 +8,7 @@ the reason, and nothing of it reaches the sandbox.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,23 @@ def settled(relay_url: str) -> dict[tuple[str, str], dict[str, Any]] | None:
     return found if len(done) == 2 * len(CASES) else None
 
 
+def show_before_sending(relay_url: str, event: dict[str, Any]) -> tuple[dict, dict]:
+    """`POST /api/preview` and the dashboard tester's API for one event (nothing sent)."""
+    preview = httpx.post(f"{relay_url}/api/preview", json=event, timeout=10)
+    assert preview.status_code == 200, preview.text
+    with httpx.Client(base_url=relay_url, timeout=10) as client:
+        page = client.get("/", headers={"accept": "text/html"}).text
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert csrf is not None
+        tester = client.post(
+            "/dashboard/api/tester",
+            json={"event": event, "send": False},
+            headers={"x-csrf-token": csrf.group(1)},
+        )
+    assert tester.status_code == 200, tester.text
+    return preview.json(), tester.json()
+
+
 def test_integrations_object_through_both_destinations(tmp_path: Path) -> None:
     events = []
     for message_id, (integrations, _, _) in CASES.items():
@@ -67,6 +85,7 @@ def test_integrations_object_through_both_destinations(tmp_path: Path) -> None:
             send(rl.url, events)
             final = wait_for(lambda: settled(rl.url), "every delivery settled")
             stats = httpx.get(f"{rl.url}/api/stats", timeout=10).json()
+            preview, tester = show_before_sending(rl.url, events[1])
             one = final[("i-all-off", "actions")]
             detail = httpx.get(f"{rl.url}/api/deliveries/{one['id']}", timeout=10).json()
         for message_id, (_, to_actions, to_classic) in CASES.items():
@@ -85,6 +104,13 @@ def test_integrations_object_through_both_destinations(tmp_path: Path) -> None:
             else:
                 assert sent is None, f"{message_id} reached the sandbox"
     assert "integrations.All is false" in detail["last_error"]
+    assert {d["destination"]: d["filtered"]["filter"] for d in preview["deliveries"]} == {
+        "actions": "integrations",
+        "classic": "integrations",
+    }
+    for shown in tester["destinations"]:
+        (entry,) = shown["deliveries"]
+        assert entry["filtered"]["reason"].startswith("integrations.All is false"), entry
     off = sum(not a for _, a, _ in CASES.values()) + sum(not c for _, _, c in CASES.values())
     counted = sum(
         stats["destinations"][name]["filtered"]["integrations"]["events"]
