@@ -263,6 +263,8 @@ def test_arrivals_list_each_users_message_ids_in_first_arrival_order(
     for event in events:
         assert post_event(client, event).status_code == 200
     post_event(client, b"not json")  # rejected: not an arrival
-    users = client.get("/api/arrivals").json()["users"]
+    answer = client.get("/api/arrivals").json()
+    users = answer["users"]
     assert users[user] == [first["messageId"], events[2]["messageId"]]
     assert users[anonymous] == [events[1]["messageId"]]
+    assert answer["at"] == sorted(answer["at"]) and len(answer["at"]) >= 3

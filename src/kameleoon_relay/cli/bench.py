@@ -155,8 +155,12 @@ def _table(r: dict[str, Any]) -> Any:
          "drain_events_per_s", ratios["drain_far_over_drain"]),
         ("drain, sink limited (429 above)", "rate_limited_events_per_s", "the sink's limit",
          "rate_limited_limit_per_s", r["rate_limited_share_of_limit"]),
+        ("ordering per_user, 20% 503 (to 95%)", "ordering_per_user_events_per_s",
+         "ordering none", "ordering_none_events_per_s", ratios.get("ordering_per_user_over_none")),
     ]  # fmt: skip
     for label, key, against, base_key, ratio in rows:
+        if key not in r:  # a window this mode skips
+            continue
         table.add_row(
             label, f"{r[key]:,.0f}", against, f"{r[base_key]:,.0f}",
             f"{ratio:.2f}x" if ratio is not None else "-",
@@ -189,5 +193,17 @@ def _notes(r: dict[str, Any]) -> list[str]:
         f"rate limited: {limited['events']} events in {limited['seconds']} s to a sink "
         f"{limited['sink_latency_ms']} ms away; {limited['answered_429']} answers of 429 in "
         f"{limited['attempts']} requests ({r['rate_limited_429_share']:.1%})",
+        *([_ordering_note(r["ordering"])] if "ordering" in r else []),
         f"database: {r['database']}; delivery.processes: {r['delivery_processes']}",
     ]
+
+
+def _ordering_note(window: dict[str, Any]) -> str:
+    none, per_user = window["none"], window["per_user"]
+    return (
+        f"ordering: {window['users']} users x {window['events_per_user']} events, sandbox "
+        f"answering {window['sandbox_error_rate']:.0%} 503; out-of-order pairs: none "
+        f"{none['out_of_order_pairs']} ({none['events_overtaken']} events overtaken), per_user "
+        f"{per_user['out_of_order_pairs']}; all delivered in {none['seconds_to_all']} s vs "
+        f"{per_user['seconds_to_all']} s (retry tail)"
+    )

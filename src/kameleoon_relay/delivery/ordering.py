@@ -19,7 +19,7 @@ from kameleoon_relay.store.models import UserOrder
 
 log = logging.getLogger("kameleoon_relay.delivery")
 
-HOT_USERS_REFRESH = 2.0  # seconds between looks for hot users, at least
+HOT_USERS_REFRESH = 0.5  # seconds between looks for hot users, at least
 # A look may take longer on a very large queue: then look at most this share of the time.
 HOT_USERS_MAX_SHARE = 0.05
 

@@ -157,8 +157,10 @@ async def api_events(request: Request) -> Response:
 
 async def api_arrivals(request: Request) -> Response:
     """Per user (userId, else anonymousId), the messageIds in the order they first arrived
-    (of the events still kept): how a test or benchmark sees whether order held."""
-    return _json({"users": _sandbox(request).store.arrivals(request.query_params.get("sitecode"))})
+    (of the events still kept): how a test or benchmark sees whether order held; `at`:
+    when each first arrival came (epoch seconds), in arrival order."""
+    users, times = _sandbox(request).store.arrivals(request.query_params.get("sitecode"))
+    return _json({"users": users, "at": times})
 
 
 async def api_stats(request: Request) -> Response:

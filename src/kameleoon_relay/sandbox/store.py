@@ -427,16 +427,18 @@ class Store:
                  reason, sender) in rows
         ]  # fmt: skip
 
-    def arrivals(self, sitecode: str | None = None) -> dict[str, list[str]]:
-        """user key -> messageIds in first-arrival order (accepted events still kept)."""
+    def arrivals(self, sitecode: str | None = None) -> tuple[dict[str, list[str]], list[float]]:
+        """user key -> messageIds in first-arrival order (accepted events still kept), and
+        when each of those first arrivals came, in order."""
         users: dict[str, list[str]] = {}
+        times: list[float] = []
         seen: set[str] = set()
-        for user, message_id in self.db.execute(
+        for user, message_id, at in self.db.execute(
             # Bodies are kept as sent (a BLOB, which SQLite's json functions would read as
             # JSONB): read as text.
             "SELECT coalesce(CAST(json_extract(text, '$.userId') AS TEXT),"
-            " CAST(json_extract(text, '$.anonymousId') AS TEXT)), message_id"
-            " FROM (SELECT seq, message_id, CAST(body AS TEXT) AS text FROM events"
+            " CAST(json_extract(text, '$.anonymousId') AS TEXT)), message_id, received_at"
+            " FROM (SELECT seq, message_id, received_at, CAST(body AS TEXT) AS text FROM events"
             " WHERE outcome != 'rejected' AND message_id IS NOT NULL"
             " AND (?1 IS NULL OR sitecode = ?1)) WHERE json_valid(text) ORDER BY seq",
             (sitecode,),
@@ -444,7 +446,8 @@ class Store:
             if user is not None and message_id not in seen:
                 seen.add(message_id)
                 users.setdefault(user, []).append(message_id)
-        return users
+                times.append(at)
+        return users, times
 
     def totals(self) -> dict[str, int]:
         goals, visitors, events = self.db.execute(
