@@ -109,6 +109,8 @@ class Destination:
     # The names an event's `integrations` object may call it by, as Segment's catalog
     # and docs spell them (case-sensitive); a destination's configured name counts too.
     catalog_names: tuple[str, ...] = ()
+    # What a refused test authentication means, said after the status.
+    auth_failure_hint: str = ""
     # Config keys of this type beside the common ones, and their parser:
     # raw destination mapping -> (options for PerformContext, problems by key path).
     option_keys: tuple[str, ...] = ()

@@ -232,12 +232,17 @@ def check_auth(
             continue
         except httpx.HTTPError as error:
             # The URL carries the key's entries: name only the endpoint.
-            typer.echo(f"{target.name}: cannot reach {target.endpoint} ({type(error).__name__})")
+            where = target.options.get("token_url", target.endpoint)
+            typer.echo(f"{target.name}: cannot reach {where} ({type(error).__name__})")
             failures += 1
             continue
         if response.is_success:
             typer.echo(f"{target.name}: credentials accepted ({response.status_code})")
         else:
-            typer.echo(f"{target.name}: invalid credentials ({response.status_code})")
+            hint = DESTINATION_TYPES[target.type].auth_failure_hint
+            typer.echo(
+                f"{target.name}: invalid credentials ({response.status_code})"
+                + (f": {hint}" if hint else "")
+            )
             failures += 1
     raise typer.Exit(1 if failures else 0)

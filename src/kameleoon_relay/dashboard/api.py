@@ -99,9 +99,13 @@ async def test_auth(request: Request, session: Session) -> Response:
     except AuthenticationError as exc:
         return JSONResponse({"ok": False, "message": f"invalid settings: {exc}"})
     except httpx.HTTPError as exc:
-        message = f"cannot reach {destination.endpoint} ({type(exc).__name__})"
+        where = destination.options.get("token_url", destination.endpoint)
+        message = f"cannot reach {where} ({type(exc).__name__})"
         return JSONResponse({"ok": False, "message": message})
     verdict = "credentials accepted" if answer.is_success else "invalid credentials"
+    hint = DESTINATION_TYPES[destination.type].auth_failure_hint
+    if not answer.is_success and hint:
+        verdict += f": {hint}"
     return JSONResponse({"ok": answer.is_success, "status": answer.status_code, "message": verdict})
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from kameleoon_relay.config.model import DestinationConfig
+from kameleoon_relay.delivery.tokens import TokenError, needs_token, with_fresh_token
 from kameleoon_relay.destinations.kameleoon_actions.request import visitor_warning
 from kameleoon_relay.fql import FQLEvaluationError
 from kameleoon_relay.ingest import normalize_event
@@ -48,7 +50,7 @@ async def run(
             if warning:
                 shown["warnings"] = [warning]
             if send and entry.request is not None:
-                shown["response"] = await _send(entry.request, timeout)
+                shown["response"] = await _send(entry.request, destination.config, timeout)
             entries.append(shown)
         destinations.append({"name": name, "subscriptions": matches, "deliveries": entries})
     return {"event": event, "destinations": destinations, "sent": send}
@@ -72,7 +74,12 @@ def _normalized(raw: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-async def _send(request: Any, timeout: float) -> dict[str, Any]:
+async def _send(request: Any, destination: DestinationConfig, timeout: float) -> dict[str, Any]:
+    if needs_token(destination):
+        try:
+            request = await with_fresh_token(request, destination, timeout)
+        except TokenError as exc:
+            return {"error": str(exc)}
     secrets = secrets_in(request.headers)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:

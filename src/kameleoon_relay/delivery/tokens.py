@@ -19,7 +19,9 @@ from typing import Any
 import orjson
 from pyreqwest.client import Client
 
+from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.config.model import DestinationConfig
+from kameleoon_relay.delivery.client import http_session
 from kameleoon_relay.delivery.policy import SEND_ERRORS, Verdict, classify_error, describe_error
 from kameleoon_relay.destinations.kameleoon_data_api import token_request
 from kameleoon_relay.errors import RelayError
@@ -130,3 +132,24 @@ class TokenCache:
             raise TokenError(f"OAuth token from {where}: empty access_token", Verdict.RETRY)
         margin = min(REFRESH_MARGIN, lifetime / 10)
         return _Token(value, time.monotonic() + lifetime - margin)
+
+
+def needs_token(destination: DestinationConfig) -> bool:
+    """Whether requests to `destination` carry an OAuth Bearer token (the Data API)."""
+    return "token_url" in destination.options
+
+
+async def with_fresh_token(
+    request: HttpRequest, destination: DestinationConfig, timeout: float
+) -> HttpRequest:
+    """`request` with a token fetched now: for one-off sends (the dashboard's tester).
+    Raises TokenError with a reason that never holds the secret."""
+    session = http_session(timeout=timeout, max_connections=1)
+    try:
+        token = await TokenCache().bearer(session, destination, timeout)
+    finally:
+        await session.close()
+    headers = {**request.headers, "authorization": f"Bearer {token}"}
+    return HttpRequest(
+        request.method, request.url, headers, request.json, request.body, request.lines
+    )

@@ -68,6 +68,7 @@ KAMELEOON_DATA_API = Destination(
     default_endpoint=DEFAULT_ENDPOINT,
     test_authentication=test_authentication_request,
     catalog_names=("Kameleoon Data API",),
+    auth_failure_hint="the OAuth token request was refused: check clientId and clientSecret",
     option_keys=OPTION_KEYS,
     parse_options=parse_options,
 )
