@@ -134,7 +134,10 @@ def test_the_dashboard_tests_authentication_and_sends_the_lines(stack: DataStack
         assert conversion["response"]["status"] == 204
         [refused] = [d for d in shown["wrongcred"] if d["action"] == "trackConversion"]
         assert "OAuth token refused" in refused["response"]["error"]
-        pages = "".join(client.get(path).text for path in ("/mappings", "/tester", "/"))
+        answers = [client.get(path) for path in ("/mappings", "/tester", "/")]
+        assert [answer.status_code for answer in answers] == [200, 200, 200]
+        assert "trackConversion" in answers[0].text
+        pages = "".join(answer.text for answer in answers)
         assert SECRET not in pages + str(result) and WRONG not in pages + str(result)
     finally:
         client.close()
@@ -178,3 +181,22 @@ def test_delivered_events_and_no_secret_at_rest(stack: DataStack) -> None:
     for secret in (SECRET, WRONG):
         assert secret not in shown and secret not in logs
         assert secret.encode() not in at_rest
+
+
+def test_send_event_fetches_a_token_for_the_data_api(stack: DataStack) -> None:
+    from kameleoon_relay import Pipeline, load_config, normalize_event, send_event
+
+    pipeline = Pipeline(load_config(stack.config))
+    event = normalize_event(
+        {
+            "type": "page",
+            "userId": "p1",
+            "name": "Home",
+            "properties": {"url": "https://shop.test/", "kameleoonVisitorCode": "send-vc"},
+        }
+    )
+    results = {entry["destination"]: entry for entry in send_event(pipeline, event)}
+    assert results["direct"]["status"] == 204
+    assert "OAuth token refused" in results["wrongcred"]["error"]["message"]
+    visitor = httpx.get(f"{stack.sandbox.url}/api/visitors/send-vc").json()
+    assert [view["name"] for view in visitor["views"]] == ["Home"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 
 from kameleoon_relay.delivery.client import sync_client
+from kameleoon_relay.delivery.tokens import TokenError, needs_token, with_fresh_token
 from kameleoon_relay.pipeline import Pipeline
 
 
@@ -24,6 +26,14 @@ def send_event(
             shown = entry.to_dict()
             if entry.request is not None:
                 request = entry.request
+                destination = pipeline.config.destination(entry.destination)
+                if needs_token(destination):  # the Data API: a token fetched for this send
+                    try:
+                        request = asyncio.run(with_fresh_token(request, destination, timeout))
+                    except TokenError as error:
+                        shown["error"] = {"type": "TokenError", "message": str(error)}
+                        results.append(shown)
+                        continue
                 try:
                     response = client.request(
                         request.method, request.url, headers=request.headers, content=request.body
