@@ -257,3 +257,49 @@ def test_deliveries_are_cards_at_420px(browser: Browser, stack: MountedStack, sh
         snap(narrow, shots, "deliveries-420px")
     finally:
         narrow.context.close()
+
+
+def test_sources_page_counts_streams_searches_and_hands_to_the_tester(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Missing 3: a Sources page, Segment's source debugger.
+    page.goto("/sources")
+    card = page.locator('.source-card[data-source="web"]')
+    cells = {
+        k: card.locator(f'[data-cell="web/{k}"]') for k in ("accepted", "refused", "duplicates")
+    }
+    expect(page.locator("#sources-updated")).to_contain_text("Updated")
+    before = {k: int(cell.inner_text()) for k, cell in cells.items()}
+    body = {"type": "track", "event": "Debugged Event", "userId": "debug-user",
+            "properties": {"kameleoonVisitorCode": "vc-debug"}}  # fmt: skip
+    message_id = stack.send(body)
+    stack.send({**body, "messageId": message_id})  # the same messageId again: a duplicate
+    nameless = {"type": "track", "userId": "debug-user", "messageId": "debug-no-name"}
+    batch = {"batch": [{**body, "messageId": "debug-batch-ok"}, nameless]}
+    answer = httpx.post(f"{stack.url}/v1/batch", json=batch, auth=("wk_web_19", ""), timeout=10)
+    assert answer.status_code == 200 and answer.json()["rejected"]
+    single = {"type": "track", "userId": "debug-user", "messageId": "debug-single-bad"}
+    answer = httpx.post(f"{stack.url}/v1/track", json=single, auth=("wk_web_19", ""), timeout=10)
+    assert answer.status_code == 400
+    expect(cells["accepted"]).to_have_text(str(before["accepted"] + 2), timeout=15_000)
+    expect(cells["refused"]).to_have_text(str(before["refused"] + 1))  # the batch's, stored
+    expect(cells["duplicates"]).to_have_text(str(before["duplicates"] + 1))
+    expect(card.locator(".axis text.time-label").first).to_be_attached()
+    expect(card.locator("rect.bar.accepted").first).to_be_attached()
+    stream = page.locator("#stream tbody")
+    for refused_id in ("debug-no-name", "debug-single-bad"):
+        row = stream.locator(f'tr[data-message-id="{refused_id}"]')
+        expect(row).to_have_attribute("data-kind", "refused")
+        expect(row.locator("td.reason")).to_contain_text("event")
+    snap(page, shots, "sources-live")
+    page.locator("#stream-q").fill("debug-user")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#stream-mode")).to_contain_text("live paused")
+    expect(stream.locator('tr[data-kind="accepted"]')).to_have_count(2)
+    stream.locator(f'tr[data-message-id="{message_id}"]').click()
+    expect(page.locator("#event-detail-json")).to_contain_text('"event": "Debugged Event"')
+    snap(page, shots, "sources-search")
+    page.get_by_role("button", name="Send to the tester").click()
+    expect(page).to_have_url(re.compile(r"/tester$"))
+    expect(page.locator("textarea#event")).to_have_value(re.compile(message_id))
+    expect(page.locator("#source")).to_have_value("web")

@@ -1,6 +1,6 @@
 """The operator's dashboard, served by `serve`: server-rendered pages, a little JavaScript.
 
-`routes(json_index)` gives the pages (`/`, `/deliveries`, `/dead`, `/mappings`,
+`routes(json_index)` gives the pages (`/`, `/sources`, `/deliveries`, `/dead`, `/mappings`,
 `/tester`, `/login`), their JSON calls under `/dashboard/api/` and the static files.
 `/` answers JSON (`json_index`) to clients that ask for JSON, the overview to browsers.
 """
@@ -48,6 +48,7 @@ def routes(json_index: Endpoint, sessions: Sessions | None = None) -> list[BaseR
         Route("/login", pages.login_form(gate), methods=["GET"]),
         Route("/login", pages.login(gate), methods=["POST"]),
         Route("/logout", pages.logout(gate), methods=["POST"]),
+        Route("/sources", gate.page(pages.sources), methods=["GET"]),
         Route("/deliveries", gate.page(pages.deliveries), methods=["GET"]),
         Route("/deliveries/{delivery_id}", gate.page(pages.delivery), methods=["GET"]),
         Route("/dead", gate.page(pages.dead), methods=["GET"]),

@@ -12,19 +12,21 @@ from starlette.routing import Route
 
 from kameleoon_relay.admin.routes import MAX_ADMIN_BODY, jsonable
 from kameleoon_relay.config import ConfigError
-from kameleoon_relay.dashboard import filters, mappings, tester
+from kameleoon_relay.dashboard import filters, mappings, sources, tester
 from kameleoon_relay.dashboard.overview import overview
 from kameleoon_relay.dashboard.session import Gate, Session
 from kameleoon_relay.delivery.replay import ReplayError, ReplaySelection, query_for, replay
 from kameleoon_relay.destinations import DESTINATION_TYPES
 from kameleoon_relay.destinations.kameleoon_actions.destination import AuthenticationError
 from kameleoon_relay.ingest import SpecError
+from kameleoon_relay.ingest.source_log import source_log_of
 from kameleoon_relay.web.body import PayloadError, parse_object, read_body
 from kameleoon_relay.web.responses import JSONResponse, error
 from kameleoon_relay.web.state import relay_of
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_IDS = 500
+MAX_SEARCH = 200
 AUTH_TIMEOUT = 10.0
 
 
@@ -204,11 +206,43 @@ async def states(request: Request, session: Session) -> Response:
     return JSONResponse({"states": found})
 
 
+def _cursor(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name, "0") or "0"
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+async def sources_data(request: Request, session: Session) -> Response:
+    """The Sources page's refresh: volume per source, and the events newer than the
+    cursors (`after`, `refused_after`, `log_after`; 0 for the newest)."""
+    relay = relay_of(request)
+    cursors = [_cursor(request, n) for n in ("after", "refused_after", "log_after")]
+    if None in cursors:
+        return error(400, "after, refused_after and log_after must be cursors (integers)")
+    after, refused_after, log_after = (c or 0 for c in cursors)
+    log = source_log_of(request)
+    names = [s.name for s in relay.config.sources]
+    found = await sources.stream(relay.store, log, after, refused_after, log_after)
+    shown = {"volume": await sources.volume(relay.store, log, names), **found}
+    return JSONResponse(jsonable(shown))
+
+
+async def sources_search(request: Request, session: Session) -> Response:
+    text = (request.query_params.get("q") or "").strip()
+    if not text or len(text) > MAX_SEARCH:
+        return error(400, f"q: a messageId, userId or event name (at most {MAX_SEARCH} characters)")
+    source = request.query_params.get("source") or None
+    log = source_log_of(request)
+    found = await sources.search(relay_of(request).store, log, text, source)
+    return JSONResponse(jsonable({"events": found}))
+
+
 def routes(gate: Gate) -> list[Route]:
     prefix = "/dashboard/api"
     return [
         Route(f"{prefix}/overview", gate.api(overview_data), methods=["GET"]),
         Route(f"{prefix}/states", gate.api(states), methods=["GET"]),
+        Route(f"{prefix}/sources", gate.api(sources_data), methods=["GET"]),
+        Route(f"{prefix}/sources/search", gate.api(sources_search), methods=["GET"]),
         Route(f"{prefix}/check", gate.api(check), methods=["POST"]),
         Route(f"{prefix}/save", gate.api(save), methods=["POST"]),
         Route(f"{prefix}/test-auth", gate.api(test_auth), methods=["POST"]),

@@ -41,6 +41,11 @@ async def overview(request: Request, session: Session) -> Response:
     return render(request, session, "overview.html", destinations=relay.config.destinations)
 
 
+async def sources(request: Request, session: Session) -> Response:
+    config = relay_of(request).config
+    return render(request, session, "sources.html", sources=[s.name for s in config.sources])
+
+
 async def deliveries(request: Request, session: Session) -> Response:
     chosen = filters.chosen(request.query_params)
     problem = None

@@ -18,6 +18,7 @@ from kameleoon_relay.web.state import relay_of
 
 NAV = (
     ("/", "Overview"),
+    ("/sources", "Sources"),
     ("/deliveries", "Deliveries"),
     ("/dead", "Dead letters"),
     ("/mappings", "Mappings"),

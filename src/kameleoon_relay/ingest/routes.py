@@ -32,6 +32,7 @@ from kameleoon_relay.ingest.segment import (
     carried_whole,
     single_event,
 )
+from kameleoon_relay.ingest.source_log import source_log_of
 from kameleoon_relay.pipeline.identity import NO_LINKING, linking_of
 from kameleoon_relay.store import EventRecord
 from kameleoon_relay.store.backlog import RETRY_AFTER_SECONDS
@@ -123,6 +124,8 @@ async def _ingest(request: Request, name: str) -> Response:
         return error(exc.status, exc.message)
     if problems and not is_batch:
         _REJECTED.inc(len(raw_events))
+        if (source_log := source_log_of(request)) is not None:
+            source_log.refuse(source, body, problems, received_at.timestamp())
         return error(400, "invalid event", problems=problems)
     if items:
         try:

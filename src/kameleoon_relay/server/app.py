@@ -29,6 +29,7 @@ from kameleoon_relay.delivery import Dispatcher
 from kameleoon_relay.delivery.processes import DeliveryProcesses
 from kameleoon_relay.ingest import routes as ingest
 from kameleoon_relay.ingest.metrics import record_commit
+from kameleoon_relay.ingest.source_log import SourceLog
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.server.health import health
 from kameleoon_relay.server.queue_metrics import refresh_queue_gauges
@@ -104,6 +105,7 @@ def create_app(
 
             def on_commit(size: int, result: Any, wake: Callable[[], None] = wake) -> None:
                 record_commit(size, result)
+                source_log.count_duplicates(result.duplicate_sources)
                 wake()
 
             committer = Committer(store, on_commit=on_commit)
@@ -147,6 +149,7 @@ def create_app(
         return JSONResponse(openapi)
 
     sessions = dashboard.Sessions()
+    source_log = SourceLog()  # duplicates and refused single events, for the Sources page
     routes: list[BaseRoute] = [
         *ingest.routes(),
         *admin.routes(),
@@ -163,6 +166,7 @@ def create_app(
         sandbox.state.sandbox.viewer = sessions.opener(lambda: app.state.relay.config.admin_token)
         routes.append(Mount(SANDBOX_PATH, app=sandbox))
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.source_log = source_log
     return app
 
 

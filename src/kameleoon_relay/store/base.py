@@ -292,6 +292,68 @@ class Store(abc.ABC):
             [since],
         )
 
+    async def source_volume(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
+        """Per source and `bucket` seconds since `since` (with events), oldest first:
+        {source, at (bucket start), accepted (events stored), refused (kept apart for
+        breaking the Segment Spec)}."""
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        index, mark = self.dialect.bucket_index, self.dialect.mark
+        for table, column in (("events", "accepted"), ("rejected_events", "refused")):
+            rows = await self._fetch(
+                f"SELECT source, {index} AS i, count(*) AS n FROM {table}"
+                f" WHERE received_at >= {mark} GROUP BY 1, 2",
+                [since, bucket, since],
+            )
+            for row in rows:
+                key = (row["source"], int(row["i"]))
+                entry = found.setdefault(
+                    key, {"source": key[0], "at": since + key[1] * bucket, "accepted": 0,
+                          "refused": 0}
+                )  # fmt: skip
+                entry[column] += int(row["n"])
+        return [found[key] for key in sorted(found, key=lambda k: (k[1], k[0]))]
+
+    async def recent_events(
+        self, after_id: int = 0, refused_after_id: int = 0, limit: int = 50
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The newest events stored (`id` > `after_id`) and refused (`id` >
+        `refused_after_id`), newest first, with their bodies: the Sources page's stream."""
+        mark = self.dialect.mark
+        accepted = await self._fetch(
+            "SELECT id, message_id, source, user_id, received_at, body AS event FROM events"
+            f" WHERE id > {mark} ORDER BY id DESC LIMIT {mark}",
+            [after_id, limit],
+        )
+        refused = await self._fetch(
+            "SELECT id, message_id, source, received_at, body AS event, problems"
+            f" FROM rejected_events WHERE id > {mark} ORDER BY id DESC LIMIT {mark}",
+            [refused_after_id, limit],
+        )
+        return {"accepted": _with_bodies(accepted), "refused": _with_bodies(refused)}
+
+    async def find_events(
+        self, text: str, since: float, source: str | None = None, limit: int = 50
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Events received since `since` whose messageId, userId or name is `text`, stored
+        and refused (by messageId), newest first, with their bodies."""
+        mark = self.dialect.mark
+        where = f" AND e.source = {mark}" if source else ""
+        extra = [source] if source else []
+        accepted = await self._fetch(
+            "SELECT e.id, e.message_id, e.source, e.user_id, e.received_at, e.body AS event"
+            f" FROM events e WHERE e.received_at >= {mark} AND (e.message_id = {mark}"
+            f" OR e.user_id = {mark} OR {self.dialect.event_name} = {mark}){where}"
+            f" ORDER BY e.id DESC LIMIT {mark}",
+            [since, text, text, text, *extra, limit],
+        )
+        refused = await self._fetch(
+            "SELECT id, message_id, source, received_at, body AS event, problems"
+            f" FROM rejected_events WHERE received_at >= {mark} AND message_id = {mark}"
+            f"{where.replace('e.source', 'source')} ORDER BY id DESC LIMIT {mark}",
+            [since, text, *extra, limit],
+        )
+        return {"accepted": _with_bodies(accepted), "refused": _with_bodies(refused)}
+
     @abc.abstractmethod
     async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
         """Per `bucket` seconds since `since`, oldest first: {at (bucket start), received
@@ -361,3 +423,12 @@ class Store(abc.ABC):
         """Delete up to `limit` finished deliveries last updated before `before`, their
         attempts, and events no delivery needs that were received before `before`.
         Pending and in-flight work is never pruned. Returns how many rows went."""
+
+
+def _with_bodies(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Bodies (and a refusal's problems) as JSON values."""
+    for row in rows:
+        row["event"] = orjson.loads(row["event"])
+        if "problems" in row:
+            row["problems"] = orjson.loads(row["problems"])
+    return rows

@@ -69,6 +69,8 @@ class IngestResult:
     rejected: int = 0
     # Index (in the items given) -> why that one item could not be stored.
     failed: dict[int, str] = field(default_factory=dict)
+    # Source -> how many of its items were duplicates (the Sources page counts them).
+    duplicate_sources: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -252,13 +253,14 @@ async def _ingest(
 ) -> IngestResult:
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflicts": 0}
     failed: dict[int, str] = {}
+    duplicates: Counter[str] = Counter()
     if not isolate:
-        counts = await _store_items(conn, items, window)
+        counts = await _store_items(conn, items, window, duplicates)
     else:
         for index, item in enumerate(items):
             try:
                 async with conn.transaction():  # a savepoint: this item alone rolls back
-                    one = await _store_items(conn, [item], window)
+                    one = await _store_items(conn, [item], window, duplicates)
             except psycopg.Error as exc:
                 if _is_disconnect(exc):
                     raise
@@ -273,11 +275,16 @@ async def _ingest(
         "identity_conflicts": counts["conflicts"],
     }
     await _bump(conn, bumps)
-    return IngestResult(counts["accepted"], counts["duplicate"], counts["rejected"], failed)
+    return IngestResult(
+        counts["accepted"], counts["duplicate"], counts["rejected"], failed, dict(duplicates)
+    )
 
 
-async def _store_items(conn: Conn, items: list[EventRecord], window: float) -> dict[str, int]:
-    """Store events in a few set-based statements; returns what each item turned out to be."""
+async def _store_items(
+    conn: Conn, items: list[EventRecord], window: float, duplicates: Counter[str]
+) -> dict[str, int]:
+    """Store events in a few set-based statements; returns what each item turned out to be
+    (and counts the duplicates per source in `duplicates`)."""
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "conflicts": 0}
     rejected = [item for item in items if item.problems is not None]
     if rejected:
@@ -305,6 +312,7 @@ async def _store_items(conn: Conn, items: list[EventRecord], window: float) -> d
     valid = len(items) - len(rejected)
     if not candidates:
         counts["duplicate"] = valid
+        duplicates.update(item.source for item in items if item.problems is None)
         return counts
     ordered = sorted(candidates)  # one lock order for every process: no deadlock
     cursor = await conn.execute(
@@ -321,6 +329,11 @@ async def _store_items(conn: Conn, items: list[EventRecord], window: float) -> d
     accepted = [item for item in candidates.values() if item.message_id in new]
     counts["accepted"] = len(accepted)
     counts["duplicate"] = valid - len(accepted)
+    if counts["duplicate"]:
+        taken = {id(item) for item in accepted}
+        duplicates.update(
+            item.source for item in items if item.problems is None and id(item) not in taken
+        )
     if not accepted:
         return counts
     # Links in event order: a link is seen by the later items of the same call.

@@ -54,6 +54,7 @@ class Dialect:
     action_listed: str  # `d.action` (comma-separated) lists the parameter
     true: str
     event_name: str  # the name of event `e` (its body's `event`, else `name`), or NULL
+    bucket_index: str  # which `bucket` since `since` `received_at` falls in (2 parameters)
 
 
 SQLITE = Dialect(
@@ -62,6 +63,7 @@ SQLITE = Dialect(
     "1 = 1",
     "CAST(coalesce(json_extract(CAST(e.body AS TEXT), '$.event'),"
     " json_extract(CAST(e.body AS TEXT), '$.name')) AS TEXT)",
+    "CAST((received_at - ?) / ? AS INTEGER)",  # times after `since`: truncation is floor
 )
 # A body with an escaped NUL (`\u0000`) has no name here: PostgreSQL's json refuses to
 # unescape it, and one such event must not break the whole list.
@@ -72,6 +74,7 @@ POSTGRES = Dialect(
     "(CASE WHEN position('\\u0000' in convert_from(e.body, 'UTF8')) = 0 THEN"
     " coalesce(convert_from(e.body, 'UTF8')::json ->> 'event',"
     " convert_from(e.body, 'UTF8')::json ->> 'name') END)",
+    "floor((received_at - %s) / %s)::bigint",
 )
 
 

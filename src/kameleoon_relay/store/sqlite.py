@@ -307,19 +307,26 @@ def _ingest(
     conn: sqlite3.Connection, items: list[EventRecord], window: float, isolate: bool
 ) -> IngestResult:
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    duplicates: Counter[str] = Counter()
     if isolate:
-        failed, conflicts = _ingest_each(conn, items, window, counts)
+        failed, conflicts = _ingest_each(conn, items, window, counts, duplicates)
     else:
-        failed, conflicts = {}, _ingest_batch(conn, items, window, counts)
+        failed, conflicts = {}, _ingest_batch(conn, items, window, counts, duplicates)
     _bump(conn, "events_received", counts["accepted"])
     _bump(conn, "events_duplicate", counts["duplicate"])
     _bump(conn, "events_rejected", counts["rejected"])
     _bump(conn, "identity_conflicts", conflicts)
-    return IngestResult(counts["accepted"], counts["duplicate"], counts["rejected"], failed)
+    return IngestResult(
+        counts["accepted"], counts["duplicate"], counts["rejected"], failed, dict(duplicates)
+    )
 
 
 def _ingest_each(
-    conn: sqlite3.Connection, items: list[EventRecord], window: float, counts: dict[str, int]
+    conn: sqlite3.Connection,
+    items: list[EventRecord],
+    window: float,
+    counts: dict[str, int],
+    duplicates: Counter[str],
 ) -> tuple[dict[int, str], int]:
     """One savepoint per item: the slow path once the database refused the batch."""
     failed: dict[int, str] = {}
@@ -336,12 +343,18 @@ def _ingest_each(
             continue
         conn.execute("RELEASE item")
         counts[outcome] += 1
+        if outcome == "duplicate":
+            duplicates[item.source] += 1
         conflicts += replaced
     return failed, conflicts
 
 
 def _ingest_batch(
-    conn: sqlite3.Connection, items: list[EventRecord], window: float, counts: dict[str, int]
+    conn: sqlite3.Connection,
+    items: list[EventRecord],
+    window: float,
+    counts: dict[str, int],
+    duplicates: Counter[str],
 ) -> int:
     """The whole group in a few statements; returns how many identity links it replaced.
 
@@ -365,6 +378,7 @@ def _ingest_batch(
         last = latest.get(item.message_id)
         if item.message_id in seen or (last is not None and last >= item.received_at - window):
             counts["duplicate"] += 1
+            duplicates[item.source] += 1
             continue
         code = None
         if item.link_code:

@@ -113,6 +113,148 @@ async function refreshOverview() {
   updated.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
 }
 
+// -- charts ------------------------------------------------------------------------------
+
+function niceTop(value) {
+  if (value <= 5) return 5;
+  const step = Math.pow(10, Math.floor(Math.log10(value)));
+  return [1, 2, 5, 10].map(m => m * step).find(m => m >= value);
+}
+
+// Per-minute bars stacked by kind, with a count axis and local time labels. A bar that is
+// not zero is at least 2 px tall: after a burst, the quieter minutes stay visible.
+function timeChart(series, kinds, height = 170) {
+  const NS = "http://www.w3.org/2000/svg";
+  const make = (tag, attrs, text) => {
+    const node = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const width = 640, left = 40, bottom = 18, top = 6, plot = height - bottom - top;
+  const svg = make("svg", {viewBox: `0 0 ${width} ${height}`, role: "img"});
+  const n = Math.max(series.length, 1), bw = (width - left) / n;
+  const peak = niceTop(Math.max(1, ...series.map(b => kinds.reduce((t, k) => t + (b[k] || 0), 0))));
+  const y = v => top + plot - v / peak * plot;
+  const axis = make("g", {class: "axis"});
+  for (const tick of [0, peak / 2, peak]) {
+    axis.append(make("line", {x1: left, x2: width, y1: y(tick), y2: y(tick)}));
+    axis.append(make("text", {x: left - 4, y: y(tick) + 3, "text-anchor": "end"}, String(tick)));
+  }
+  series.forEach((b, i) => {
+    if (Math.round(b.at) % 600 !== 0) return;  // a label every 10 minutes
+    const label = new Date(b.at * 1000).toLocaleTimeString([], {hour: "numeric", minute: "2-digit"});
+    axis.append(make("text", {x: left + i * bw, y: height - 4, "text-anchor": "middle", class: "time-label"}, label));
+  });
+  svg.append(axis);
+  series.forEach((b, i) => {
+    let base = 0;
+    for (const kind of kinds) {
+      const value = b[kind] || 0;
+      if (!value) continue;
+      const h = Math.max(2, value / peak * plot);
+      const rect = make("rect", {x: left + i * bw + 0.5, width: Math.max(bw - 1, 0.5), y: y(base) - h,
+        height: h, class: "bar " + kind, "data-at": b.at, "data-kind": kind});
+      rect.append(make("title", {}, `${new Date(b.at * 1000).toLocaleTimeString()}: ${value} ${kind}`));
+      svg.append(rect);
+      base += value;
+    }
+  });
+  return svg;
+}
+
+// -- sources ----------------------------------------------------------------------------
+
+const TESTER_HANDOFF = "kameleoon-relay:tester-event";
+
+function setupSources() {
+  const cursor = {after: 0, refused_after: 0, log_after: 0};
+  const tbody = document.querySelector("#stream tbody");
+  const mode = document.getElementById("stream-mode");
+  const detail = document.getElementById("event-detail");
+  let live = true, chosen = null;
+
+  const row = e => {
+    const tr = el("tr", null, e.kind);
+    tr.dataset.kind = e.kind;
+    tr.dataset.messageId = e.message_id || "";
+    const when = el("time", new Date(e.received_at * 1000).toLocaleTimeString());
+    when.title = new Date(e.received_at * 1000).toISOString() + " (UTC)";
+    const cells = [["Received", when], ["Source", e.source], ["Outcome", e.kind], ["Type", e.type || ""],
+      ["Name", e.name || ""], ["messageId", e.message_id || ""], ["userId", e.user_id || ""],
+      ["Why refused", (e.problems || []).join("; ")]];
+    for (const [label, value] of cells) {
+      const td = el("td", typeof value === "string" ? value : null);
+      if (typeof value !== "string") td.append(value);
+      td.dataset.label = label;
+      tr.append(td);
+    }
+    tr.children[7].className = "reason";
+    tr.addEventListener("click", () => show(e, tr));
+    return tr;
+  };
+  const show = (e, tr) => {
+    chosen = e;
+    tbody.querySelectorAll("tr.chosen").forEach(r => r.classList.remove("chosen"));
+    tr.classList.add("chosen");
+    detail.hidden = false;
+    document.getElementById("event-detail-label").textContent = `${e.kind} · ${e.source} · ${e.message_id || ""}`;
+    document.getElementById("event-detail-problems").textContent = (e.problems || []).join("; ");
+    document.getElementById("event-detail-json").textContent = JSON.stringify(e.event, null, 2);
+  };
+  const fill = (events, prepend) => {
+    tbody.querySelector("tr.empty")?.remove();
+    const rows = events.map(row);
+    if (prepend) tbody.prepend(...rows); else tbody.replaceChildren(...rows);
+    while (tbody.children.length > 200) tbody.lastElementChild.remove();
+    if (!tbody.children.length) tbody.append(el("tr", null, "empty")).append(el("td", "No event matches.", "muted"));
+  };
+  const filterSource = () => document.getElementById("stream-source").value;
+
+  const refresh = async () => {
+    const {ok, data} = await api(`sources?after=${cursor.after}&refused_after=${cursor.refused_after}&log_after=${cursor.log_after}`);
+    const updated = document.getElementById("sources-updated");
+    if (!ok) { updated.textContent = "Refresh failed (" + (data.error || "error") + ")."; return; }
+    for (const [name, entry] of Object.entries(data.volume)) {
+      const card = document.querySelector(`.source-card[data-source="${CSS.escape(name)}"]`);
+      if (!card) continue;
+      for (const kind of ["accepted", "refused", "duplicates"]) card.querySelector(`[data-cell="${CSS.escape(name)}/${kind}"]`).textContent = entry.hour[kind];
+      card.querySelector(".chart").replaceChildren(timeChart(entry.series, ["accepted", "refused", "duplicates"], 150));
+    }
+    Object.assign(cursor, data.cursor);
+    const source = filterSource();
+    const fresh = data.events.filter(e => !source || e.source === source);
+    if (live && fresh.length) fill(fresh, true);
+    updated.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
+  };
+
+  document.getElementById("stream-search").addEventListener("submit", async event => {
+    event.preventDefault();
+    const q = document.getElementById("stream-q").value.trim();
+    if (!q) return;
+    const source = filterSource();
+    const {ok, data} = await api(`sources/search?q=${encodeURIComponent(q)}` + (source ? `&source=${encodeURIComponent(source)}` : ""));
+    if (!ok) { mode.textContent = "Search failed: " + (data.error || "error"); return; }
+    live = false;
+    fill(data.events, false);
+    mode.textContent = `${data.events.length} event(s) whose messageId, userId or name is “${q}” (last 7 days); live paused.`;
+  });
+  document.getElementById("stream-live").addEventListener("click", () => {
+    live = true;
+    cursor.after = cursor.refused_after = cursor.log_after = 0;
+    tbody.replaceChildren();
+    mode.textContent = "Live: newest first.";
+    refresh();
+  });
+  document.getElementById("send-to-tester").addEventListener("click", () => {
+    if (!chosen) return;
+    sessionStorage.setItem(TESTER_HANDOFF, JSON.stringify({event: chosen.event, source: chosen.source}));
+    location.href = "/tester";
+  });
+  refresh();
+  setInterval(() => { if (!document.hidden) refresh(); }, 2000);
+}
+
 // -- dead letters -----------------------------------------------------------------------
 
 function dropDeadRow(row) {
@@ -326,6 +468,13 @@ function setupTester() {
     textarea.value = JSON.stringify(chosen.event, null, 2);
     if (chosen.source) document.getElementById("source").value = chosen.source;
   });
+  const handed = sessionStorage.getItem(TESTER_HANDOFF);  // "Send to the tester" on /sources
+  if (handed) {
+    sessionStorage.removeItem(TESTER_HANDOFF);
+    const {event, source} = JSON.parse(handed);
+    textarea.value = JSON.stringify(event, null, 2);
+    if (source) document.getElementById("source").value = source;
+  }
   const problems = document.getElementById("tester-problems");
   const run = async send => {
     problems.replaceChildren();
@@ -345,6 +494,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page === "overview") { refreshOverview(); setInterval(refreshOverview, 2000); }
   if (page === "dead") setupDead();
   if (page === "deliveries") setupDeliveries();
+  if (page === "sources") setupSources();
   if (page === "mappings") setupMappings();
   if (page === "tester") setupTester();
 });
