@@ -202,13 +202,19 @@ async def visit_events(request: Request) -> Response:
                 return reject(400, f"line {number + 1}: refused (contains {poison!r})")
     site = sandbox.sitecodes[sitecode]
     now = time.time()
+    once: dict[tuple[str, str], int] = {}  # visitors touched and goals found, per request
     for line in lines:
-        _track(sandbox, sitecode, site.goal_ids, line, now)
+        _track(sandbox, sitecode, site.goal_ids, line, now, once)
     return Response(status_code=204)
 
 
 def _track(
-    sandbox: Sandbox, sitecode: str, goal_ids: dict[int, str], line: Line, now: float
+    sandbox: Sandbox,
+    sitecode: str,
+    goal_ids: dict[int, str],
+    line: Line,
+    now: float,
+    once: dict[tuple[str, str], int],
 ) -> None:
     store = sandbox.store
     fields, visitor = line.fields, line.visitor
@@ -237,10 +243,15 @@ def _track(
         store.log_event(tuple(row), sender=SENDER)
         return
     store.count("accepted")
-    store.touch_visitor(sitecode, visitor, now)
+    if ("visitor", visitor) not in once:
+        store.touch_visitor(sitecode, visitor, now)
+        once["visitor", visitor] = 0
     if line.event_type == "conversion":
         assert goal_name is not None
-        goal = store.ensure_goal(sitecode, goal_name, custom=int(fields["goalId"]) not in goal_ids)
+        goal = once.get(("goal", goal_name))
+        if goal is None:
+            custom = int(fields["goalId"]) not in goal_ids
+            goal = once["goal", goal_name] = store.ensure_goal(sitecode, goal_name, custom)
         store.convert(sitecode, visitor, goal, now)
         revenue = float(fields.get("revenue", "0"))
         store.add_revenue(sitecode, visitor, goal, int(fields["goalId"]), revenue, now)

@@ -86,11 +86,12 @@ def _request(context: PerformContext, lines: list[str]) -> HttpRequest:
         raise PayloadValidationError(
             [f"Kameleoon Visitor Code must be at most {MAX_VISITOR_CODE} characters."]
         )
+    # The SDK sends the user agent on a visitor's first line only.
+    suffix = visitor_suffix(code, None)
+    written = [line + suffix for line in lines]
     user_agent = payload.get("userAgent")
-    written: list[str] = []
-    for line in lines:
-        written.append(line + visitor_suffix(code, user_agent))
-        user_agent = None  # the SDK sends it on a visitor's first line only
+    if user_agent:
+        written[0] = lines[0] + visitor_suffix(code, user_agent)
     url = events_url(context.endpoint, str(context.settings["sitecode"]))
     return HttpRequest(
         "POST", url, _headers(), None, "\n".join(written).encode(), lines=tuple(written)
