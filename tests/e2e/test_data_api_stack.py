@@ -200,3 +200,36 @@ def test_send_event_fetches_a_token_for_the_data_api(stack: DataStack) -> None:
     assert "OAuth token refused" in results["wrongcred"]["error"]["message"]
     visitor = httpx.get(f"{stack.sandbox.url}/api/visitors/send-vc").json()
     assert [view["name"] for view in visitor["views"]] == ["Home"]
+
+
+@pytest.mark.browser
+def test_the_tester_page_shows_the_lines_and_sends_them(stack: DataStack) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required: apt-get install -y chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=stack.relay.url)
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto("/login?next=/tester")
+        page.locator("input[name=token]").fill(ADMIN_TOKEN)
+        page.get_by_role("button", name="Log in").click()
+        page.locator("textarea#event").fill(
+            '{"type": "page", "userId": "b1", "name": "Pricing", "properties":'
+            ' {"url": "https://shop.test/pricing", "kameleoonVisitorCode": "browser-vc"}}'
+        )
+        page.get_by_role("button", name="Test", exact=True).click()
+        result = page.locator("#tester-result")
+        lines = result.locator("pre.lines").first
+        expect(lines).to_contain_text("&eventType=page&href=https%3A%2F%2Fshop.test%2Fpricing")
+        expect(lines).to_contain_text("&title=Pricing&visitorCode=browser-vc")
+        page.get_by_role("button", name="Test and send").click()
+        expect(result.locator("pre.response").first).to_contain_text("HTTP 204")
+        assert SECRET not in page.content()
+        context.close()
+        browser.close()
+    visitor = httpx.get(f"{stack.sandbox.url}/api/visitors/browser-vc").json()
+    assert [view["name"] for view in visitor["views"]] == ["Pricing"]

@@ -441,7 +441,12 @@ function renderTester(result) {
       if (d.filtered) item.appendChild(el("p", `Filtered by ${d.filtered.filter}: ${d.filtered.reason}`, "warning filtered"));
       for (const w of d.warnings || []) item.appendChild(el("p", "Warning: " + w, "warning tester-warning"));
       if (d.error) item.appendChild(el("p", `${d.error.type}: ${d.error.message}`, "error validation-error"));
-      if (d.request) {
+      if (d.request && d.request.lines) {  // the Data API: one event per line
+        item.appendChild(el("h4", "Lines"));
+        item.appendChild(pre(d.request.lines.join("\n"))).className = "payload lines";
+        item.appendChild(el("h4", "Request (token added when sent)"));
+        item.appendChild(pre(d.request)).className = "request";
+      } else if (d.request) {
         item.appendChild(el("h4", "Mapped payload"));
         item.appendChild(pre(d.request.json)).className = "payload";
         item.appendChild(el("h4", "Request (API key masked)"));
