@@ -184,7 +184,7 @@ async def test_a_version_2_queue_is_migrated_with_its_counts(tmp_path: Path) -> 
     finally:
         await store.close()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert not {n for n in names if n.startswith("deliveries_count")}
     assert "deliveries_state" not in names and "deliveries_final" in names

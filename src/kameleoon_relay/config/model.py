@@ -102,8 +102,9 @@ class DeliverySettings:
     hot_user_backlog: int = DEFAULT_HOT_USER_BACKLOG
     initial_concurrency: int = DEFAULT_INITIAL_CONCURRENCY
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    # Deliveries per second to each destination, divided among the relay's delivery
-    # processes (None: no limit of ours; 429s still slow delivery down).
+    # Deliveries per second to each destination, shared by every delivery process and every
+    # relay on the database (delivery/shared_rate.py). None: no limit of ours (a 429 still
+    # pauses the destination and teaches it the endpoint's rate).
     rate_limit: float | None = None
 
     @property

@@ -30,6 +30,7 @@ from kameleoon_relay.delivery.concurrency import ConcurrencyLimit
 from kameleoon_relay.delivery.metrics import ATTEMPTS, IN_FLIGHT, LATENCY, DestinationGauges
 from kameleoon_relay.delivery.ordering import UserOrdering
 from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
+from kameleoon_relay.delivery.shared_rate import SharedRate
 from kameleoon_relay.delivery.throttle import Throttle
 from kameleoon_relay.delivery.tokens import TokenCache
 from kameleoon_relay.pipeline import Pipeline
@@ -174,9 +175,11 @@ class DestinationWorker:
             settings.starting_concurrency, settings.concurrency_bound, adaptive=settings.adaptive
         )
         self.throttle = Throttle(max_pause=min(settings.retry_window, settings.backoff_max))
-        if settings.rate_limit is not None:
-            # Each of the relay's delivery processes sends its share of the limit.
-            self.throttle.configured = settings.rate_limit / max(1, settings.process_count())
+        self.shared_rate = (
+            None
+            if settings.rate_limit is None
+            else SharedRate(store, destination, settings.rate_limit, self._fill)
+        )
         self._gauges = DestinationGauges(destination)
         self._timer: asyncio.Handle | None = None  # a send held back by the throttle
         self._timer_at = 0.0
@@ -199,6 +202,8 @@ class DestinationWorker:
         limit = self.limit.limit
         size = max(2 * limit, min(CLAIM_BATCH, 8 * limit))
         rate = self.throttle.current_rate()
+        if self.options.rate_limit is not None:
+            rate = min(rate or self.options.rate_limit, self.options.rate_limit)
         if rate is not None:
             size = min(size, max(1, int(rate * CLAIM_SECONDS)))
         return size
@@ -238,6 +243,8 @@ class DestinationWorker:
                     await asyncio.wait_for(self._signal.wait(), timeout)
         finally:
             probe.cancel()
+            if self.shared_rate is not None:
+                self.shared_rate.close()
             if self._timer is not None:
                 self._timer.cancel()
             # Graceful stop: requests already sent finish and their outcome is recorded.
@@ -271,10 +278,19 @@ class DestinationWorker:
             return
         now = time.time()
         while self._ready and self.limit.room():
+            if self.shared_rate is not None:
+                slot = self.shared_rate.wait(now)
+                if slot is None:
+                    return  # reserving: it fills when the reservation is made
+                if slot > 0:
+                    self._fill_later(slot)
+                    return
             wait = self.throttle.wait(time.monotonic())
             if wait > 0:
                 self._fill_later(wait)
                 return
+            if self.shared_rate is not None:
+                self.shared_rate.take()
             claimed = self._ready.popleft()
             # Past its lease another process may have claimed it: not ours to send now.
             if claimed.lease > now:
@@ -333,9 +349,10 @@ class DestinationWorker:
         now = time.monotonic()
         if now - self._shown >= GAUGE_SECONDS:
             self._shown = now
-            self._gauges.show(
-                self.limit.state(), self.throttle.state(), self.throttle.current_rate()
-            )
+            rate = self.throttle.current_rate()
+            if self.options.rate_limit is not None:
+                rate = min(rate or self.options.rate_limit, self.options.rate_limit)
+            self._gauges.show(self.limit.state(), self.throttle.state(), rate)
 
     def _fill_later(self, delay: float) -> None:
         at = time.monotonic() + delay

@@ -40,7 +40,6 @@ class Throttle:
         self.max_pause = max_pause
         self.paused_until = 0.0
         self.rate: float | None = None  # learnt from 429s
-        self.configured: float | None = None  # a fixed rate (the shared limit's share)
         self._resumed_at: float | None = None  # first send after the last pause
         self._accepted: collections.deque[float] = collections.deque()
         self._last_429 = 0.0
@@ -70,9 +69,7 @@ class Throttle:
 
     def current_rate(self) -> float | None:
         """The rate sends are paced at now (None: not paced)."""
-        if self.configured is not None and self.rate is not None:
-            return min(self.configured, self.rate)
-        return self.rate if self.configured is None else self.configured
+        return self.rate
 
     def wait(self, now: float) -> float:
         if now < self.paused_until:
@@ -95,10 +92,7 @@ class Throttle:
             rate *= PROBE_STEP
             # Not reached for a whole window: it holds nothing back any more.
             self.rate = rate if len(self._accepted) >= 0.5 * rate * WINDOW else None
-            rate = self.rate
-        if self.configured is not None:
-            return self.configured if rate is None else min(rate, self.configured)
-        return rate
+        return self.rate
 
     def _learn(self, now: float) -> None:
         start = max(now - WINDOW, self._resumed_at if self._resumed_at is not None else now)

@@ -174,6 +174,21 @@ class Store(abc.ABC):
             return 0
         return await self._release_owner_rows(list(owners))
 
+    async def reserve_rate(
+        self, destination: str, count: int, interval: float, now: float
+    ) -> float:
+        """Reserve `count` sends to `destination`, one every `interval` seconds, from the
+        limit that every process and relay on this database shares (GCRA: the row keeps
+        when the next send may go). Returns when the first of them may go; the others
+        follow `interval` apart."""
+        if count <= 0:
+            return now
+        return await self._reserve_rate_row(destination, count * interval, now) - (count * interval)
+
+    @abc.abstractmethod
+    async def _reserve_rate_row(self, destination: str, span: float, now: float) -> float:
+        """Move the destination's next-send time to max(it, now) + span; the new value."""
+
     @abc.abstractmethod
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         """The visitor code linked to the first of these ids that has one."""

@@ -198,6 +198,9 @@ class PostgresStore(Store):
         dead = [row["claimed_by"] for row in rows if is_dead_here(row["claimed_by"])]
         return await self.release_owner(*dead)
 
+    async def _reserve_rate_row(self, destination: str, span: float, now: float) -> float:
+        return await self._run(lambda conn: _reserve_rate(conn, destination, span, now))
+
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
@@ -522,6 +525,19 @@ async def _release_owners(conn: Conn, owners: list[str]) -> int:
         [owners],
     )
     return cursor.rowcount
+
+
+async def _reserve_rate(conn: Conn, destination: str, span: float, now: float) -> float:
+    await conn.execute(_NO_FLUSH_WAIT)  # lost in a crash: a moment's sends go again
+    cursor = await conn.execute(
+        "INSERT INTO rate_limits (destination, tat) VALUES (%s, %s)"
+        " ON CONFLICT (destination) DO UPDATE"
+        " SET tat = greatest(rate_limits.tat, %s) + %s RETURNING tat",
+        (destination, now + span, now, span),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return float(row[0])
 
 
 async def _release(conn: Conn, claims: list[ClaimedDelivery]) -> int:

@@ -197,8 +197,17 @@ _V3 = """
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
 """
 
+# Version 4: a destination's delivery.rate_limit, shared by every relay on the database:
+# the time its next send may go (GCRA's theoretical arrival time; store.reserve_rate).
+_V4 = """
+CREATE TABLE rate_limits (
+    destination TEXT PRIMARY KEY,
+    tat DOUBLE PRECISION NOT NULL
+);
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # pg_advisory_lock key held while migrating ("kameleoon-relay" as a number).

@@ -241,6 +241,15 @@ _V5 = """
 ALTER TABLE deliveries ADD COLUMN claimed_by TEXT;
 """
 
+# Version 6: a destination's delivery.rate_limit, shared by every process on the database:
+# the time its next send may go (GCRA's theoretical arrival time; store.reserve_rate).
+_V6 = """
+CREATE TABLE rate_limits (
+    destination TEXT PRIMARY KEY,
+    tat REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
 # MIGRATIONS[i] takes the schema from version i to version i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -169,6 +169,18 @@ class SQLiteStore(Store):
             lambda conn: _release_owners(conn, owners), urgent=True, durable=False
         )
 
+    async def _reserve_rate_row(self, destination: str, span: float, now: float) -> float:
+        return await self._run(
+            lambda conn: conn.execute(
+                "INSERT INTO rate_limits (destination, tat) VALUES (?, ?)"
+                " ON CONFLICT (destination) DO UPDATE SET tat = max(tat, ?) + ?"
+                " RETURNING tat",
+                (destination, now + span, now, span),
+            ).fetchone()[0],
+            urgent=True,
+            durable=False,  # lost to power loss: a moment's sends are let through again
+        )
+
     async def linked_code(self, identity_ids: list[str]) -> str | None:
         return await self._run(lambda conn: _lookup_code(conn, identity_ids))
 
