@@ -18,6 +18,7 @@ destinations:
     endpoint: http://127.0.0.1:9/segmentio
     settings: {apiKey: ${TEST_API_KEY}, sitecode: 1q2w3e4r5t}
 """
+API_KEY = "eyJpZCI6InMzY3IzdCJ9"  # base64 of {"id":"s3cr3t"}, as Kameleoon keys are
 TRACK = {
     "type": "track",
     "event": "Signed Up",
@@ -28,7 +29,7 @@ TRACK = {
 }
 
 
-def run(*args: str, stdin: str = "", env_key: str = "s3cr3t-key") -> subprocess.CompletedProcess:
+def run(*args: str, stdin: str = "", env_key: str = API_KEY) -> subprocess.CompletedProcess:
     import os
 
     return subprocess.run(
@@ -63,14 +64,14 @@ def test_preview_shows_the_request_with_the_key_masked(config: Path) -> None:
     assert request["method"] == "POST" and request["url"] == "http://127.0.0.1:9/segmentio"
     assert request["headers"]["authorization"] == "Basic ***"
     assert request["json"]["properties"] == {"plan": "pro", "kameleoonVisitorCode": "vc1"}
-    assert "s3cr3t-key" not in result.stdout
+    assert API_KEY not in result.stdout
     assert lines[1]["deliveries"] == []  # no preset subscribes to alias
 
 
 def test_preview_reveals_secrets_only_when_asked(config: Path) -> None:
     result = run("preview", "--config", str(config), "--reveal-secrets", stdin=json.dumps(TRACK))
     assert json.loads(result.stdout)["deliveries"][0]["request"]["headers"]["authorization"] == (
-        "Basic s3cr3t-key"
+        f"Basic {API_KEY}"
     )
 
 

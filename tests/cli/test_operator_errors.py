@@ -148,6 +148,10 @@ BAD_CONFIGS = {
         {"api_key": "not-base64-key"},
         "destinations[0].settings.apiKey: is not base64 of a JSON object",
     ),
+    "api-key-outside-latin-1": (
+        {"api_key": "kéy-€-ключ"},  # Node refuses it as a header value too
+        "destinations[0].settings.apiKey: is not base64 of a JSON object",
+    ),
     "api-key-not-an-object": (
         {"api_key": "WzEsMl0="},  # base64 of [1,2]
         "destinations[0].settings.apiKey: is base64 of JSON but not of an object",
@@ -169,7 +173,7 @@ BAD_CONFIGS = {
         "destinations[0].settings.sitecode: must be a string of 10 characters, got a mapping",
     ),
 }
-SECRETS = ("hunter2", "not-base64-key", "WzEsMl0=")
+SECRETS = ("hunter2", "not-base64-key", "WzEsMl0=", "kéy-€-ключ")
 
 
 def _bad_config(tmp_path: Path, case: str) -> tuple[Path, str]:
@@ -202,6 +206,38 @@ def test_serve_refuses_at_start_with_the_same_line(tmp_path: Path, case: str) ->
     assert line.startswith(f"error: {message}"), line
     assert not any(secret in result.stderr for secret in SECRETS)
     assert not (tmp_path / "a-file").is_dir()
+
+
+# Every command that loads a config refuses what serve refuses, with serve's line; the
+# ones that only read the queue (status, deliveries) load and check its keys alone.
+CONFIG_COMMANDS = {
+    "preview": ("preview", "--config", "{path}", "-"),
+    "check-auth": ("check-auth", "--config", "{path}"),
+    "replay": ("replay", "--config", "{path}", "--dry-run"),
+    "status": ("status", "--config", "{path}"),
+    "deliveries": ("deliveries", "--config", "{path}"),
+}
+QUEUE_COMMANDS = ("status", "deliveries")
+REFUSALS = [
+    (case, command)
+    for command in CONFIG_COMMANDS
+    for case, (_, message) in BAD_CONFIGS.items()
+    if command not in QUEUE_COMMANDS or message.startswith("database")
+]
+
+
+@pytest.mark.parametrize(("case", "command"), REFUSALS)
+def test_every_config_command_refuses_what_serve_would(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    path, message = _bad_config(tmp_path, case)
+    args = [arg.replace("{path}", str(path)) for arg in CONFIG_COMMANDS[command]]
+    result = cli(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""  # no request previewed, nothing sent or read
+    (line,) = errors(result)
+    assert line.startswith(f"error: {message}"), line
+    assert not any(secret in result.stderr for secret in SECRETS)
 
 
 def test_check_config_leaves_no_folder_behind(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import typer
 
 from kameleoon_relay.cli.app import app
 from kameleoon_relay.cli.inputs import fail, read_events, read_json_file, write_json_line
+from kameleoon_relay.cli.preflight import fail_with, load_checked
 from kameleoon_relay.config import Config, ConfigError, load_config
 from kameleoon_relay.js.objects import as_js_value
 
@@ -18,11 +19,11 @@ ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file (YAM
 
 
 def _load(path: str) -> Config:
+    """The config, as load_config reads it: check-config reports serve's checks itself."""
     try:
         return load_config(path)
     except ConfigError as error:
-        typer.echo("\n".join(f"error: {problem}" for problem in error.problems), err=True)
-        raise typer.Exit(2) from None
+        fail_with(error.problems)
 
 
 @app.command()
@@ -42,7 +43,7 @@ def preview(
     from kameleoon_relay.pipeline import Pipeline
     from kameleoon_relay.pipeline.identity import NO_LINKING, IdentityMap, linking_of
 
-    pipeline = Pipeline(_load(config))
+    pipeline = Pipeline(load_checked(config))
     identities = IdentityMap()  # links made by earlier events of this preview
     for raw in read_events(events):
         try:
@@ -207,7 +208,7 @@ def check_auth(
     from kameleoon_relay.destinations import DESTINATION_TYPES
     from kameleoon_relay.destinations.kameleoon_actions.destination import AuthenticationError
 
-    loaded = _load(config)
+    loaded = load_checked(config)
     targets = [d for d in loaded.destinations if destination in (None, d.name)]
     if not targets:
         fail(f"no destination named {destination!r}")

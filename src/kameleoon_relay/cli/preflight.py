@@ -9,12 +9,44 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from kameleoon_relay.cli.inputs import USAGE_ERROR
-from kameleoon_relay.config.checks import config_problems, display_database
+from kameleoon_relay.config.checks import config_problems, database_problems, display_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
     from kameleoon_relay.config import Config
+
+
+def checked_config(path: str | Path) -> Config:
+    """The config at `path`, refused (ConfigError) as `serve` refuses it.
+
+    Every command that loads a config comes here, so none of them works with a file
+    that `serve` would refuse (`preview` would show requests Kameleoon never gets).
+    """
+    from kameleoon_relay.config import ConfigError, load_config
+
+    config = load_config(path)
+    problems = startup_problems(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_checked(path: str | Path) -> Config:
+    """checked_config, or exit 2 with serve's lines."""
+    from kameleoon_relay.config import ConfigError
+
+    try:
+        return checked_config(path)
+    except ConfigError as error:
+        fail_with(error.problems)
+
+
+def queue_problems(config: Config) -> list[str]:
+    """serve's checks of the database alone, for the commands that only read the queue."""
+    problems = database_problems(config.database)
+    return problems or _store_problems(config.database, config.dedupe_window)
 
 
 def startup_problems(config: Config) -> list[str]:

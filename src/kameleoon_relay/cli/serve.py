@@ -68,6 +68,7 @@ def serve(
     """
     from kameleoon_relay.cli.preflight import check_before_serving, fail_with
     from kameleoon_relay.config import ConfigError, default_config, load_config
+    from kameleoon_relay.config.checks import settings_problems
     from kameleoon_relay.errors import RelayError
     from kameleoon_relay.server import SANDBOX_PATH, create_app, run
 
@@ -82,6 +83,9 @@ def serve(
             loaded = default_config(state_dir, os.environ, host=local_host, port=port)
         else:
             loaded = load_config(config)
+        # Settings Kameleoon refuses are refused at every reload too, as at start.
+        if problems := settings_problems(loaded):
+            raise ConfigError(problems)
         # --database wins over the file at every reload, as it did at start.
         return dataclasses.replace(loaded, database=database) if database else loaded
 

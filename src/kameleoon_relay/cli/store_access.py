@@ -12,16 +12,24 @@ if TYPE_CHECKING:
     from kameleoon_relay.store import Store
 
 
-def config_for(config: Path | None) -> Config:
+def config_for(config: Path | None, *, planned: bool = False) -> Config:
     """The config given, or serve's embedded default when its database is here.
 
-    Reading the queue needs the database, not the secrets: `${VAR}`s elsewhere may be unset.
+    Reading the queue needs the database, not the secrets: `${VAR}`s elsewhere may be
+    unset, and only serve's checks of the database apply. `planned` (replay, which plans
+    with the whole config) loads all of it and runs all of serve's checks.
     """
-    from kameleoon_relay.config import default_config, load_config
+    from kameleoon_relay.cli.preflight import checked_config, queue_problems
+    from kameleoon_relay.config import ConfigError, default_config, load_config
     from kameleoon_relay.config.loader import QUEUE_KEYS
 
     if config is not None:
-        return load_config(config, needed=QUEUE_KEYS)
+        if planned:
+            return checked_config(config)
+        loaded = load_config(config, needed=QUEUE_KEYS)
+        if problems := queue_problems(loaded):
+            raise ConfigError(problems)
+        return loaded
     from kameleoon_relay.cli.serve import DEFAULT_STATE_DIR
 
     if not (DEFAULT_STATE_DIR / "relay.db").exists():

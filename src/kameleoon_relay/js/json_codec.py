@@ -8,14 +8,17 @@ import re
 from typing import Any
 
 from kameleoon_relay.js.errors import NestingTooDeepError
-from kameleoon_relay.js.numbers import MAX_SAFE, number_to_string
+from kameleoon_relay.js.numbers import js_number, number_to_string
 from kameleoon_relay.js.objects import js_key_order, js_ordered
 from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, nesting_depth
 
 
-def _parse_int(text: str) -> int | float:
-    number = int(text)
-    return number if -MAX_SAFE <= number <= MAX_SAFE else float(number)
+def _parse_number(text: str) -> int | float:
+    """A JSON number as JSON.parse reads it: the nearest double, held as js_number holds it
+    (`1e2` and `1.0` are 100 and 1, `-0.0` is 0, `1e400` Infinity, 20 digits V8's)."""
+    if len(text) <= 15 and text.isdigit():
+        return int(text)  # the common case: exact as a double, no conversion
+    return js_number(float(text))
 
 
 def _reject_constant(name: str) -> Any:
@@ -27,7 +30,8 @@ def json_parse(text: str) -> Any:
     try:
         parsed = json.loads(
             text,
-            parse_int=_parse_int,
+            parse_int=_parse_number,
+            parse_float=_parse_number,
             parse_constant=_reject_constant,
             object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
         )
