@@ -10,6 +10,7 @@ from typing import Any
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.numbers import js_number, number_to_string
 from kameleoon_relay.js.objects import js_key_order, js_ordered
+from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, nesting_depth
 
 
@@ -26,17 +27,16 @@ def _reject_constant(name: str) -> Any:
 
 
 def json_parse(text: str) -> Any:
-    """JSON.parse: raises ValueError where JavaScript would throw a SyntaxError."""
-    try:
-        parsed = json.loads(
-            text,
-            parse_int=_parse_number,
-            parse_float=_parse_number,
-            parse_constant=_reject_constant,
-            object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
-        )
-    except RecursionError:
-        raise NestingTooDeepError(MAX_NESTING) from None
+    """JSON.parse: raises ValueError where JavaScript would throw a SyntaxError, and
+    NestingTooDeepError past MAX_NESTING levels."""
+    parsed = deep_call(
+        json.loads,
+        text,
+        parse_int=_parse_number,
+        parse_float=_parse_number,
+        parse_constant=_reject_constant,
+        object_pairs_hook=lambda pairs: js_ordered(dict(pairs)),
+    )
     if nesting_depth(parsed, MAX_NESTING) > MAX_NESTING:
         raise NestingTooDeepError(MAX_NESTING)
     return parsed
@@ -64,7 +64,7 @@ def json_stringify(value: Any) -> Any:
     """JSON.stringify(value): UNDEFINED for undefined, else the compact JSON text."""
     if value is UNDEFINED:
         return UNDEFINED
-    return _stringify(value, 0)
+    return deep_call(_stringify, value, 0)
 
 
 def _stringify(value: Any, depth: int) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.numbers import MAX_SAFE, js_number
+from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.values import MAX_NESTING, is_index_key
 
 
@@ -33,7 +34,7 @@ def as_js_value(value: Any, limit: int = MAX_NESTING) -> Any:
     `value` (and is `value` itself when nothing changes). Raises NestingTooDeepError past
     `limit` levels, so the same walk serves as a depth check.
     """
-    return _js(value, 0, limit)
+    return deep_call(_js, value, 0, limit)
 
 
 def _js(value: Any, depth: int, limit: int) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.numbers import number_to_string
+from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED
 
 # ECMAScript WhiteSpace and LineTerminator code points (what String.prototype.trim removes,
@@ -35,7 +36,7 @@ def utf16_units(text: str) -> list[str]:
     return [raw[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(raw), 2)]
 
 
-def to_js_string(value: Any, _depth: int = 0) -> str:
+def to_js_string(value: Any) -> str:
     """JavaScript's String(value) for JSON-like values; any other object is
     "[object Object]". NestingTooDeepError for arrays past MAX_NESTING levels."""
     kind = type(value)
@@ -50,9 +51,19 @@ def to_js_string(value: Any, _depth: int = 0) -> str:
     if value is UNDEFINED:
         return "undefined"
     if kind is list:
-        if _depth >= MAX_NESTING:
-            raise NestingTooDeepError(MAX_NESTING)
-        return ",".join(
-            "" if v is None or v is UNDEFINED else to_js_string(v, _depth + 1) for v in value
-        )
+        return deep_call(_join, value, 0)
     return "[object Object]"
+
+
+def _join(items: list[Any], depth: int) -> str:
+    """Array.prototype.join(","): null and undefined items print as nothing."""
+    if depth >= MAX_NESTING:
+        raise NestingTooDeepError(MAX_NESTING)
+    return ",".join(
+        ""
+        if item is None or item is UNDEFINED
+        else _join(item, depth + 1)
+        if type(item) is list
+        else to_js_string(item)
+        for item in items
+    )

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 _MAX_ARRAY_INDEX = 2**32 - 2  # JS orders keys that are valid array indices first
-# Values nested deeper are refused rather than recursed into where a walk recurses:
-# Python's stack is far shallower than V8's. Events are held to ingest's own, lower
-# limit before they get here; this is the backstop for everything else.
-MAX_NESTING = 200
+# The deepest value or mapping the relay walks: above the depths at which the reference
+# itself overflows V8's stack (about 1,800 to 4,200 levels, by operation), so nothing the
+# reference maps is refused. Walks past Python's own stack go on a deep one (js.stack).
+MAX_NESTING = 5000
 
 
 class _Undefined:

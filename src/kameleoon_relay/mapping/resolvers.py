@@ -64,22 +64,41 @@ def has_directive(node: Any) -> bool:
 
 def compile_node(node: Any) -> Resolver:
     """The reference's `resolve`, specialised to one mapping node."""
-    if not has_directive(node):
-        # Directive-free values resolve to themselves; nothing downstream mutates them.
-        return mark_clean(constant(node))
-    if isinstance(node, list):
-        items = [compile_node(v) for v in node]
-        return lambda payload: [f(payload) for f in items]
-    if is_directive(node):
+    return _compile(node)[0]
+
+
+def _compile(node: Any) -> tuple[Resolver, bool]:
+    """The node's resolver, and whether the node holds no directive.
+
+    Children are compiled first and tell whether they hold a directive, so a mapping
+    is walked once however deep it is.
+    """
+    if isinstance(node, dict) and is_directive(node):
         name = next(k for k in node if k.startswith("@"))
         build = DIRECTIVES.get(name)  # filled by the directives module
         if build is None:
-            return failing(f"{name} is not a valid directive, got undefined")
+            return failing(f"{name} is not a valid directive, got undefined"), False
         built = build(node[name])
-        return mark_clean(built) if name in _CLEAN_DIRECTIVES else built
-    fields = [(k, compile_node(node[k])) for k in js_key_order(node)]
-    # Undefined entries stay: @merge tells "absent" from "resolved to undefined".
-    return lambda payload: {k: f(payload) for k, f in fields}
+        return (mark_clean(built) if name in _CLEAN_DIRECTIVES else built), False
+    if isinstance(node, list):
+        compiled = [_compile(v) for v in node]
+        if all(plain for _, plain in compiled):
+            return _itself(node), True
+        items = [f for f, _ in compiled]
+        return (lambda payload: [f(payload) for f in items]), False
+    if isinstance(node, dict):
+        keyed = [(k, _compile(node[k])) for k in js_key_order(node)]
+        if all(plain for _, (_, plain) in keyed):
+            return _itself(node), True
+        fields = [(k, f) for k, (f, _) in keyed]
+        # Undefined entries stay: @merge tells "absent" from "resolved to undefined".
+        return (lambda payload: {k: f(payload) for k, f in fields}), False
+    return _itself(node), True
+
+
+def _itself(node: Any) -> Resolver:
+    # Directive-free values resolve to themselves; nothing downstream mutates them.
+    return mark_clean(constant(node))
 
 
 def _compile_root(processed: Any) -> tuple[Resolver, bool]:

@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.strings import utf16_length
 from kameleoon_relay.js.values import UNDEFINED, real_type_of
 
@@ -275,6 +277,13 @@ _DIRECTIVES: dict[str, Check] = {
 
 def validate_mapping(mapping: Any) -> list[str]:
     """Every problem with a mapping (empty when the reference accepts it)."""
+    try:
+        return deep_call(_problems, mapping)
+    except NestingTooDeepError as error:
+        return [f"mapping: {error}"]
+
+
+def _problems(mapping: Any) -> list[str]:
     out: list[str] = []
     validate_node(mapping, (), out)
     return list(dict.fromkeys(out))
