@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from tests.helpers.generated import DEEP, NUMBER_SPELLINGS
+
 WORDS = ["Order Completed", "Signed Up", "Product Viewed", "home", "Checkout", "ä ü 🎉", "", " "]
 KEYS = [
     "revenue",
@@ -140,7 +142,22 @@ PATHS = [
 ]
 
 
+def deep_text(rng: random.Random) -> str:
+    """A JSON text nested as deep as the reference still maps."""
+    levels = rng.choice(DEEP)
+    if rng.random() < 0.5:
+        return "[" * levels + "1e2" + "]" * levels
+    return '{"a":' * levels + "-0.0" + "}" * levels
+
+
 def mapping_value(rng: random.Random) -> Any:
+    roll = rng.random()
+    if roll < 0.08:
+        # JSON.parse's numbers reach Kameleoon as V8 writes them.
+        decoded = {"@json": {"mode": "decode", "value": rng.choice(NUMBER_SPELLINGS)}}
+        return decoded if rng.random() < 0.7 else {"n": decoded, "list": [decoded]}
+    if roll < 0.09:
+        return {"@json": {"mode": "decode", "value": deep_text(rng)}}
     roll = rng.random()
     if roll < 0.5:
         return {"@path": rng.choice(PATHS)}

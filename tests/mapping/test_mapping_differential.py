@@ -7,12 +7,17 @@ every directive and their nestings; validity, output and errors must agree.
 from __future__ import annotations
 
 import json
+import math
+import os
 import random
+import re
 from typing import Any
 
 import pytest
 
 from kameleoon_relay.js.objects import as_js_value
+from kameleoon_relay.js.stack import deep_call
+from kameleoon_relay.js.values import nesting_depth
 from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,
@@ -20,10 +25,13 @@ from kameleoon_relay.mapping import (
     validate_mapping,
 )
 from kameleoon_relay.mapping.compile import compile_js_mapping as compile_mapping
+from tests.helpers.generated import DEEP, NUMBER_SPELLINGS
 from tests.helpers.oracle import run_oracle
 
-SEED = 20240611
-CASES = 6000
+# A long run: KAMELEOON_DIFF_SEED=7 KAMELEOON_DIFF_CASES=200000 pytest this file.
+SEED = int(os.environ.get("KAMELEOON_DIFF_SEED", "20240611"))
+CASES = int(os.environ.get("KAMELEOON_DIFF_CASES", "6000"))
+CHUNK = 5000  # cases per oracle process
 
 WORDS = ["name", "email", "price", "tags", "obj", "empty", "zero", "flag", "nil", "arr", "10", "2"]
 STRINGS = [
@@ -48,6 +56,7 @@ STRINGS = [
     "{{name}}",
 ]
 NUMBERS = [0, 1, -3, 1.5, 2.0, 1e21, 1e-7, 123456789012, 0.1, -0.0]
+
 PATHS = [
     "$.properties.name",
     "properties.price",
@@ -235,6 +244,8 @@ class Gen:
                 self.d_broken,
             ]
         )
+        if self.chance(0.004):
+            build = self.d_deep
         directive = build(depth)
         if isinstance(directive, dict) and self.chance(0.03):
             directive["_metadata"] = {"note": 1}
@@ -339,7 +350,36 @@ class Gen:
             "mode": self.pick(["encode", "decode", "encode", "decode", "ENCODE", "other", 1]),
             "value": self.node(depth) if self.chance(0.5) else self.d_path(depth),
         }
+        if self.chance(0.25):
+            opts["mode"] = "decode"
+            opts["value"] = self.pick(NUMBER_SPELLINGS)
         return {"@json": self.maybe(opts)}
+
+    def d_deep(self, depth: int) -> Any:
+        """A deep mapping or a deep decoded value, at a depth the reference maps."""
+        levels = self.pick(list(DEEP))
+        leaf = self.scalar()
+        if self.chance(0.5):
+            text = "[" * levels + json.dumps(leaf) + "]" * levels
+        else:
+            text = '{"a":' * levels + json.dumps(leaf) + "}" * levels
+        decoded = {"@json": {"mode": "decode", "value": text}}
+        roll = self.r.random()
+        if roll < 0.3:
+            return decoded
+        if roll < 0.45:
+            return {"@json": {"mode": "encode", "value": decoded}}
+        if roll < 0.6:
+            return {"@excludeWhenNull": decoded}
+        if roll < 0.8:
+            node: Any = {"@path": self.pick(PATHS)}
+            for _ in range(levels):
+                node = {self.pick(WORDS): node}
+            return node
+        literal: Any = leaf
+        for _ in range(levels):
+            literal = {"a": literal}
+        return {"@merge": {"objects": [literal, {"@path": "$.properties"}], "direction": "right"}}
 
     def d_merge(self, depth: int) -> Any:
         objects = [
@@ -421,19 +461,27 @@ class Gen:
         return self.pick([[self.node(1)], "ab", 3, None, {"@path": "$."}])
 
 
-def _cases() -> list[dict[str, Any]]:
-    gen = Gen(SEED)
-    cases = [{"mapping": gen.mapping(), "event": gen.event()} for _ in range(CASES)]
-    # A JSON round trip makes both sides start from identical values.
-    return json.loads(json.dumps(cases))
+def _cases(seed: int = SEED, count: int = CASES) -> list[dict[str, Any]]:
+    gen = Gen(seed)
+    cases = [{"mapping": gen.mapping(), "event": gen.event()} for _ in range(count)]
+    # A JSON round trip makes both sides start from identical values (on a deep stack:
+    # some cases are deeper than Python's default one).
+    return deep_call(lambda: json.loads(json.dumps(cases)))
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Strict JSON equality: booleans are not numbers, 1 == 1.0."""
+    """The reference's JSON output `a` and ours, `b`, alike as we would send them.
+
+    Numbers as V8 writes them: an integral double is written without a fraction
+    (JSON.parse gives it back as an int), Infinity and NaN as null; we must hold the
+    same (an int, not 100.0, which orjson would write as such).
+    """
+    if isinstance(b, float) and not math.isfinite(b):
+        return a is None
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
+        return type(a) is type(b) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
         return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # JS key order too
     if isinstance(a, list) and isinstance(b, list):
@@ -467,13 +515,16 @@ def _problems_match(ours: list[str], theirs: list[str]) -> bool:
 @pytest.fixture(scope="module")
 def compared() -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
     cases = _cases()
-    return [
-        (c, r, _ours(c)) for c, r in zip(cases, run_oracle("mapping_oracle.js", cases), strict=True)
-    ]
+    results = []
+    for start in range(0, len(cases), CHUNK):
+        chunk = cases[start : start + CHUNK]
+        references = deep_call(run_oracle, "mapping_oracle.js", chunk)
+        results.extend((c, r, _ours(c)) for c, r in zip(chunk, references, strict=True))
+    return results
 
 
 def test_cover_the_directives_and_both_outcomes(compared: list[Any]) -> None:
-    text = json.dumps([c["mapping"] for c, _, _ in compared])
+    text = deep_call(json.dumps, [c["mapping"] for c, _, _ in compared])
     for name in ("@path", "@template", "@if", "@case", "@replace", "@arrayPath", "@literal"):
         assert text.count(name) > 200, name
     for name in ("@flatten", "@json", "@merge", "@transform", "@excludeWhenNull", "@liquid"):
@@ -481,6 +532,24 @@ def test_cover_the_directives_and_both_outcomes(compared: list[Any]) -> None:
     assert len(compared) >= 5000
     valid = [r for _, r, _ in compared if r["valid"] and r["error"] is None]
     assert 0.3 * len(compared) < len(valid) < 0.9 * len(compared)
+
+
+def _depth(case: dict[str, Any]) -> int:
+    """How deep the case's mapping, or a JSON text in it, is nested."""
+    text = deep_call(json.dumps, case["mapping"])
+    runs = re.findall(r'\[+|(?:\{\\"a\\":)+', text)  # nested arrays or {"a": ...} texts
+    deepest_text = max((run.count("[") + run.count("{") for run in runs), default=0)
+    return max(nesting_depth(case["mapping"]), deepest_text)
+
+
+def test_cover_number_spellings_and_deep_values(compared: list[Any]) -> None:
+    text = deep_call(json.dumps, [c["mapping"] for c, _, _ in compared])
+    for spelling in NUMBER_SPELLINGS:
+        assert json.dumps(spelling) in text, spelling
+    depths = [_depth(c) for c, _, _ in compared]
+    for levels in DEEP:
+        assert levels in depths or any(d > levels for d in depths), levels
+    assert sum(d >= DEEP[0] for d in depths) >= 10
 
 
 def test_validity_agrees(compared: list[Any]) -> None:
@@ -505,8 +574,8 @@ def _errors_differ(case: dict[str, Any], ref: dict[str, Any], ours: dict[str, An
     """Both fail or neither; plain Errors (not liquid's, not validation's) word it alike."""
     if (ref["error"] is None) != (ours["error"] is None):
         return True
-    comparable = ref["kind"] in ("Error", "TypeError") and "@liquid" not in json.dumps(
-        case["mapping"]
+    comparable = ref["kind"] in ("Error", "TypeError") and "@liquid" not in deep_call(
+        json.dumps, case["mapping"]
     )
     return comparable and ref["error"] != ours["error"]
 
@@ -522,6 +591,6 @@ def test_outputs_agree(compared: list[Any]) -> None:
         for case, ref, ours in compared
         if ref["error"] is None
         and ours["error"] is None
-        and not _same(ref["output"], ours["output"])
+        and not deep_call(_same, ref["output"], ours["output"])
     ]
     assert not bad, bad[:3]

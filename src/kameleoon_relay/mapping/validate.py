@@ -14,7 +14,7 @@ from typing import Any
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.strings import utf16_length
-from kameleoon_relay.js.values import UNDEFINED, real_type_of
+from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, nesting_depth, real_type_of
 
 Stack = tuple[str, ...]
 Check = Callable[[Any, Stack, list[str]], None]
@@ -277,6 +277,8 @@ _DIRECTIVES: dict[str, Check] = {
 
 def validate_mapping(mapping: Any) -> list[str]:
     """Every problem with a mapping (empty when the reference accepts it)."""
+    if nesting_depth(mapping, MAX_NESTING) > MAX_NESTING:
+        return [f"mapping: {NestingTooDeepError(MAX_NESTING)}"]
     try:
         return deep_call(_problems, mapping)
     except NestingTooDeepError as error:
