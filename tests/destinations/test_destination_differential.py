@@ -9,6 +9,7 @@ validation error messages when a payload is rejected.
 from __future__ import annotations
 
 import base64
+import os
 import random
 from typing import Any
 
@@ -20,13 +21,17 @@ from kameleoon_relay.config.model import DestinationConfig, SubscriptionConfig
 from kameleoon_relay.destinations.kameleoon_actions import KAMELEOON_ACTIONS
 from kameleoon_relay.destinations.kameleoon_actions.destination import AuthenticationError
 from kameleoon_relay.ingest import as_js_value
+from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.pipeline.compile import request_builder
 from tests.destinations import generate
 from tests.helpers.oracle import run_oracle
 
 ENDPOINT = "http://127.0.0.1:9/segmentio"
 ACTIONS = list(KAMELEOON_ACTIONS.actions)
-CASES_PER_RUN = 3000
+# A long run: KAMELEOON_DIFF_SEED=7 KAMELEOON_DIFF_CASES=100000 pytest this file.
+CASES_PER_RUN = int(os.environ.get("KAMELEOON_DIFF_CASES", "3000"))
+SEEDS = [int(os.environ["KAMELEOON_DIFF_SEED"])] if "KAMELEOON_DIFF_SEED" in os.environ else [1, 2]
+CHUNK = 5000  # cases per oracle process
 ACTION_EVENT_TYPE = {"logEvent": "track", "page": "page", "group": "group", "identify": "identify"}
 
 
@@ -98,10 +103,14 @@ def _normalise(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_requests_match_the_reference(seed: int) -> None:
     cases = _cases(seed, CASES_PER_RUN)
-    expected = run_oracle("destination_oracle.js", cases)
+    expected = [
+        result
+        for start in range(0, len(cases), CHUNK)
+        for result in deep_call(run_oracle, "destination_oracle.js", cases[start : start + CHUNK])
+    ]
     mismatches = []
     for case, reference in zip(cases, expected, strict=True):
         ours = _normalise(_ours(case))
