@@ -144,13 +144,13 @@ destinations:
   - name: classic
     type: kameleoon-classic
     endpoint: http://127.0.0.1:9/segmentio
-    settings: {apiKey: k, sitecode: 1q2w3e4r5t}
+    settings: {apiKey: eyJpZCI6InMzY3IzdCJ9, sitecode: 1q2w3e4r5t}
     filters:
       - drop: 'event = "Debug"'
   - name: actions
     type: kameleoon-actions
     endpoint: http://127.0.0.1:9/segmentio
-    settings: {apiKey: k, sitecode: 1q2w3e4r5t}
+    settings: {apiKey: eyJpZCI6InMzY3IzdCJ9, sitecode: 1q2w3e4r5t}
     filters:
       - drop_properties: {fields: [properties.email]}
 """
