@@ -209,7 +209,7 @@ def test_serve_refuses_at_start_with_the_same_line(tmp_path: Path, case: str) ->
 
 
 # Every command that loads a config refuses what serve refuses, with serve's line; the
-# ones that only read the queue (status, deliveries) load and check its keys alone.
+# ones that only read the queue (status, deliveries, replay) load and check its keys alone.
 CONFIG_COMMANDS = {
     "preview": ("preview", "--config", "{path}", "-"),
     "check-auth": ("check-auth", "--config", "{path}"),
@@ -217,7 +217,7 @@ CONFIG_COMMANDS = {
     "status": ("status", "--config", "{path}"),
     "deliveries": ("deliveries", "--config", "{path}"),
 }
-QUEUE_COMMANDS = ("status", "deliveries")
+QUEUE_COMMANDS = ("status", "deliveries", "replay")
 REFUSALS = [
     (case, command)
     for command in CONFIG_COMMANDS

@@ -61,7 +61,7 @@ def replay(
             message_id=message_id,
             user_id=user_id,
         )
-        cfg = config_for(config, planned=True)
+        cfg = config_for(config)
         report = asyncio.run(_replay(Pipeline(cfg), selection, dry_run))
     except (ConfigError, RelayError, ValueError, OverflowError) as exc:
         exit_with_error(exc)

@@ -12,20 +12,17 @@ if TYPE_CHECKING:
     from kameleoon_relay.store import Store
 
 
-def config_for(config: Path | None, *, planned: bool = False) -> Config:
+def config_for(config: Path | None) -> Config:
     """The config given, or serve's embedded default when its database is here.
 
     Reading the queue needs the database, not the secrets: `${VAR}`s elsewhere may be
-    unset, and only serve's checks of the database apply. `planned` (replay, which plans
-    with the whole config) loads all of it and runs all of serve's checks.
+    unset, and serve's checks of the database are the ones that apply.
     """
-    from kameleoon_relay.cli.preflight import checked_config, queue_problems
+    from kameleoon_relay.cli.preflight import queue_problems
     from kameleoon_relay.config import ConfigError, default_config, load_config
     from kameleoon_relay.config.loader import QUEUE_KEYS
 
     if config is not None:
-        if planned:
-            return checked_config(config)
         loaded = load_config(config, needed=QUEUE_KEYS)
         if problems := queue_problems(loaded):
             raise ConfigError(problems)
