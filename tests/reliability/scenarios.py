@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.stack import WRITE_KEY, sandbox, write_config
-from tests.helpers.processes import Server, start_server
+from tests.helpers.processes import CLI, Server, start_server
 
 BATCH = 10
 FAST_RETRIES = {"backoff_base": 0.05, "backoff_max": 0.5}
@@ -342,3 +342,103 @@ def disk_full(directory: Path, size: str = "3m", seconds: float = 40) -> dict[st
             with _running(config, directory):
                 missing = await_delivery(directory / "sandbox.db", load.acked, "disk", timeout=120)
             return _figures(load, missing, box, disk=size, statuses_while_full=full_statuses)
+
+
+def fill(disk: Path) -> None:
+    """Take every free byte of the filesystem at `disk` (a file the test removes)."""
+    with open(disk / "filler", "ab") as out, contextlib.suppress(OSError):
+        while True:
+            out.write(b"\0" * 65536)
+            out.flush()
+
+
+def disk_full_recovery(
+    directory: Path, size: str = "4m", grow_to: str = "12m", seconds: float = 60
+) -> dict[str, Any]:
+    """The store on a tiny tmpfs, filled by ingest, with a delivery process and a 10-minute
+    lease: while full, reads (/api/deliveries, /metrics) answer and /health says `disk
+    full` steadily; then the disk grows a little, and without a restart every
+    acknowledged event is delivered, ingest answers 200 and /health is ok again."""
+    disk = directory / "disk"
+    with tmpfs(disk, size) as reason:
+        if reason:
+            return {"skipped": reason}
+        with sandbox(directory) as box:
+            config = write_config(
+                directory,
+                box.url,
+                delivery={**FAST_RETRIES, "processes": 1, "lease": "10m"},
+                database=f"sqlite:///{disk / 'relay.db'}",
+            )
+            with _running(config, directory) as server:
+                load = Load(server.url, threads=2, batch=50, pad=400, tag="full").start()
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline and load.statuses[503] < 20:
+                    time.sleep(0.2)
+                reads: Counter = Counter()
+                health: list[Any] = []
+                for _ in range(10):  # the load goes on: the disk stays full
+                    for path in ("/api/deliveries?limit=5", "/metrics", "/api/stats"):
+                        status = httpx.get(server.url + path, timeout=15).status_code
+                        reads[f"{path.split('?')[0]} {status}"] += 1
+                    answer = httpx.get(f"{server.url}/health")
+                    health.append([answer.status_code, answer.json().get("reasons")])
+                    time.sleep(0.3)
+                load.stop()
+                full_statuses = {str(k): v for k, v in load.statuses.items()}
+                subprocess.run(["mount", "-o", f"remount,size={grow_to}", str(disk)], check=True)
+                grown = time.monotonic()
+                missing = await_delivery(directory / "sandbox.db", load.acked, "full", timeout=120)
+                drained = round(time.monotonic() - grown, 1)
+                after = httpx.post(
+                    f"{server.url}/v1/track",
+                    json={"type": "track", "event": "After", "userId": "after"},
+                    auth=(WRITE_KEY, ""),
+                    timeout=15,
+                ).status_code
+                healthy = _poll(lambda: httpx.get(f"{server.url}/health").status_code == 200, 30)
+                log = server.log()
+            return _figures(
+                load,
+                missing,
+                box,
+                disk=size,
+                grown_to=grow_to,
+                statuses_while_full=full_statuses,
+                reads_while_full=dict(reads),
+                health_while_full=health,
+                drained_seconds_after_growing=drained,
+                ingest_after=after,
+                healthy_after=healthy,
+                tracebacks_logged=log.count("Traceback"),
+                log_lines=len(log.splitlines()),
+                restarts=log.count("restarting in"),
+            )
+
+
+def _poll(probe: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def full_disk_start(directory: Path, size: str = "2m") -> dict[str, Any]:
+    """`serve` with its store on a full disk: its exit code and what it printed."""
+    disk = directory / "disk"
+    with tmpfs(disk, size) as reason:
+        if reason:
+            return {"skipped": reason}
+        config = write_config(
+            directory, "http://127.0.0.1:9", database=f"sqlite:///{disk / 'relay.db'}"
+        )
+        fill(disk)
+        done = subprocess.run(
+            [*CLI, "serve", "--config", str(config), "--port", "9"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return {"exit": done.returncode, "stderr": done.stderr, "stdout": done.stdout}

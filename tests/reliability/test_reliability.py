@@ -55,3 +55,30 @@ def test_a_killed_delivery_process_loses_nothing_and_resumes_postgres(
     tmp_path: Path, pg_url: str
 ) -> None:
     check_delivery_kills(scenarios.delivery_kills(tmp_path, count=3, database=pg_url))
+
+
+def test_a_full_disk_recovers_without_a_restart(tmp_path: Path) -> None:
+    figures = scenarios.disk_full_recovery(tmp_path)
+    if "skipped" in figures:
+        pytest.skip(figures["skipped"])
+    assert figures["statuses_while_full"].get("503", 0) > 0, figures  # it did fill
+    # Reads do not depend on the writer: no 500 while full.
+    assert all(key.endswith(" 200") for key in figures["reads_while_full"]), figures
+    # Steady: every probe said so, with the reason.
+    assert figures["health_while_full"] == [[503, ["disk full"]]] * 10, figures
+    # Space back: no restart, no lease waited (10 minutes), nothing lost.
+    assert figures["lost"] == 0, figures
+    assert figures["ingest_after"] == 200 and figures["healthy_after"], figures
+    assert figures["restarts"] == 0, figures
+    # One line per kind of failure, rate-limited, in every process: no traceback flood.
+    assert figures["tracebacks_logged"] <= 2, figures
+
+
+def test_serve_on_a_full_disk_says_so_in_one_line(tmp_path: Path) -> None:
+    figures = scenarios.full_disk_start(tmp_path)
+    if "skipped" in figures:
+        pytest.skip(figures["skipped"])
+    assert figures["exit"] == 2, figures
+    assert "Traceback" not in figures["stderr"], figures
+    [line] = figures["stderr"].strip().splitlines()
+    assert line.startswith("error: the disk holding the SQLite store") and "full" in line

@@ -35,6 +35,7 @@ from kameleoon_relay.delivery.throttle import Throttle
 from kameleoon_relay.delivery.tokens import TokenCache
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store.base import Store
+from kameleoon_relay.store.errors import StoreFull
 from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome
 
 log = logging.getLogger("kameleoon_relay.delivery")
@@ -49,6 +50,7 @@ RECORD_GATHER_SECONDS = 0.005  # how long a smaller batch waits for more (leases
 RECORD_STALL = 1.0  # seconds a record may take before sending ahead of it stops
 RECORD_RETRIES = 5  # then the lease decides: delays 0.2 s .. 3.2 s, about 6 s in all
 RECORD_RETRY_DELAY = 0.2
+RECORD_FULL_RETRY_MAX = 5.0  # a full disk: outcomes kept, tried again at most this far apart
 OUTCOME_LABELS = {
     "delivered": "delivered",
     "filtered": "filtered",
@@ -193,6 +195,7 @@ class DestinationWorker:
         self._session: Client | None = None
         self._in_flight = IN_FLIGHT.labels(destination)
         self._outcomes: list[DeliveryOutcome] = []
+        self._unsent: list[ClaimedDelivery] = []  # to give back once the disk has room
         self._recorder: asyncio.Task | None = None
         self._ordering = UserOrdering(store, destination, settings)
 
@@ -392,6 +395,9 @@ class DestinationWorker:
             return await self.store.claim(
                 self.destination, limit, time.time(), self.options.lease, order
             )
+        except StoreFull as exc:  # one line, not a traceback a claim
+            log.error("claiming deliveries for %s failed: %s", self.destination, exc)
+            return []
         except Exception:
             log.exception("claiming deliveries for %s failed", self.destination)
             return []
@@ -462,6 +468,19 @@ class DestinationWorker:
                     # not at the next poll.
                     self._drained = False
                     self._signal.set()
+            except StoreFull as exc:
+                # No room on the disk: the outcomes are known, so keep them (those still
+                # under their lease) and try again until there is room, rather than send
+                # them again; the unsent claims are given back with them.
+                self._recording_since = 0.0
+                failures += 1
+                self._unsent.extend(self._ready)
+                self._ready.clear()
+                now = time.time()
+                self._outcomes = [o for o in batch + self._outcomes if o.lease > now]
+                log.error("recording %d delivery outcomes failed: %s", len(batch), exc)
+                await asyncio.sleep(min(RECORD_FULL_RETRY_MAX, RECORD_RETRY_DELAY * 2**failures))
+                await self._give_back_unsent()
             except Exception:
                 self._recording_since = 0.0
                 failures += 1
@@ -479,6 +498,19 @@ class DestinationWorker:
                 log.warning("recording %d delivery outcomes failed; retrying", len(batch))
                 self._outcomes = batch + self._outcomes
                 await asyncio.sleep(RECORD_RETRY_DELAY * 2 ** (failures - 1))
+        await self._give_back_unsent()
+
+    async def _give_back_unsent(self) -> None:
+        """Claims not sent because the disk was full: pending again as soon as a write
+        goes through (not when their lease ends)."""
+        if not self._unsent:
+            return
+        unsent, self._unsent = self._unsent, []
+        try:
+            await self.store.release(unsent)
+        except StoreFull:
+            now = time.time()
+            self._unsent = [c for c in unsent if c.lease > now] + self._unsent
 
 
 def _releases_users(outcomes: list[DeliveryOutcome]) -> bool:

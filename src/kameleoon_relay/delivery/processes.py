@@ -264,9 +264,11 @@ def _main(
     if os.getppid() != parent:  # it died before we asked to follow it
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the serving process's to handle
+    from kameleoon_relay import logfilter
     from kameleoon_relay.logs import configure_logging
 
     configure_logging(log_level, log_format)
+    logfilter.install()  # as in serve: a failure repeated is a few lines, not a flood
     link.setblocking(False)
     with contextlib.suppress(OSError):  # room for a large snapshot (many destinations)
         link.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _MAX_MESSAGE)

@@ -36,6 +36,7 @@ from kameleoon_relay.ingest.source_log import source_log_of
 from kameleoon_relay.pipeline.identity import NO_LINKING, linking_of
 from kameleoon_relay.store import EventRecord
 from kameleoon_relay.store.backlog import RETRY_AFTER_SECONDS
+from kameleoon_relay.store.errors import StoreFull
 from kameleoon_relay.web.body import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
@@ -130,6 +131,9 @@ async def _ingest(request: Request, name: str) -> Response:
     if items:
         try:
             failed = await relay.committer.submit(items)
+        except StoreFull as exc:  # a state, not a bug: one line (rate-limited), no traceback
+            log.error("storing %d events failed: %s", len(items), exc)
+            return error(503, "events could not be stored; retry later")
         except Exception:
             # Never echo the store's error: it may name the database URL.
             log.exception("storing %d events failed", len(items))

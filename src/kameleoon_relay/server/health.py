@@ -1,8 +1,8 @@
 """`/health`: 200 `ok`, or 503 `degraded` with the reasons, for load balancers and people.
 
-Degraded while the database does not answer (ingest answers 503 too), or while queued
-work has no live delivery process to send it (between a delivery process's death and its
-restart; a crash loop keeps it so).
+Degraded while the database does not answer or its disk is full (ingest answers 503
+then), or while queued work has no live delivery process to send it (between a delivery
+process's death and its restart; a crash loop keeps it so).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ async def health(request: Request) -> Response:
     if not await relay.store.ping():
         database = "down"
         reasons.append("database down")
-    elif not relay.delivery_alive() and await relay.store.pending_destinations():
+    elif await relay.store.disk_full():
+        reasons.append("disk full")
+    if database == "up" and not relay.delivery_alive() and await relay.store.pending_destinations():
         reasons.append(NO_DELIVERY)
     if not reasons:
         return JSONResponse({"status": "ok", "database": database})

@@ -14,8 +14,9 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from kameleoon_relay import logfilter
 from kameleoon_relay.heap import tune_collector
-from kameleoon_relay.server import connections, logfilter
+from kameleoon_relay.server import connections
 
 # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (their
 # events are stored before they are answered), then runs the lifespan shutdown.

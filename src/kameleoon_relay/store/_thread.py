@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import errno
+import logging
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from kameleoon_relay.store.errors import StoreFull
 
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future, bool]
@@ -32,6 +37,11 @@ MAX_BATCH = 512
 LOCK_WAIT_SECONDS = 30.0
 _FIRST_RETRY, _LONGEST_RETRY = 0.0001, 0.002
 _LOCK_ERRORS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+# A full disk: the write-ahead log is checkpointed into the database and truncated (its
+# pages are often most of what the store takes), at most this often.
+CHECKPOINT_WHEN_FULL_SECONDS = 1.0
+
+log = logging.getLogger("kameleoon_relay.store")
 
 
 class SQLiteThread:
@@ -50,6 +60,8 @@ class SQLiteThread:
         self._synchronous = synchronous  # for durable transactions
         self._current_synchronous = synchronous
         self.commits = 0  # for benchmarks: how many transactions the jobs needed
+        self.full = False  # the last transaction failed for want of disk space
+        self._checkpointed = 0.0  # monotonic time of the last checkpoint for space
 
     async def start(self) -> None:
         self._thread.start()
@@ -118,6 +130,7 @@ class SQLiteThread:
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         results: list[tuple[concurrent.futures.Future, Any, BaseException | None]] = []
+        full = False
         try:
             self._set_synchronous(conn, any(durable for _, _, durable in batch))
             _begin(conn)
@@ -127,22 +140,59 @@ class SQLiteThread:
                 try:
                     result = job(conn)
                 except Exception as exc:
+                    full = full or is_full(exc)
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
-                    results.append((future, None, exc))
+                    results.append((future, None, _as_full(exc) if is_full(exc) else exc))
                 else:
                     conn.execute("RELEASE job")
                     results.append((future, result, None))
             conn.execute("COMMIT")
             self.commits += 1
         except Exception as exc:
+            # SQLite may have rolled the transaction back itself (a full disk does that):
+            # the savepoint is gone then, and this is the error to report.
+            full = full or is_full(exc)
             if conn.in_transaction:
-                conn.rollback()
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
+            failure = _as_full(exc) if full else exc
             for _, future, _ in batch:
-                _settle(future, None, exc)
+                _settle(future, None, failure)
+            self._after(conn, full)
             return
+        self._after(conn, full)
         for future, result, exc in results:
             _settle(future, result, exc)
+
+    def _after(self, conn: sqlite3.Connection, full: bool) -> None:
+        """Keep track of the disk: full, checkpoint and truncate the write-ahead log, so
+        that space freed on the disk, and the log's own, serve the next writes."""
+        if full and not self.full:
+            log.error("the disk holding the store is full: writes fail until space returns")
+        elif self.full and not full:
+            log.warning("the disk holding the store has room again: writes go on")
+        self.full = full
+        now = time.monotonic()
+        if full and now - self._checkpointed >= CHECKPOINT_WHEN_FULL_SECONDS:
+            self._checkpointed = now
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def is_full(exc: BaseException) -> bool:
+    """Whether SQLite refused for want of disk space (or the OS did, under it)."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "disk is full" in str(exc)
+        )
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
+def _as_full(exc: BaseException) -> StoreFull:
+    failure = StoreFull("the disk holding the store is full")
+    failure.__cause__ = exc
+    return failure
 
 
 def _begin(conn: sqlite3.Connection) -> None:
@@ -169,3 +219,31 @@ def _settle(future: concurrent.futures.Future, result: Any, exc: BaseException |
         future.set_exception(exc)
     else:
         future.set_result(result)
+
+
+class SQLiteReader:
+    """Reads on a connection and a thread of their own: they never wait behind the
+    writer's queue, nor fail with its transaction (a full disk, a long lock). In WAL mode
+    a reader sees the last commit and never blocks or is blocked by the writer."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], name: str = "sqlite-read"):
+        self._connect = connect
+        self._conn: sqlite3.Connection | None = None
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=name)
+
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.wrap_future(self._executor.submit(self._call, job))
+
+    def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = self._connect()
+        return job(self._conn)
+
+    async def stop(self) -> None:
+        await asyncio.wrap_future(self._executor.submit(self._close))
+        self._executor.shutdown(wait=False)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

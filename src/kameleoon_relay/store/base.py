@@ -98,6 +98,10 @@ class Store(abc.ABC):
     async def ping(self) -> bool:
         """Whether the database answers now (for /health); never raises."""
 
+    async def disk_full(self) -> bool:
+        """Whether writes fail now for want of disk space (for /health); never raises."""
+        return False
+
     def check_available(self) -> None:  # noqa: B027 - most stores have nothing to check
         """Before serving: raise StoreUnavailable, with a one-line reason, if this process
         cannot serve this store (another relay holds it, the database cannot be reached)."""

@@ -12,3 +12,8 @@ class StoreUnavailable(RelayError):
 
 class DatabaseURLError(RelayError, ValueError):
     """A `database:` URL this relay cannot use: an unknown scheme or option, no path."""
+
+
+class StoreFull(RelayError):
+    """The disk holding the store has no room for a write: nothing of it was kept. A state
+    of the world (space may come back); reads go on."""

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
-from kameleoon_relay.store._thread import SQLiteThread
+from kameleoon_relay.store._thread import SQLiteReader, SQLiteThread, is_full
 from kameleoon_relay.store.base import Store
-from kameleoon_relay.store.errors import DatabaseURLError, StoreUnavailable
+from kameleoon_relay.store.errors import DatabaseURLError, StoreFull, StoreUnavailable
 from kameleoon_relay.store.models import (
     ClaimedDelivery,
     DeliveryOutcome,
@@ -35,6 +35,7 @@ SYNCHRONOUS_MODES = ("off", "normal", "full", "extra")
 OWNER_ONLY = 0o600  # the queue holds customer events: readable by the relay's user alone
 _REASON_LIMIT = 300
 WAL_CHECKPOINT_BYTES = 16_000_000
+START_MIN_FREE_BYTES = 1_000_000  # serve refuses to start with less: ingest would be refused
 
 
 class SQLiteStore(Store):
@@ -47,6 +48,8 @@ class SQLiteStore(Store):
         self.synchronous = synchronous.upper()
         self.dedupe_window = dedupe_window
         self._thread: SQLiteThread | None = None
+        self._reader: SQLiteReader | None = None  # None in memory: the writer reads too
+        self._full = False  # seen full by /health, until there is room again
         self._lock: int | None = None  # the owner lock's file descriptor, while held
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -55,6 +58,18 @@ class SQLiteStore(Store):
         holder = _lock_holder(self.path)
         if holder is not None:
             raise _in_use(self.path, holder)
+        if self.path == ":memory:":
+            return
+        # Opened (and migrated) once here, so that a full disk is a one-line error.
+        try:
+            self._connect().close()
+        except (sqlite3.Error, OSError) as exc:
+            if is_full(exc):
+                raise StoreUnavailable(_full_message(self.path)) from None
+            raise
+        free = _free_bytes(self.path)
+        if free is not None and free < START_MIN_FREE_BYTES:
+            raise StoreUnavailable(_full_message(self.path, free))
 
     async def open(self, recover: bool = True) -> None:
         if self._thread is not None:
@@ -68,6 +83,8 @@ class SQLiteStore(Store):
                 self._connect, name=f"sqlite:{self.path}", synchronous=self.synchronous
             )
             await self._thread.start()
+            if self.path != ":memory:":
+                self._reader = SQLiteReader(self._read_connection, name=f"read:{self.path}")
             if recover:
                 await self._run(_recover_in_flight)
         except BaseException:
@@ -75,6 +92,9 @@ class SQLiteStore(Store):
             raise
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.stop()
+            self._reader = None
         if self._thread is not None:
             await self._thread.stop()
             self._thread = None
@@ -84,13 +104,25 @@ class SQLiteStore(Store):
 
     async def ping(self) -> bool:
         try:
-            return bool(
-                await self._run(
-                    lambda conn: conn.execute("SELECT 1").fetchone(), urgent=True, durable=False
-                )
-            )
+            return bool(await self._read(lambda conn: conn.execute("SELECT 1").fetchone()))
         except Exception:
             return False
+
+    async def disk_full(self) -> bool:
+        """Full from a write failing for space until the disk has room again: at least
+        START_MIN_FREE_BYTES free and a small write through. Steady, where the last write
+        alone would flip while checkpoints free a little and ingest takes it again."""
+        if self._thread is None:
+            return False
+        self._full = self._full or self._thread.full
+        if not self._full:
+            return False
+        free = _free_bytes(self.path)
+        if free is None or free >= START_MIN_FREE_BYTES:
+            with contextlib.suppress(StoreFull):
+                await self._run(_probe_space, urgent=True, durable=False)
+                self._full = False
+        return self._full
 
     @property
     def commits(self) -> int:
@@ -129,6 +161,17 @@ class SQLiteStore(Store):
                 if os.path.exists(self.path + suffix):
                     os.chmod(self.path + suffix, OWNER_ONLY)
         return conn
+
+    def _read_connection(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    async def _read(self, job: Any) -> Any:
+        if self._reader is None:  # in memory: one connection holds the database
+            return await self._run(job, urgent=True, durable=False)
+        return await self._reader.run(job)
 
     async def _run(self, job: Any, *, urgent: bool = False, durable: bool = True) -> Any:
         if self._thread is None:
@@ -187,15 +230,13 @@ class SQLiteStore(Store):
     async def _fetch(
         self, sql: str, params: Sequence[Any] = (), *, urgent: bool = False
     ) -> list[dict[str, Any]]:
-        # A read needs no fsync of its own.
-        return await self._run(
-            lambda conn: _fetch_dicts(conn, sql, params), urgent=urgent, durable=False
-        )
+        # On the reader's connection: never behind, nor failing with, the writer's work.
+        return await self._read(lambda conn: _fetch_dicts(conn, sql, params))
 
     # -- monitoring --------------------------------------------------------------------------
 
     async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
-        return await self._run(lambda conn: _throughput(conn, since, bucket))
+        return await self._read(lambda conn: _throughput(conn, since, bucket))
 
     # -- replay and retention --------------------------------------------------------------
 
@@ -206,6 +247,29 @@ class SQLiteStore(Store):
 
     async def prune(self, before: float, limit: int) -> int:
         return await self._run(lambda conn: _prune(conn, before, limit), durable=False)
+
+
+def _probe_space(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "INSERT INTO counters (name, value) VALUES ('space_probe', 1)"
+        " ON CONFLICT (name) DO UPDATE SET value = value + 1"
+    )
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        disk = os.statvfs(Path(path).parent)
+    except OSError:
+        return None
+    return disk.f_bavail * disk.f_frsize
+
+
+def _full_message(path: str, free: int | None = None) -> str:
+    room = "no room" if free is None else f"{free // 1024} KB free"
+    return (
+        f"the disk holding the SQLite store {path} is full ({room}); free some space"
+        " there (or point database: elsewhere) and start again"
+    )
 
 
 # -- the owner lock: `<file>.lock`, flock'ed by the serving process, holding its PID -----
