@@ -118,3 +118,33 @@ def static_site(write_key: str, relay_host: str, calls_js: str) -> Iterator[str]
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def static_pages(pages: dict[str, str]) -> Iterator[str]:
+    """Serves each HTML page at its path on a port of its own: a second origin."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            html = pages.get(urlparse(self.path).path)
+            if html is None:
+                self.send_error(404)
+                return
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
