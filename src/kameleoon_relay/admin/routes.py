@@ -32,6 +32,7 @@ from kameleoon_relay.web.state import relay_of
 
 DELIVERY_STATES = REPORTED_STATES  # what the delivery log can filter on (retrying too)
 MAX_LIST_LIMIT = 1000
+TEXT_FILTERS = ("destination", "action", "message_id", "user_id")
 MAX_ADMIN_BODY = 1024 * 1024
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -78,14 +79,12 @@ async def list_deliveries(request: Request) -> Response:
         since = params.epoch(query_params.get("since"), "since")
         until = params.epoch(query_params.get("until"), "until")
         before = params.cursor(query_params.get("before"))
+        texts = {name: params.text(query_params.get(name), name) for name in TEXT_FILTERS}
     except params.InvalidParamError as exc:
         return error(exc.status, exc.message)
     query = DeliveryQuery(
         states=states,
-        destination=query_params.get("destination") or None,
-        action=query_params.get("action") or None,
-        message_id=query_params.get("message_id") or None,
-        user_id=query_params.get("user_id") or None,
+        **texts,
         since=since,
         until=until,
         before_id=before,
@@ -170,6 +169,10 @@ async def replay(request: Request) -> Response:
     for name in names:
         if body.get(name) is not None and not isinstance(body[name], str):
             return error(400, f"{name} must be a string")
+        try:
+            params.text(body.get(name), name)
+        except params.InvalidParamError as exc:
+            return error(exc.status, exc.message)
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         return error(400, "dry_run must be true or false")

@@ -87,7 +87,10 @@ async def delivery(request: Request, session: Session) -> Response:
 
 async def dead(request: Request, session: Session) -> Response:
     relay = relay_of(request)
-    destination = request.query_params.get("destination") or None
+    try:
+        destination = params.text(request.query_params.get("destination"), "destination")
+    except params.InvalidParamError as exc:
+        return error(exc.status, exc.message)
     query = DeliveryQuery(states=("dead",), destination=destination)
     rows = await relay.store.list_deliveries(query, DEAD_PAGE)
     total = await relay.store.count_deliveries(query)

@@ -20,6 +20,10 @@ EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
 _OBJECT_FIELDS = ("context", "integrations", "properties", "traits")
 _ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
 _STRING_FIELDS = ("event", "name", "messageId", "category")
+# Ids are stored as text, which PostgreSQL cannot hold NUL in: refused on every store
+# alike, as a Spec violation of the event (never a 5xx its SDK would retry forever).
+_NUL_FREE_FIELDS = (*_ID_FIELDS, "messageId")
+NUL_PROBLEM = "must not contain a NUL character (\\u0000)"
 _TIME_FIELDS = ("timestamp", "originalTimestamp", "sentAt")
 _REQUIRED_BY_TYPE = {"track": "event", "group": "groupId", "alias": "previousId"}
 
@@ -52,6 +56,10 @@ def _field_problems(event: dict[str, Any]) -> list[str]:
         value = event.get(field)
         if value is not None and not isinstance(value, str):
             problems.append(f"{field}: must be a string, got {real_type_of(value)}")
+    for field in _NUL_FREE_FIELDS:
+        value = event.get(field)
+        if isinstance(value, str) and "\x00" in value:
+            problems.append(f"{field}: {NUL_PROBLEM}")
     for field in _TIME_FIELDS:
         value = event.get(field)
         if value is None:

@@ -25,6 +25,7 @@ from kameleoon_relay.ingest import SpecError, normalize_event
 from kameleoon_relay.ingest.auth import basic_user
 from kameleoon_relay.ingest.cors import cors_headers, preflight
 from kameleoon_relay.ingest.metrics import INGEST_EVENTS, INGEST_REQUESTS
+from kameleoon_relay.ingest.normalize import NUL_PROBLEM
 from kameleoon_relay.ingest.segment import (
     BATCH_ENDPOINTS,
     ENDPOINT_TYPES,
@@ -33,7 +34,7 @@ from kameleoon_relay.ingest.segment import (
     single_event,
 )
 from kameleoon_relay.ingest.source_log import source_log_of
-from kameleoon_relay.pipeline.identity import NO_LINKING, linking_of
+from kameleoon_relay.pipeline.identity import CODE_KEYS, NO_LINKING, linking_of
 from kameleoon_relay.store import EventRecord
 from kameleoon_relay.store.backlog import RETRY_AFTER_SECONDS
 from kameleoon_relay.store.errors import StoreFull
@@ -173,6 +174,9 @@ def _normalize(
         try:
             event = normalize_event(raw, received_at)
             body = orjson.dumps(event)
+            linking = linking_of(event) if links else NO_LINKING
+            if linking.code is not None and "\x00" in linking.code:  # stored as text too
+                raise SpecError([f"{' or '.join(CODE_KEYS)}: {NUL_PROBLEM}"])
         except (SpecError, orjson.JSONEncodeError) as exc:
             if not refused:  # this event may be what makes the whole body too deep
                 check_depth(payload)
@@ -188,7 +192,6 @@ def _normalize(
             if is_batch:
                 items.append(_rejected_item(raw, source, at, reasons))
             continue
-        linking = linking_of(event) if links else NO_LINKING
         user_id = event.get("userId")
         items.append(
             EventRecord(
@@ -214,12 +217,17 @@ def _rejected_item(raw: Any, source: str, received_at: float, problems: list[str
     except orjson.JSONEncodeError:
         body = orjson.dumps({"value": repr(raw)[:2000]})  # kept for people to read
     return EventRecord(
-        message_id=message_id if isinstance(message_id, str) else "",
+        message_id=_escape_nul(message_id) if isinstance(message_id, str) else "",
         source=source,
         body=body,
         received_at=received_at,
-        problems=tuple(problems),
+        problems=tuple(_escape_nul(problem) for problem in problems),
     )
+
+
+def _escape_nul(text: str) -> str:
+    """A rejected event's text as stored for people to read: PostgreSQL's text takes no NUL."""
+    return text.replace("\x00", "\\u0000")
 
 
 def user_key_of(event: dict[str, Any]) -> str | None:

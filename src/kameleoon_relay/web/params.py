@@ -64,6 +64,16 @@ def choice(raw: str | None, allowed: tuple[str, ...], name: str) -> str | None:
     return raw
 
 
+def text(raw: str | None, name: str) -> str | None:
+    """An optional free-text filter (empty means absent). NUL is refused: PostgreSQL
+    cannot hold it in text, and no stored id has one (ingest refuses them)."""
+    if not raw:
+        return None
+    if "\x00" in raw:
+        raise InvalidParamError(f"{name} must not contain a NUL character")
+    return raw
+
+
 def epoch(value: Any, name: str = "since") -> float | None:
     """A moment: an ISO 8601 date-time (UTC unless an offset is given), epoch seconds,
     or a duration ago (`2h`, `1d`), as epoch seconds."""
