@@ -31,7 +31,12 @@ def _error(description: str) -> Schema:
 
 _ADMIN_ERRORS = {
     "401": _error("admin_token is set and the bearer token is missing or wrong"),
-    "403": _error("no admin_token is set and the caller is not on loopback"),
+    "403": _error(
+        "no admin_token is set and the caller is not on loopback; or the Host is not a "
+        "loopback name nor in allowed_hosts; or a state change came from another site"
+    ),
+    "415": _error("a request body not sent as content-type: application/json"),
+    "429": _error("too many wrong admin tokens from this client: see Retry-After"),
 }
 
 
