@@ -205,3 +205,23 @@ async def test_a_wrong_secret_fails_with_a_clear_reason_and_never_shows_it(
 
 async def _is(value: Any, expected: int) -> bool:
     return await value == expected
+
+
+async def test_a_429_pauses_the_batches_then_they_go(sandbox_url: str, db_url: str) -> None:
+    run = uuid.uuid4().hex[:8]
+    await set_faults(sandbox_url, rate_limit_rate=1.0, retry_after=1)
+    async with dispatching(db_url, data_api_config(sandbox_url, max_events=10)) as (
+        store,
+        dispatcher,
+    ):
+        await store.ingest(orders(40, run))
+        dispatcher.wake()
+        await eventually(lambda: _at_least(sandbox_stats(sandbox_url), "fault_rate_limit", 1))
+        with httpx.Client(base_url=sandbox_url) as client:
+            client.delete("/api/faults")
+        await eventually(lambda: _is(count(store, "delivered"), 40))
+    assert read_back(sandbox_url, f"{run}-v3")["customData"] == {"3": ["pro"]}
+
+
+async def _at_least(stats: Any, key: str, expected: int) -> bool:
+    return (await stats)["faults"]["rate_limit"] >= expected

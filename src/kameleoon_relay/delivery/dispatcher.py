@@ -227,6 +227,7 @@ class DestinationWorker:
                 paused = self.throttle.paused_until - time.monotonic()
                 limits = batch_limits(self.current(), self.destination)
                 low, size = self._claim_plan(limits)
+                claimed_now = 0
                 if paused > 0:  # a 429's Retry-After: claim again when it ends
                     self._fill_later(paused)
                 elif len(self._ready) < low and size > len(self._ready):
@@ -236,10 +237,17 @@ class DestinationWorker:
                         self._ready_since = time.monotonic()
                     self._ready.extend(claimed)
                     self._drained = len(claimed) < want
+                    claimed_now = len(claimed)
                 self._fill()
                 self._show()
-                if limits is not None and self.limit.room() and not self._drained:
-                    continue  # a free slot and a full batch's worth queued: claim it now
+                if (
+                    limits is not None
+                    and claimed_now
+                    and self.limit.room()
+                    and len(self._ready) < low
+                    and not self._drained
+                ):
+                    continue  # a free slot and more than a batch queued: claim it now
                 # Work left in the queue: wait for the buffer to run low, not the clock.
                 timeout = self.poll_interval if self._drained else None
                 with contextlib.suppress(TimeoutError):
