@@ -155,7 +155,7 @@ def test_postgresql_restarting_under_load_loses_nothing(
             health = httpx.get(f"{relays[0].url}/health", timeout=10)
             assert (health.status_code, health.json()) == (
                 503,
-                {"status": "degraded", "database": "down"},
+                {"status": "degraded", "database": "down", "reasons": ["database down"]},
             )
             refused = httpx.post(
                 f"{relays[1].url}/v1/batch", json=batch_body(99, 0), auth=(WRITE_KEY, "")

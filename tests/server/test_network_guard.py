@@ -139,3 +139,19 @@ def test_a_logged_in_dashboard_session_opens_the_sandbox(token_app) -> None:
     stranger = token_app.remote()
     stranger.cookies.set("kr_session", "not-a-session")
     assert stranger.get("/sandbox/").status_code == 401
+
+
+def test_a_reload_moves_the_mounted_sandbox_to_the_new_admin_token(tmp_path: Path) -> None:
+    # Loopback is answered without a token: the move shows from the network.
+    first, second = "first-admin-token-0123", "second-admin-token-0123"
+    path = write_config(tmp_path, "http://127.0.0.1:9", admin_token=first)
+    app = create_app(load_config(path), sandbox=create_sandbox(), loader=lambda: load_config(path))
+    with TestClient(app, client=LOOPBACK):
+        clients = Clients(app)
+        page = "/sandbox/api/stats"
+        assert clients.remote(Authorization=f"Bearer {first}").get(page).status_code == 200
+        write_config(tmp_path, "http://127.0.0.1:9", admin_token=second)
+        reload = clients.local(Authorization=f"Bearer {first}").post("/api/config/reload")
+        assert reload.status_code == 200, reload.text
+        assert clients.remote(Authorization=f"Bearer {first}").get(page).status_code == 401
+        assert clients.remote(Authorization=f"Bearer {second}").get(page).status_code == 200
