@@ -178,6 +178,12 @@ def watch_in_flight(relay_url: str, stop: threading.Event, seen: list[int]) -> N
 
 def in_flight_peak(relay_url: str, sandbox_url: str, prefix: str, count: int) -> int:
     """Ingest `count` events of one user; the most deliveries in flight seen meanwhile."""
+
+    def idle() -> bool:
+        d = stats(relay_url)["deliveries"]
+        return d["in_flight"] + d["pending"] + d["retrying"] == 0
+
+    wait_for(idle, "the earlier work recorded")  # not counted in this user's peak
     seen: list[int] = []
     stop = threading.Event()
     watcher = threading.Thread(target=watch_in_flight, args=(relay_url, stop, seen))

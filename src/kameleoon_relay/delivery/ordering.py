@@ -4,8 +4,9 @@ The store holds a user's later delivery back while an earlier one is pending, re
 or in flight (see Store.claim). A user with more than `hot_user_backlog` deliveries
 waiting would then trickle out one request at a time and never catch up, so such hot
 users are looked up (Store.hot_users, a scan of the open deliveries' index) when the
-worker starts and every few seconds after, and their events are claimed without waiting
-until they are back under the backlog: RudderStack's router does the same above 200.
+worker starts and every HOT_USERS_REFRESH seconds after, and their events are claimed
+without waiting until they are back under the backlog (RudderStack's router does the
+same above 200).
 """
 
 from __future__ import annotations
