@@ -150,11 +150,20 @@ def kills(
     seed: int = 11,
     gap: tuple[float, float] = (0.5, 2.5),
     threads: int = 4,
+    database: str | None = None,
 ) -> dict[str, Any]:
-    """Sustained ingest with the relay SIGKILLed `count` times at random moments."""
+    """Sustained ingest with the relay SIGKILLed `count` times at random moments. With a
+    PostgreSQL `database`, the lease is 10 minutes: each restart must give back the work
+    the killed relay held (its identity says it died), not wait for the lease; the
+    sandbox answers after 100 ms then, so that each kill finds claimed work unsent."""
     rng = random.Random(seed)
-    with sandbox(directory) as box:
-        config = write_config(directory, box.url, delivery=FAST_RETRIES)
+    with sandbox(directory, *(("--latency-ms", "100") if database else ())) as box:
+        extra: dict[str, Any] = {}
+        delivery = dict(FAST_RETRIES)
+        if database:
+            extra["database"] = database
+            delivery["lease"] = "10m"
+        config = write_config(directory, box.url, delivery=delivery, **extra)
         server = serve(config, directory)
         load = Load(server.url, threads=threads, tag="kill").start()
         started = time.monotonic()

@@ -19,6 +19,17 @@ def test_sigkilled_relay_loses_no_acknowledged_event(tmp_path: Path) -> None:
     assert figures["lost"] == 0, figures
 
 
+def test_sigkilled_relay_on_postgres_gives_back_its_work_at_restart(
+    tmp_path: Path, pg_url: str
+) -> None:
+    # The lease is 10 minutes and the drain check 2: what the killed relays held came
+    # back when the next one started.
+    figures = scenarios.kills(tmp_path, count=3, database=pg_url)
+    assert figures["kills"] == 3
+    assert figures["statuses"].get("transport error", 0) > 0  # the kills hit the load
+    assert figures["lost"] == 0, figures
+
+
 def test_a_fault_soak_loses_no_acknowledged_event(tmp_path: Path) -> None:
     figures = scenarios.fault_soak(tmp_path, seconds=12)
     assert figures["acknowledged"] > 0
