@@ -22,6 +22,7 @@ from tests.e2e.browser_pages import (
     new_page,
     snap,
 )
+from tests.e2e.stack import wait_for
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -303,3 +304,22 @@ def test_sources_page_counts_streams_searches_and_hands_to_the_tester(
     expect(page).to_have_url(re.compile(r"/tester$"))
     expect(page.locator("textarea#event")).to_have_value(re.compile(message_id))
     expect(page.locator("#source")).to_have_value("web")
+
+
+def test_the_sandbox_tells_both_destinations_apart(stack: MountedStack) -> None:
+    # Defect 5: "Sent by" was guessed from the body; an Actions event carrying its own
+    # k_visitorCode read "classic". Both destinations deliver into one sandbox here.
+    code = {"k_visitorCode": "vc-both", "kameleoonVisitorCode": "vc-both"}
+    body = {"type": "track", "event": "Both Destinations", "userId": "both-1", "properties": code}
+    message_id = stack.send(body)
+    stack.wait_final(message_id, count=2)
+
+    def senders() -> list[str] | None:
+        answer = httpx.get(f"{stack.sandbox_url}/api/events", params={"q": message_id})
+        found = sorted(e["sender"] for e in answer.json()["events"])
+        return found if len(found) == 2 else None
+
+    assert wait_for(senders, "both requests in the sandbox's log") == [
+        "actions · kameleoon-relay",
+        "classic · kameleoon-relay",
+    ]

@@ -197,15 +197,33 @@ class Tracker:
         return Outcome("traits", visitor)
 
 
+# What a request says about who sent it: its user-agent (ours name the destination,
+# Segment's Actions say "Segment (Actions)"), then a type only one destination sends.
+_ACTIONS_AGENTS = ("(Actions)",)
+_CLASSIC_AGENTS = ("(Kameleoon classic)",)
+_ACTIONS_ONLY_TYPES = ("identify", "group")  # the classic one sends page, screen, track
+_CLASSIC_ONLY_TYPES = ("screenview",)
+
+
 def sender_of(user_agent: str | None, body: Any) -> str:
-    """Which destination sent a request: classic or actions (from the body's shape: the
-    classic one sends `k_visitorCode` and `screenview`), and the client (user-agent)."""
-    properties = body.get("properties") if isinstance(body, dict) else None
-    classic = (isinstance(properties, dict) and "k_visitorCode" in properties) or (
-        isinstance(body, dict) and body.get("type") == "screenview"
-    )
-    agent = (user_agent or "").split(" ")[0].split("/")[0] or "unknown client"
-    return f"{'classic' if classic else 'actions'} · {agent}"
+    """Which destination sent a request, from what the request itself says (the path is
+    the route's: the Data API has its own), and the client (user-agent): "classic · …",
+    "actions · …", or "unknown · …" when nothing says (the body's properties do not: an
+    event's own `k_visitorCode` reaches Kameleoon (Actions) unchanged)."""
+    agent_text = user_agent or ""
+    kind = body.get("type") if isinstance(body, dict) else None
+    if any(mark in agent_text for mark in _ACTIONS_AGENTS):
+        who = "actions"
+    elif any(mark in agent_text for mark in _CLASSIC_AGENTS):
+        who = "classic"
+    elif kind in _ACTIONS_ONLY_TYPES:
+        who = "actions"
+    elif kind in _CLASSIC_ONLY_TYPES:
+        who = "classic"
+    else:
+        who = "unknown"
+    agent = agent_text.split(" ")[0].split("/")[0] or "unknown client"
+    return f"{who} · {agent}"
 
 
 def _visitor_code(body: dict[str, Any], properties: dict[str, Any]) -> str | None:

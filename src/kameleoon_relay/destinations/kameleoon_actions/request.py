@@ -24,20 +24,25 @@ _EXPONENT = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?e[-+]?[0-9]+[,}\]]")
 _ABSENT = object()
 
 
+# Who sends, said where a receiver can read it: the two destinations post the same
+# endpoint, headers and (mostly) shape. Segment's Actions requests say "Segment (Actions)".
+ACTIONS_USER_AGENT = f"{USER_AGENT} (Actions)"
+
+
 @functools.lru_cache(maxsize=64)
-def _headers(api_key: str, sitecode: str) -> Mapping[str, str]:
+def _headers(api_key: str, sitecode: str, user_agent: str) -> Mapping[str, str]:
     """The same for every event of a destination: built once, shared read-only."""
     return MappingProxyType(
         {
             "authorization": f"Basic {api_key}",
             "x-segment-settings": sitecode,
             "content-type": "application/json",
-            "user-agent": USER_AGENT,
+            "user-agent": user_agent,
         }
     )
 
 
-def post_event(context: PerformContext) -> HttpRequest:
+def post_event(context: PerformContext, user_agent: str = ACTIONS_USER_AGENT) -> HttpRequest:
     """POST the payload with the visitor code moved into `properties`.
 
     The reference drops `kameleoonVisitorCode` from the top level and sets it in
@@ -56,7 +61,7 @@ def post_event(context: PerformContext) -> HttpRequest:
     body.pop("kameleoonVisitorCode", None)
     body["properties"] = properties
     settings = context.settings
-    headers = _headers(settings["apiKey"], str(settings["sitecode"]))
+    headers = _headers(settings["apiKey"], str(settings["sitecode"]), user_agent)
     try:
         encoded = orjson.dumps(body)
     except orjson.JSONEncodeError:

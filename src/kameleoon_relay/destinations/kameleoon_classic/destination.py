@@ -3,7 +3,8 @@
 Page, Screen and Track only; Screen is sent with type `screenview`. The visitor
 code comes from `k_visitorCode` (properties, then traits), else the userId, and
 travels where Kameleoon (Actions) puts it: `properties.kameleoonVisitorCode`.
-Same endpoint, headers and authentication as Actions. The body:
+Same endpoint, headers and authentication as Actions, but for its user-agent, which
+says it is the classic destination. The body:
 
     {"anonymousId", "userId", "event" (track) | "name" (page, screen), "type",
      "properties": {..., "kameleoonVisitorCode"}, "timestamp", "context", "messageId"}
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kameleoon_relay.actions import Action, Destination, Field
+from kameleoon_relay import USER_AGENT
+from kameleoon_relay.actions import Action, Destination, Field, HttpRequest
+from kameleoon_relay.actions.definitions import PerformContext
 from kameleoon_relay.destinations.kameleoon_actions.destination import (
     settings_problems,
     test_authentication_request,
@@ -29,6 +32,11 @@ from kameleoon_relay.destinations.kameleoon_actions.request import post_event
 from kameleoon_relay.destinations.kameleoon_actions.settings import KAMELEOON_SETTINGS
 
 CLASSIC_CALL_TYPES = ("track", "page", "screen")
+CLASSIC_USER_AGENT = f"{USER_AGENT} (Kameleoon classic)"  # which destination sent it
+
+
+def post_classic_event(context: PerformContext) -> HttpRequest:
+    return post_event(context, CLASSIC_USER_AGENT)
 
 
 def _first_present(*paths: str) -> Any:
@@ -77,7 +85,7 @@ def _action(slug: str, title: str, sent_type: Any, name_field: tuple[str, Field]
             "context": CONTEXT,
             "messageId": _MESSAGE_ID,
         },
-        perform=post_event,
+        perform=post_classic_event,
     )
 
 
