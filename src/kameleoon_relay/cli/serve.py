@@ -144,6 +144,10 @@ def _print_banner(
     if sandbox_path:
         echo(f"  sandbox page: {base}{sandbox_path}/  (goals, conversions, visitors)")
         echo(f"  sandbox endpoint: {base}{sandbox_path}/segmentio")
+        echo(
+            f"  sandbox Data API: endpoint {base}{sandbox_path}  "
+            f"token_url {base}{sandbox_path}/oauth/token"
+        )
     if sandbox is not None:
         # Demo credentials, public by design: what a config pointing at the sandbox needs.
         for account in sandbox.state.sandbox.config.accounts:
