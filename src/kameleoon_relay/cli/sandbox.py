@@ -78,9 +78,10 @@ def sandbox(
         sites = ", ".join(site.sitecode for site in account.sites)
         typer.echo(f"sandbox account {account.api_key.get('id', '?')}: sitecodes {sites}")
     typer.echo(f"sandbox: http://{host}:{port}/ (endpoint http://{host}:{port}/segmentio)")
+    clients = [a.client_id for a in asgi.state.sandbox.config.accounts if a.client_id]
     typer.echo(
         f"sandbox Data API: endpoint http://{host}:{port}, "
-        f"token_url http://{host}:{port}/oauth/token (demo client: demo / demo)"
+        f"token_url http://{host}:{port}/oauth/token (clientId: {', '.join(clients) or 'none'})"
     )
     uvicorn.run(
         asgi,
