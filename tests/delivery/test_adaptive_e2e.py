@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.cli.test_operator_errors import CLI
 from tests.e2e.stack import WRITE_KEY, relay, sandbox, wait_for, write_config
 
 
@@ -82,3 +85,76 @@ def test_three_delivery_processes_share_one_rate_limit(tmp_path: Path) -> None:
             rate = (240 - first) / (time.monotonic() - started)
         # 40/s in all, not 3 x 40/s (a tenth of a second's reservations may be lost).
         assert 25 <= rate <= 40 * 1.15, rate
+
+
+class PacedLoad:
+    """Events posted at `rate` a second from a thread (20 a batch) until `stop()`."""
+
+    def __init__(self, relay_url: str, rate: float) -> None:
+        self.relay_url, self.rate = relay_url, rate
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PacedLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        batch, number, started = 20, 0, time.monotonic()
+        with httpx.Client(auth=(WRITE_KEY, ""), timeout=30) as client:
+            while not self._stop.is_set():
+                events = [
+                    {"type": "track", "event": "Step", "userId": f"step-{(number + i) % 97}",
+                     "messageId": f"step-{number + i}"}
+                    for i in range(batch)
+                ]  # fmt: skip
+                client.post(f"{self.relay_url}/v1/batch", json={"batch": events})
+                number += batch
+                self._stop.wait(max(0.0, started + number / self.rate - time.monotonic()))
+
+
+def trace_phase(relay_url: str, sandbox_url: str, seconds: float) -> list[tuple[float, int]]:
+    """(limit, delivered so far) every half second for `seconds`."""
+    points = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        points.append((gauge(relay_url, "concurrency_limit"), stats(sandbox_url)["accepted"]))
+    return points
+
+
+def test_the_limit_follows_a_latency_step_both_ways(tmp_path: Path) -> None:
+    # 200 events a second: 4 in flight 20 ms away, 60 in flight 300 ms away.
+    with sandbox(tmp_path, "--latency-ms", "20") as box:
+        config = write_config(tmp_path, box.url)
+        with relay(config, tmp_path) as r, PacedLoad(r.url, 200):
+            wait_for(lambda: stats(box.url)["accepted"] > 0, "delivery to start")
+            near = trace_phase(r.url, box.url, 6)
+            faults = {"latency_ms": 300}
+            assert httpx.patch(f"{box.url}/api/faults", json=faults).status_code == 200
+            far = trace_phase(r.url, box.url, 10)
+            assert httpx.patch(f"{box.url}/api/faults", json={"latency_ms": 20}).status_code == 200
+            back = trace_phase(r.url, box.url, 10)
+            print("limit trace (0.5 s apart):", [p[0] for p in near + far + back])
+            # status and the dashboard show the live limit.
+            shown = subprocess.run(
+                [*CLI, "status", "--config", str(config), "--relay", r.url],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert "Delivery (live" in shown.stdout and "kameleoon" in shown.stdout, shown
+            with httpx.Client(base_url=r.url, timeout=10) as browser:
+                browser.get("/", headers={"accept": "text/html"})
+                overview = browser.get("/dashboard/api/overview").json()
+            assert overview["delivery"]["kameleoon"]["limit"] >= 1
+        before = near[-1][0]
+        peak = max(p[0] for p in far)
+        # 300 ms away: the limit rises to what 200/s needs (60 in flight) within 10 s,
+        # and delivery keeps up with the load (a fixed 16 would do 53/s at most).
+        assert peak >= 48 and peak >= 2 * before, (before, peak)
+        assert (far[-1][1] - far[len(far) // 2][1]) / (0.5 * (len(far) - 1 - len(far) // 2)) > 120
+        # Back to 20 ms: within 10 s the limit comes down to what is used again.
+        assert back[-1][0] <= peak / 2, (peak, back)

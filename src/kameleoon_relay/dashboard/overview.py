@@ -2,7 +2,8 @@
 
 Per destination and action, over the last hour and day: events received, then what
 became of their deliveries (filtered, delivered, retrying, failed, dead, waiting);
-throughput per minute over the last hour; p50/p95 delivery latency; queue depth.
+throughput per minute over the last hour; p50/p95 delivery latency; queue depth; the
+adaptive delivery state (concurrency limit, in flight, RTT, pause, rate) with its history.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 import time
 from typing import Any
 
+from kameleoon_relay.delivery import adaptive_view
 from kameleoon_relay.store import Store
 
 WINDOWS = {"hour": 3600.0, "day": 86400.0}
@@ -71,4 +73,6 @@ async def overview(store: Store, names: list[str], now: float | None = None) -> 
         "latency": latency,
         "throughput": series,
         "queue": await store.queue_depth(now),
+        # Live, from the delivery processes' gauges: empty where no relay delivers here.
+        "delivery": adaptive_view.overview(now),
     }

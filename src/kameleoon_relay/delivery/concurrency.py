@@ -10,6 +10,13 @@ deviation:
 - the relay itself is the bottleneck (its event loop answers late: over half the RTT is
   spent waiting for our own loop, so more in flight would only queue here): x 0.9 too,
   but never below the initial limit on that ground alone;
+- every `QUEUE_PROBE_EVERY` seconds the limit is cut to 3/4 for one interval: when the
+  RTT falls with it, requests were only queueing at the endpoint (the latency dropped, or
+  the endpoint is saturated): the cut is kept and tried again, else the limit comes back;
+- the limit not used (at most half of it in flight all interval: less work than room):
+  it comes halfway down to twice what was used, not below the initial limit (as TCP's
+  congestion window validation), so a limit grown for a far endpoint does not stay there
+  when the endpoint comes near again;
 - the limit was reached, no push-back, RTT normal: in slow start the limit doubles
   (a cold relay gets from 16 to the ~600 that a 100 ms endpoint needs in ~6 round trips),
   else +1; after `REPROBE_AFTER` such intervals in a row, slow start again, so that a
@@ -32,6 +39,9 @@ MIN_INTERVAL = 0.02  # seconds: at 0 ms away, adjust every 20 ms, not every requ
 SELF_BOUND_SHARE = 0.5  # loop lag over this share of the RTT: the relay is the bottleneck
 SELF_BOUND_MIN_LAG = 0.002  # seconds; below it the loop is not what holds requests
 REPROBE_AFTER = 5  # clean intervals in a row before doubling again
+QUEUE_PROBE_EVERY = 5.0  # seconds between checks for a queue of ours at the endpoint
+QUEUE_PROBE_CUT = 0.75  # the limit for one interval during such a check
+QUEUE_PROBE_GAIN = 0.15  # RTT falling by this share with the cut: it was a queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +74,18 @@ class ConcurrencyLimit:
         self._samples = 0
         self._back_pressure = False
         self._reached = False
+        self._peak = 0  # most in flight this interval
         self._clean = 0
         self._next_update = 0.0
+        self._probe: tuple[int, float] | None = None  # (limit before the cut, RTT then)
+        self._next_probe = 0.0
 
     def room(self) -> bool:
         return self.in_flight < self.limit
 
     def started(self) -> None:
         self.in_flight += 1
+        self._peak = max(self._peak, self.in_flight)
         if self.in_flight >= self.limit:
             self._reached = True
 
@@ -99,7 +113,7 @@ class ConcurrencyLimit:
                 self._decrease()
         else:
             if self.adaptive:
-                self._adjust(current)
+                self._adjust(now, current)
             if current is not None:
                 self.last_rtt = current
                 diff = current - self._mean
@@ -108,12 +122,30 @@ class ConcurrencyLimit:
         self._next_update = now + max(self._mean or 0.0, MIN_INTERVAL)
         self._sum, self._samples = 0.0, 0
         self._back_pressure = self._reached = False
+        self._peak = self.in_flight
 
-    def _adjust(self, current: float | None) -> None:
+    def _adjust(self, now: float, current: float | None) -> None:
         assert self._mean is not None
         tolerance = max(DEVIATION_SCALE * math.sqrt(self._variance), MIN_TOLERANCE * self._mean)
+        if self._probe is not None and not self._back_pressure:
+            before, rtt_before = self._probe
+            self._probe = None
+            if current is not None and current <= rtt_before * (1 - QUEUE_PROBE_GAIN):
+                self._next_probe = now  # a queue: keep the cut, try another
+            else:
+                self.limit = max(self.limit, before)
+                self._next_probe = now + QUEUE_PROBE_EVERY
+            return
+        self._probe = None
+        probe_due = now >= self._next_probe and self.limit > self.initial and not self.slow_start
+        if probe_due and self._reached and current is not None and not self._back_pressure:
+            self._probe = (self.limit, current)
+            self.limit = max(self.initial, int(self.limit * QUEUE_PROBE_CUT))
+            return
         if self._back_pressure or (current is not None and current >= self._mean + tolerance):
             self._decrease()
+        elif not self._reached and 2 * self._peak <= self.limit:
+            self.limit = max(self.initial, (self.limit + 2 * self._peak) // 2)
         elif current is not None and self._self_bound(current):
             self._clean = 0
             self.slow_start = False

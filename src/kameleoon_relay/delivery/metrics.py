@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -136,11 +136,14 @@ class _Merged(Collector):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._others: dict[Any, Snapshot] = {}
+        self.listeners: list[Callable[[], None]] = []  # called after each update
         self._retired: Snapshot = []
 
     def update(self, sender: Any, data: Snapshot) -> None:
         with self._lock:
             self._others[sender] = data
+        for listener in self.listeners:
+            listener()
 
     def retire(self, sender: Any) -> None:
         with self._lock:

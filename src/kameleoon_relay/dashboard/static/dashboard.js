@@ -110,7 +110,49 @@ async function refreshOverview() {
     return tr;
   }));
   document.getElementById("chart").replaceChildren(chart(data.throughput));
+  showDelivery(data.delivery || {});
   updated.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
+}
+
+function showDelivery(delivery) {
+  const now = Date.now() / 1000;
+  document.querySelector("#delivery tbody").replaceChildren(...Object.entries(delivery).map(([name, d]) => {
+    const tr = el("tr");
+    const paused = d.paused_until > now ? new Date(d.paused_until * 1000).toLocaleTimeString() : "—";
+    tr.append(el("td", name), el("td", Math.round(d.limit), "num"), el("td", Math.round(d.in_flight || 0), "num"),
+      el("td", d.rtt_seconds ? ms(d.rtt_seconds) : "—", "num"), el("td", d.rtt_ewma_seconds ? ms(d.rtt_ewma_seconds) : "—", "num"),
+      el("td", d.rate_per_second ? Math.round(d.rate_per_second) + "/s" : "—", "num"), el("td", paused, "num"));
+    tr.children[1].dataset.cell = `delivery/${name}/limit`;
+    return tr;
+  }));
+  document.getElementById("delivery-charts").replaceChildren(...Object.entries(delivery).map(([name, d]) => {
+    const box = el("div", null, "delivery-chart");
+    box.append(el("h3", name), lineChart(d.history || [], [["limit", "limit"], ["delivered_per_s", "delivered"]]));
+    return box;
+  }));
+}
+
+// Lines over time, each scaled to its own peak (the limit and a rate differ in units).
+function lineChart(series, lines, height = 90) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  const width = 600;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("role", "img");
+  if (series.length < 2) return svg;
+  const t0 = series[0].at, span = Math.max(1, series[series.length - 1].at - t0);
+  for (const [key, kind] of lines) {
+    const peak = Math.max(1, ...series.map(p => p[key] || 0));
+    const points = series.map(p => `${((p.at - t0) / span * width).toFixed(1)},${(height - 2 - (p[key] || 0) / peak * (height - 6)).toFixed(1)}`);
+    const line = document.createElementNS(NS, "polyline");
+    line.setAttribute("points", points.join(" "));
+    line.setAttribute("class", "line " + kind);
+    const title = document.createElementNS(NS, "title");
+    title.textContent = `${kind}: up to ${Math.round(peak)}`;
+    line.appendChild(title);
+    svg.appendChild(line);
+  }
+  return svg;
 }
 
 // -- charts ------------------------------------------------------------------------------
