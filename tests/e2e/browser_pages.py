@@ -118,6 +118,7 @@ def _config(directory: Path, port: int) -> Path:
                 "type": "kameleoon-classic",
                 "endpoint": endpoint,
                 "settings": settings,
+                "filters": [{"drop": 'event = "Internal Only"'}],
             },
         ],
         "database": f"sqlite:///{directory / 'relay.db'}",

@@ -323,3 +323,35 @@ def test_the_sandbox_tells_both_destinations_apart(stack: MountedStack) -> None:
         "actions · kameleoon-relay",
         "classic · kameleoon-relay",
     ]
+
+
+def test_mapping_editor_fits_the_trigger_starts_from_defaults_and_shows_routing(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Defect 15: a 165 px trigger input, no "start from the default mapping", "(3 of at
+    # most 50)" on the read-only classic destination, no filters, sources or linking.
+    page.goto("/mappings")
+    actions = page.locator("#dest-actions")
+    expect(actions.locator(".dest-sources")).to_have_text("web")
+    expect(actions.locator(".dest-filters")).to_have_text("none")
+    classic = page.locator("#dest-classic")
+    expect(classic.locator(".dest-sources")).to_have_text("every source")
+    expect(classic.locator(".dest-filters")).to_contain_text('"drop":"event = \\"Internal Only\\""')
+    expect(classic.locator(".dest-linking")).to_contain_text("on")
+    expect(classic.locator("h3")).to_contain_text("fixed")
+    expect(classic.locator("h3")).not_to_contain_text("at most")
+    expect(actions.locator("h3")).to_contain_text("of at most 50")
+    details = actions.locator("details.subscription[data-name='Identify Calls']")
+    details.locator("summary").click()
+    form = details.locator("form.sub-edit")
+    trigger = form.locator("input[name=trigger]")
+    box = trigger.bounding_box()
+    assert box is not None and box["width"] >= 400, f"trigger input {box} px wide"
+    form.get_by_role("button", name="Start from the default mapping").click()
+    mapping = form.locator("textarea[name=mapping]")
+    expect(mapping).to_have_value(re.compile(r'"@path": "\$\.traits\.kameleoonVisitorCode"'))
+    expect(form.locator(".check")).to_contain_text("Trigger and mapping compile.")
+    form.locator("select[name=action]").select_option("logEvent")
+    form.get_by_role("button", name="Start from the default mapping").click()
+    expect(mapping).to_have_value(re.compile(r'"@path": "\$\.event"'))
+    snap(page, shots, "mappings-editor")

@@ -80,6 +80,18 @@ def describe(destination: DestinationConfig, from_file: str | None = None) -> di
         ],
         "subscriptions": subscriptions,
         "subscriptions_from": from_file,
+        # What else decides what reaches it: the editor shows these beside the mappings.
+        "sources": list(destination.sources) if destination.sources is not None else None,
+        "filters": [_plain(f) for f in destination.filters],
+        "identity_linking": (
+            destination.identity_linking
+            if destination.identity_linking is not None
+            else definition.identity_linking_default
+        ),
+        "default_mappings": {
+            slug: _plain({k: f.default for k, f in action.fields.items() if f.default is not None})
+            for slug, action in definition.actions.items()
+        },
     }  # fmt: skip
 
 

@@ -427,6 +427,12 @@ function setupMappings() {
       const warnings = data.warnings || [];  // accepted, as Segment does, but surely not meant
       note.textContent = data.ok ? "Trigger and mapping compile." + (warnings.length ? " Warning: " + warnings.join(" · ") : "") : "";
     }, 250);
+    const defaults = JSON.parse(form.closest("section.destination").dataset.defaultMappings || "{}");
+    form.querySelector("button.start-default").addEventListener("click", () => {
+      // The chosen action's default mapping, to edit rather than retype.
+      form.elements.mapping.value = JSON.stringify(defaults[form.elements.action.value] || {}, null, 2);
+      validate();
+    });
     form.addEventListener("input", validate);
     form.addEventListener("change", validate);
     form.addEventListener("submit", async event => {
