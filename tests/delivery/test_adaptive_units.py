@@ -92,3 +92,15 @@ def test_a_huge_or_negative_retry_after_is_bounded() -> None:
     other = Throttle()
     other.rate_limited(10.0, -5)
     assert other.paused_until <= 10.0
+
+
+def test_retry_after_values_that_are_odd_never_crash_and_stay_finite() -> None:
+    from kameleoon_relay.delivery.policy import MAX_RETRY_AFTER, parse_retry_after
+
+    now = 1_700_000_000.0
+    assert parse_retry_after("9" * 400, now) == MAX_RETRY_AFTER  # would be inf as a float
+    assert parse_retry_after("-5", now) is None  # negative: our own backoff decides
+    assert parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == MAX_RETRY_AFTER
+    assert parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now) == 0.0  # past: now
+    assert parse_retry_after("١٢", now) is None  # digits, but not ASCII ones
+    assert parse_retry_after("Mon, 99 Foo 2024 99:99:99 GMT", now) is None
