@@ -6,8 +6,9 @@ the pacing of sends under a rate.
 - A 429 also teaches the endpoint's rate: the sending rate is held at `HOLD_SHARE` of what
   was accepted over the last second before it (as RudderStack's adaptive throttling), so a
   limited endpoint sees few 429s, not a saw-tooth of them. After `HOLD_SECONDS` without a
-  429 the rate is probed upward by `PROBE_STEP` every `PROBE_EVERY` seconds; it is
-  forgotten once it no longer holds anything back.
+  429 the rate climbs back every `PROBE_EVERY` seconds: halfway to just under the best
+  rate the endpoint ever accepted (a cut that went too deep is undone in seconds), then by
+  `PROBE_STEP` (1%) past it; it is forgotten once it no longer holds anything back.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 
 MAX_PAUSE = 600.0  # seconds: a Retry-After of days still lets the destination come back
 HOLD_SHARE = 0.97
-HOLD_SECONDS = 10.0
-PROBE_STEP = 1.02
+HOLD_SECONDS = 5.0
+PROBE_STEP = 1.01
 PROBE_EVERY = 1.0
 WINDOW = 1.0  # seconds of accepted requests the rate is learnt from
 MIN_WINDOW = 0.25  # a shorter window (a burst the endpoint let through) says too little:
@@ -40,6 +41,7 @@ class Throttle:
         self.max_pause = max_pause
         self.paused_until = 0.0
         self.rate: float | None = None  # learnt from 429s
+        self.ceiling = 0.0  # the most accepted a second when a 429 came, over a window
         self._resumed_at: float | None = None  # first send after the last pause
         self._accepted: collections.deque[float] = collections.deque()
         self._last_429 = 0.0
@@ -89,7 +91,8 @@ class Throttle:
         probing = now - self._last_429 > HOLD_SECONDS and now - self._last_probe >= PROBE_EVERY
         if rate is not None and probing:
             self._last_probe = now
-            rate *= PROBE_STEP
+            target = HOLD_SHARE * self.ceiling
+            rate = rate + (target - rate) / 2 if rate < 0.99 * target else rate * PROBE_STEP
             # Not reached for a whole window: it holds nothing back any more.
             self.rate = rate if len(self._accepted) >= 0.5 * rate * WINDOW else None
         return self.rate
@@ -99,6 +102,7 @@ class Throttle:
         span = now - start
         recent = sum(1 for t in self._accepted if t >= start)
         if span >= MIN_WINDOW and recent:
+            self.ceiling = max(self.ceiling, recent / span)
             learnt = HOLD_SHARE * recent / span
             self.rate = learnt if self.rate is None else min(learnt, self.rate)
         elif self.rate is not None:
