@@ -355,3 +355,41 @@ def test_mapping_editor_fits_the_trigger_starts_from_defaults_and_shows_routing(
     form.get_by_role("button", name="Start from the default mapping").click()
     expect(mapping).to_have_value(re.compile(r'"@path": "\$\.event"'))
     snap(page, shots, "mappings-editor")
+
+
+def test_overview_chart_axes_count_links_and_error_reasons(
+    page: Page, stack: MountedStack, shots: Path
+) -> None:
+    # Missing 4: a chart with axes and time labels whose earlier bars survive a burst,
+    # counts linking to their deliveries, the top error reasons of the last hour.
+    page.goto("/")
+    chart = page.locator("#chart")
+    expect(chart.locator(".axis text.time-label").first).to_be_attached()
+    assert chart.locator(".axis text.time-label").count() >= 5  # every 10 minutes of an hour
+    expect(chart.locator("rect.bar.delivered").first).to_be_attached()
+    burst = [
+        {"type": "track", "event": "Burst", "userId": f"burst-{n}", "messageId": f"burst-{n}",
+         "properties": {"kameleoonVisitorCode": f"vc-burst-{n}"}}
+        for n in range(400)
+    ]  # fmt: skip
+    answer = httpx.post(
+        f"{stack.url}/v1/batch", json={"batch": burst}, auth=("wk_web_19", ""), timeout=30
+    )
+    assert answer.status_code == 200
+    received = page.locator('[data-cell="hour/actions/*/received"] a')
+    expect(received).to_have_text(re.compile(r"^\d{3,}$"), timeout=20_000)
+    heights = chart.locator("rect.bar").evaluate_all(
+        "bars => bars.map(b => Number(b.getAttribute('height')))"
+    )
+    # The few failures beside 400 deliveries, and any quieter minute, stay visible.
+    assert heights and min(heights) >= 2, "a bar that is not zero stays visible"
+    reasons = page.locator("#reasons tbody")
+    expect(reasons).to_contain_text("messageId")  # the Strict Copy subscription's failure
+    snap(page, shots, "overview-axes-reasons")
+    link = page.locator('[data-cell="hour/actions/*/failed"] a')
+    expect(link).to_have_attribute("href", re.compile(r"destination=actions.*state=failed"))
+    link.click()
+    expect(page).to_have_url(re.compile(r"/deliveries\?"))
+    expect(page.locator("select[name=state]")).to_have_value("failed")
+    states = page.locator("#deliveries tbody .state").all_inner_texts()
+    assert states and set(states) == {"failed"}

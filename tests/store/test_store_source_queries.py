@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import orjson
 
-from kameleoon_relay.store import DeliveryQuery, EventRecord, open_store
+from kameleoon_relay.store import DeliveryOutcome, DeliveryQuery, EventRecord, open_store
 
 
 def record(
@@ -91,5 +91,38 @@ async def test_sources_volume_stream_search_and_duplicates(db_url: str) -> None:
         assert (await store.find_events("Clicked", since=0, source="mobile"))["accepted"] == []
         assert [e["message_id"] for e in (await store.find_events("bad", 0))["refused"]] == ["bad"]
         assert (await store.find_events("w2", since=10_071))["accepted"] == []
+    finally:
+        await store.close()
+
+
+async def test_top_error_reasons_of_the_last_hour(db_url: str) -> None:
+    store = open_store(db_url, dedupe_window=86400)
+    await store.open()
+    try:
+        now = 1_000_000.0
+        track = {"type": "track", "event": "E"}
+        await store.ingest([record(f"r{n}", track, at=now - 100) for n in range(6)])
+        claimed = await store.claim("k", 6, now - 50, 600)
+        verdicts = [
+            ("failed", "HTTP 400: bad"),
+            ("failed", "HTTP 400: bad"),
+            ("dead", "HTTP 503: down"),
+            ("pending", "HTTP 503: down"),  # retrying
+            ("pending", "HTTP 503: down"),
+            ("delivered", None),
+        ]
+        outcomes = [
+            DeliveryOutcome(c.id, c.lease, state, now - 40, "logEvent", error=error,
+                            next_attempt_at=now + 60 if state == "pending" else None)
+            for c, (state, error) in zip(claimed, verdicts, strict=True)
+        ]  # fmt: skip
+        assert await store.record(outcomes) == 6
+        reasons = await store.error_reasons(now - 3600)
+        assert reasons == [
+            {"destination": "k", "reason": "HTTP 503: down", "n": 3},
+            {"destination": "k", "reason": "HTTP 400: bad", "n": 2},
+        ]
+        assert await store.error_reasons(now - 3600, limit=1) == reasons[:1]
+        assert await store.error_reasons(now) == []  # none attempted since
     finally:
         await store.close()

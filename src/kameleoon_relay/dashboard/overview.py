@@ -16,6 +16,7 @@ from kameleoon_relay.delivery import adaptive_view
 from kameleoon_relay.store import Store
 
 WINDOWS = {"hour": 3600.0, "day": 86400.0}
+TOP_REASONS = 10
 COLUMNS = ("received", "filtered", "delivered", "retrying", "failed", "dead", "waiting")
 _WAITING = ("pending", "in_flight")
 
@@ -73,6 +74,7 @@ async def overview(store: Store, names: list[str], now: float | None = None) -> 
         "latency": latency,
         "throughput": series,
         "queue": await store.queue_depth(now),
+        "reasons": await store.error_reasons(now - WINDOWS["hour"], TOP_REASONS),
         # Live, from the delivery processes' gauges: empty where no relay delivers here.
         "delivery": adaptive_view.overview(now),
     }

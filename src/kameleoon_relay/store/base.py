@@ -373,6 +373,32 @@ class Store(abc.ABC):
         )
         return {"accepted": _with_bodies(accepted), "refused": _with_bodies(refused)}
 
+    async def error_reasons(self, since: float, limit: int = 10) -> list[dict[str, Any]]:
+        """The most frequent last errors of deliveries failed, dead or retrying (their last
+        attempt since `since`), most frequent first: {destination, reason, n}."""
+        mark = self.dialect.mark
+        rows = [
+            *await self._fetch(
+                # The final-states term matches SQLite's partial index deliveries_final.
+                f"SELECT destination, last_error AS reason, count(*) AS n FROM deliveries"
+                f" WHERE {FINAL_STATES_SQL} AND state IN ('failed', 'dead')"
+                f" AND updated_at >= {mark} AND last_error IS NOT NULL GROUP BY 1, 2",
+                [since],
+            ),
+            *await self._fetch(
+                "SELECT destination, last_error AS reason, count(*) AS n FROM deliveries"
+                f" WHERE state = 'pending' AND attempts > 0 AND updated_at >= {mark}"
+                " AND last_error IS NOT NULL GROUP BY 1, 2",
+                [since],
+            ),
+        ]
+        merged: dict[tuple[str, str], int] = {}
+        for row in rows:
+            key = (row["destination"], row["reason"])
+            merged[key] = merged.get(key, 0) + int(row["n"])
+        top = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[: max(0, limit)]
+        return [{"destination": d, "reason": r, "n": n} for (d, r), n in top]
+
     @abc.abstractmethod
     async def throughput(self, since: float, bucket: float = 60.0) -> list[dict[str, Any]]:
         """Per `bucket` seconds since `since`, oldest first: {at (bucket start), received

@@ -34,25 +34,46 @@ function debounce(fn, ms) {
 
 const COLUMNS = ["received", "filtered", "delivered", "retrying", "failed", "dead", "waiting"];
 
+// A count links to the deliveries it counts (waiting: the pending ones).
+const CELL_STATES = {filtered: "filtered", delivered: "delivered", retrying: "retrying", failed: "failed",
+  dead: "dead", waiting: "pending", received: ""};
+
+function countCell(window, dest, action, column, value) {
+  const td = el("td", null, "num");
+  td.dataset.cell = `${window}/${dest}/${action || "*"}/${column}`;
+  const query = new URLSearchParams({destination: dest, since: window === "hour" ? "1h" : "1d"});
+  if (action) query.set("action", action);
+  if (CELL_STATES[column]) query.set("state", CELL_STATES[column]);
+  const link = el("a", value);
+  link.href = "/deliveries?" + query.toString();
+  td.append(link);
+  return td;
+}
+
+function showReasons(reasons) {
+  const tbody = document.querySelector("#reasons tbody");
+  if (!reasons.length) { tbody.replaceChildren(el("tr")); tbody.firstChild.append(el("td", "No failure in the last hour.", "muted")); return; }
+  tbody.replaceChildren(...reasons.map(r => {
+    const tr = el("tr");
+    const count = el("td", null, "num"), link = el("a", r.n);
+    link.href = "/deliveries?" + new URLSearchParams({destination: r.destination, since: "1h"}).toString();
+    count.append(link);
+    tr.append(el("td", r.destination), el("td", r.reason, "reason"), count);
+    return tr;
+  }));
+}
+
 function activityRows(window, data) {
   const rows = [];
   for (const [dest, entry] of Object.entries(data)) {
     const tr = el("tr", null, "destination");
     tr.appendChild(el("td", dest));
-    for (const c of COLUMNS) {
-      const td = el("td", entry.total[c], "num");
-      td.dataset.cell = `${window}/${dest}/*/${c}`;
-      tr.appendChild(td);
-    }
+    for (const c of COLUMNS) tr.appendChild(countCell(window, dest, null, c, entry.total[c]));
     rows.push(tr);
     for (const [action, counts] of Object.entries(entry.actions)) {
       const sub = el("tr", null, "action");
       sub.appendChild(el("td", action));
-      for (const c of COLUMNS) {
-        const td = el("td", counts[c], "num");
-        td.dataset.cell = `${window}/${dest}/${action}/${c}`;
-        sub.appendChild(td);
-      }
+      for (const c of COLUMNS) sub.appendChild(countCell(window, dest, action, c, counts[c]));
       rows.push(sub);
     }
   }
@@ -65,33 +86,6 @@ function age(seconds) {
   return seconds < 120 ? Math.round(seconds) + " s" : Math.round(seconds / 60) + " min";
 }
 
-function chart(series) {
-  const NS = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(NS, "svg");
-  const width = 600, height = 160, n = Math.max(series.length, 1), bw = width / n;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("preserveAspectRatio", "none");
-  svg.setAttribute("role", "img");
-  const top = Math.max(1, ...series.map(b => Math.max(b.received, b.delivered + b.failed)));
-  series.forEach((b, i) => {
-    const bars = [["received", b.received, 0], ["delivered", b.delivered, 0], ["failed", b.failed, b.delivered]];
-    bars.forEach(([kind, value, under], j) => {
-      if (!value) return;
-      const rect = document.createElementNS(NS, "rect");
-      const h = value / top * (height - 4), base = under / top * (height - 4);
-      rect.setAttribute("x", String(i * bw + (j === 0 ? 0 : bw / 2)));
-      rect.setAttribute("width", String(Math.max(bw / 2 - 0.5, 0.5)));
-      rect.setAttribute("y", String(height - base - h));
-      rect.setAttribute("height", String(h));
-      rect.setAttribute("class", "bar " + kind);
-      const title = document.createElementNS(NS, "title");
-      title.textContent = `${new Date(b.at * 1000).toLocaleTimeString()}: ${kind} ${value}`;
-      rect.appendChild(title);
-      svg.appendChild(rect);
-    });
-  });
-  return svg;
-}
 
 async function refreshOverview() {
   const {ok, data} = await api("overview");
@@ -109,7 +103,8 @@ async function refreshOverview() {
     tr.children[3].dataset.cell = `queue/${name}/depth`;
     return tr;
   }));
-  document.getElementById("chart").replaceChildren(chart(data.throughput));
+  document.getElementById("chart").replaceChildren(timeChart(data.throughput, [["received"], ["delivered", "failed"]]));
+  showReasons(data.reasons || []);
   showDelivery(data.delivery || {});
   updated.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
 }
@@ -175,8 +170,9 @@ function timeChart(series, kinds, height = 170) {
   };
   const width = 640, left = 40, bottom = 18, top = 6, plot = height - bottom - top;
   const svg = make("svg", {viewBox: `0 0 ${width} ${height}`, role: "img"});
-  const n = Math.max(series.length, 1), bw = (width - left) / n;
-  const peak = niceTop(Math.max(1, ...series.map(b => kinds.reduce((t, k) => t + (b[k] || 0), 0))));
+  const groups = Array.isArray(kinds[0]) ? kinds : [kinds];  // side by side; kinds stacked within
+  const n = Math.max(series.length, 1), bw = (width - left) / n, gw = bw / groups.length;
+  const peak = niceTop(Math.max(1, ...series.flatMap(b => groups.map(g => g.reduce((t, k) => t + (b[k] || 0), 0)))));
   const y = v => top + plot - v / peak * plot;
   const axis = make("g", {class: "axis"});
   for (const tick of [0, peak / 2, peak]) {
@@ -189,19 +185,19 @@ function timeChart(series, kinds, height = 170) {
     axis.append(make("text", {x: left + i * bw, y: height - 4, "text-anchor": "middle", class: "time-label"}, label));
   });
   svg.append(axis);
-  series.forEach((b, i) => {
-    let base = 0;
-    for (const kind of kinds) {
+  series.forEach((b, i) => groups.forEach((group, g) => {
+    let bottomY = y(0);
+    for (const kind of group) {
       const value = b[kind] || 0;
       if (!value) continue;
       const h = Math.max(2, value / peak * plot);
-      const rect = make("rect", {x: left + i * bw + 0.5, width: Math.max(bw - 1, 0.5), y: y(base) - h,
-        height: h, class: "bar " + kind, "data-at": b.at, "data-kind": kind});
+      const rect = make("rect", {x: left + i * bw + g * gw + 0.25, width: Math.max(gw - 0.5, 0.5),
+        y: bottomY - h, height: h, class: "bar " + kind, "data-at": b.at, "data-kind": kind});
       rect.append(make("title", {}, `${new Date(b.at * 1000).toLocaleTimeString()}: ${value} ${kind}`));
       svg.append(rect);
-      base += value;
+      bottomY -= h;
     }
-  });
+  }));
   return svg;
 }
 
