@@ -232,7 +232,7 @@ def test_login_cookie_and_csrf(stack: DashStack) -> None:
     right = client.post(
         "/dashboard/api/check", json=body, headers={"x-csrf-token": csrf_of(client)}
     )
-    assert right.status_code == 200 and right.json() == {"ok": True, "problems": []}
+    assert right.status_code == 200 and right.json() == {"ok": True, "problems": [], "warnings": []}
     # A forged session id is no session.
     forged_session = httpx.get(
         f"{stack.relay.url}/dashboard/api/overview", cookies={"kr_session": "made-up"}
