@@ -193,6 +193,3 @@ class AdminGuard:
             return None
         self.throttle.failed(client_of(request))
         return Refusal(401, "wrong admin token", {"WWW-Authenticate": "Bearer"})
-
-    def allows(self, request: Request) -> bool:
-        return self.refusal(request) is None
