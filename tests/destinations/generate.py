@@ -21,6 +21,13 @@ KEYS = [
     "nested",
     "list",
     "a.b",
+    # Names every object inherits: JavaScript reads them through the prototype, and
+    # never copies a `__proto__` key (Segment forwards none).
+    "__proto__",
+    "constructor",
+    "toString",
+    "valueOf",
+    "hasOwnProperty",
 ]
 TIMESTAMPS = [
     "2024-05-01T12:00:00.000Z",
@@ -139,6 +146,13 @@ PATHS = [
     "$.context.ip",
     "$.event[4]",  # half of the emoji in "ä ü 🎉": a lone UTF-16 surrogate
     "$.name[5]",
+    "$.properties.constructor",
+    "$.properties.__proto__",
+    "$.traits.toString",
+    "$.context.page.valueOf",
+    "$.event.constructor",
+    "$.properties.revenue.toFixed",
+    "$.properties.__proto__.nested",
 ]
 
 
@@ -162,7 +176,16 @@ def mapping_value(rng: random.Random) -> Any:
     if roll < 0.5:
         return {"@path": rng.choice(PATHS)}
     if roll < 0.6:
-        return {"@template": rng.choice(["{{userId}}", "{{properties.revenue}} {{event}}", "x"])}
+        return {
+            "@template": rng.choice(
+                [
+                    "{{userId}}",
+                    "{{properties.revenue}} {{event}}",
+                    "x",
+                    "{{properties.constructor}}|{{properties.__proto__}}|{{event.toString}}",
+                ]
+            )
+        }
     if roll < 0.75:
         return {
             "@if": {

@@ -17,7 +17,7 @@ import pytest
 
 from kameleoon_relay.js.objects import as_js_value
 from kameleoon_relay.js.stack import deep_call
-from kameleoon_relay.js.values import nesting_depth
+from kameleoon_relay.js.values import JSFunction, JSPrototype, nesting_depth
 from kameleoon_relay.mapping import (
     UNDEFINED,
     MappingError,
@@ -34,6 +34,8 @@ CASES = int(os.environ.get("KAMELEOON_DIFF_CASES", "6000"))
 CHUNK = 5000  # cases per oracle process
 
 WORDS = ["name", "email", "price", "tags", "obj", "empty", "zero", "flag", "nil", "arr", "10", "2"]
+# Names every object inherits (Object.prototype), as keys of events and steps of paths.
+INHERITED = ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]
 STRINGS = [
     "",
     " ",
@@ -93,6 +95,15 @@ PATHS = [
     "name",
     "x",
     "inner",
+    "$.properties.constructor",
+    "$.properties.toString",
+    "$.properties.hasOwnProperty",
+    "$.properties.name.constructor",
+    "$.properties.tags.constructor",
+    "$.properties.price.toFixed",
+    "$.properties.obj.valueOf",
+    "$.properties.constructor.name",
+    "$.context.page.__proto__",
 ]
 LIQUID = [
     "{{ properties.name }}",
@@ -179,6 +190,8 @@ class Gen:
             out["a.b"] = self.scalar()
         if self.chance(0.05):
             out["0"] = self.scalar()
+        if self.chance(0.1):
+            out[self.pick(INHERITED)] = self.value(depth + 1)
         return out
 
     def event(self) -> dict[str, Any]:
@@ -489,6 +502,26 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+_LEFT_OUT = object()
+_PROTOTYPE_JSON: dict[str, Any] = {"Object": {}, "Array": [], "String": "", "Number": 0}
+
+
+def _as_sent(value: Any) -> Any:
+    """Our output as our requests carry it: built-in functions left out (null in an
+    array), prototypes as V8 writes them, `__proto__` keys dropped (as encode_body drops
+    them; compile_mapping's own output has none); numbers stay as we hold them."""
+    if type(value) is JSFunction or (type(value) is JSPrototype and value.kind == "Function"):
+        return _LEFT_OUT
+    if type(value) is JSPrototype:
+        return _PROTOTYPE_JSON.get(value.kind, False)  # Boolean.prototype is false
+    if isinstance(value, dict):
+        pairs = ((k, _as_sent(v)) for k, v in value.items())
+        return {k: v for k, v in pairs if v is not _LEFT_OUT and k != "__proto__"}
+    if isinstance(value, list):
+        return [None if (v := _as_sent(item)) is _LEFT_OUT else v for item in value]
+    return value
+
+
 def _ours(case: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {"valid": not validate_mapping(case["mapping"]), "error": None}
     try:
@@ -500,7 +533,8 @@ def _ours(case: dict[str, Any]) -> dict[str, Any]:
     except MappingEvaluationError as error:
         result["error"] = str(error)
         return result
-    result["output"] = {"undefined": True} if output is UNDEFINED else {"value": output}
+    sent = UNDEFINED if output is UNDEFINED else deep_call(_as_sent, output)
+    result["output"] = {"undefined": True} if sent in (UNDEFINED, _LEFT_OUT) else {"value": sent}
     return result
 
 

@@ -8,7 +8,10 @@ const validate = require('@segment/actions-core/mapping-kit/validate').default
 // Arrays may hold undefined after transform; mark it so it survives JSON.
 function encode(value) {
   if (value === undefined) return { undefined: true }
-  return { value: JSON.parse(JSON.stringify(value, (k, v) => (v === undefined ? null : v))) }
+  const text = JSON.stringify(value, (k, v) => (v === undefined ? null : v))
+  // A function (read through an inherited name, as {}.constructor) has no JSON at all.
+  if (text === undefined) return { undefined: true }
+  return { value: JSON.parse(text) }
 }
 
 function problems(err) {

@@ -16,7 +16,7 @@ from typing import Any
 from kameleoon_relay.actions.definitions import Field
 from kameleoon_relay.actions.errors import PayloadValidationError
 from kameleoon_relay.js.numbers import number_to_string
-from kameleoon_relay.js.values import real_type_of
+from kameleoon_relay.js.values import JSPrototype, real_type_of
 
 _MISSING = object()
 
@@ -41,6 +41,8 @@ _DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 def _js_typeof_phrase(value: Any) -> str:
     """How ajv-human-errors names a value's type ("a number", "an array", "null")."""
     kind = real_type_of(value)
+    if type(value) is JSPrototype and kind not in ("array", "function"):
+        kind = "object"  # Number.prototype is a Number object: typeof says "object"
     return kind if kind == "null" else f"{_article(kind)} {kind}"
 
 

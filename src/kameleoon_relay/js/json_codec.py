@@ -11,7 +11,7 @@ from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.numbers import js_number, number_to_string
 from kameleoon_relay.js.objects import js_key_order, js_ordered
 from kameleoon_relay.js.stack import deep_call
-from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, nesting_depth
+from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, JSFunction, JSPrototype, nesting_depth
 
 
 def _parse_number(text: str) -> int | float:
@@ -61,8 +61,8 @@ def _encode_string(text: str) -> str:
 
 
 def json_stringify(value: Any) -> Any:
-    """JSON.stringify(value): UNDEFINED for undefined, else the compact JSON text."""
-    if value is UNDEFINED:
+    """JSON.stringify(value): UNDEFINED for undefined (and a function), else the JSON text."""
+    if _omitted(value):
         return UNDEFINED
     return deep_call(_stringify, value, 0)
 
@@ -83,13 +83,28 @@ def _stringify(value: Any, depth: int) -> str:
     if isinstance(value, list | dict) and depth >= MAX_NESTING:
         raise NestingTooDeepError(MAX_NESTING)
     if isinstance(value, list):
-        items = ("null" if v is UNDEFINED else _stringify(v, depth + 1) for v in value)
+        items = ("null" if _omitted(v) else _stringify(v, depth + 1) for v in value)
         return "[" + ",".join(items) + "]"
     if isinstance(value, dict):
         parts = [
             f"{_encode_string(k)}:{_stringify(value[k], depth + 1)}"
             for k in js_key_order(value)
-            if value[k] is not UNDEFINED
+            if not _omitted(value[k])
         ]
         return "{" + ",".join(parts) + "}"
+    if type(value) is JSPrototype:
+        return _PROTOTYPE_JSON[value.kind]
     return "null"
+
+
+def _omitted(value: Any) -> bool:
+    """What JSON.stringify leaves out of an object (null in an array): undefined, functions."""
+    return (
+        value is UNDEFINED
+        or type(value) is JSFunction
+        or (type(value) is JSPrototype and value.kind == "Function")
+    )
+
+
+# JSON.stringify(X.prototype): Array.prototype is an array, String.prototype a String...
+_PROTOTYPE_JSON = {"Object": "{}", "Array": "[]", "String": '""', "Number": "0", "Boolean": "false"}

@@ -59,6 +59,13 @@ _PROTO_METHODS: Final[dict[str, dict[str, tuple[str, int]]]] = {
 }
 
 
+# Every name some JSON value inherits: a path through one of them may reach a built-in
+# function or prototype rather than JSON.
+INHERITED_NAMES: Final = frozenset(name for table in _PROTO_METHODS.values() for name in table) | {
+    "__proto__"
+}
+
+
 def _proto_member(kind: str, key: str) -> Any:
     """Read ``key`` through the prototype chain of a ``kind`` value."""
     if key == "__proto__":

@@ -10,6 +10,35 @@ from kameleoon_relay.js.numbers import MAX_SAFE, js_number
 from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.values import MAX_NESTING, is_index_key
 
+# The one key that assignment does not store: `o["__proto__"] = v` sets o's prototype.
+# JSON.parse keeps it as an own key, so reads see it, but every copy that assigns keys
+# (the mapping-kit's output, Object.assign) drops it: Segment never forwards one.
+PROTO_KEY = "__proto__"
+
+
+def without_proto_keys(value: Any) -> Any:
+    """`value` without `__proto__` keys at any depth (shared where nothing changes)."""
+    return deep_call(_without_proto, value)
+
+
+def _without_proto(value: Any) -> Any:
+    if type(value) is dict:
+        changed = {}
+        for key, item in value.items():
+            if type(item) is dict or type(item) is list:
+                new = _without_proto(item)
+                if new is not item:
+                    changed[key] = new
+        if not changed and PROTO_KEY not in value:
+            return value
+        merged = value | changed
+        merged.pop(PROTO_KEY, None)
+        return merged
+    if type(value) is list:
+        items = [_without_proto(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value
+
 
 def js_key_order(obj: dict[str, Any]) -> list[str]:
     """Own-key order of a JavaScript object: array indices ascending, then insertion order."""

@@ -7,7 +7,7 @@ from typing import Any
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.numbers import number_to_string
 from kameleoon_relay.js.stack import deep_call
-from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED
+from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, JSFunction, JSPrototype
 
 # ECMAScript WhiteSpace and LineTerminator code points (what String.prototype.trim removes,
 # and what a regular expression's \s matches).
@@ -52,7 +52,22 @@ def to_js_string(value: Any) -> str:
         return "undefined"
     if kind is list:
         return deep_call(_join, value, 0)
+    if kind is JSFunction:
+        return f"function {value.name}() {{ [native code] }}"
+    if kind is JSPrototype:
+        return _PROTOTYPE_STRINGS[value.kind]
     return "[object Object]"
+
+
+# String(X.prototype) for each built-in prototype a property read can reach.
+_PROTOTYPE_STRINGS = {
+    "Object": "[object Object]",
+    "Array": "",
+    "String": "",
+    "Number": "0",
+    "Boolean": "false",
+    "Function": "function () { [native code] }",
+}
 
 
 def _join(items: list[Any], depth: int) -> str:

@@ -7,7 +7,6 @@ Here: the model, type names, truthiness and nesting depth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 _MAX_ARRAY_INDEX = 2**32 - 2  # JS orders keys that are valid array indices first
@@ -32,19 +31,30 @@ class _Undefined:
 UNDEFINED: Any = _Undefined()
 
 
-@dataclass(frozen=True, eq=False)
+# Plain classes, not dataclasses: orjson would write a dataclass as an object, where
+# JSON.stringify leaves a function out; refused by orjson, they go to json_stringify.
 class JSFunction:
     """An inherited built-in method, e.g. what ``{}.constructor`` reads."""
 
-    name: str
-    length: int
+    __slots__ = ("length", "name")
+
+    def __init__(self, name: str, length: int) -> None:
+        self.name, self.length = name, length
+
+    def __repr__(self) -> str:
+        return f"function {self.name}()"
 
 
-@dataclass(frozen=True, eq=False)
 class JSPrototype:
     """A built-in prototype object, what ``x.__proto__`` reads."""
 
-    kind: str
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"{self.kind}.prototype"
 
 
 def real_type_of(value: Any) -> str:
@@ -63,6 +73,8 @@ def real_type_of(value: Any) -> str:
         return "array"
     if isinstance(value, JSFunction) or callable(value):
         return "function"
+    if isinstance(value, JSPrototype):  # String.prototype is a String object, and so on
+        return value.kind.lower()
     return "object"
 
 

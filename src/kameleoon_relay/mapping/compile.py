@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.objects import without_proto_keys
 from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.values import UNDEFINED
 from kameleoon_relay.mapping import directives as _directives  # noqa: F401 - registers the directives
@@ -35,7 +36,9 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
     `transform` throws. Keys that resolve to undefined are left out; undefined
     array items become None, and so does a mapping that resolves to undefined.
     Mappings and values are walked to MAX_NESTING levels deep, past which a
-    MappingError or MappingEvaluationError names that depth.
+    MappingError or MappingEvaluationError names that depth. As the reference's
+    output is a copy that assigns its keys, no `__proto__` key is left in it (the
+    pipeline's requests drop theirs as they are encoded, off the fast path).
     """
     run = _compiled(mapping)
 
@@ -44,7 +47,7 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
             value = run(event)
         except (RecursionError, NestingTooDeepError):
             value = _deep(run, event)
-        return None if value is UNDEFINED else value
+        return None if value is UNDEFINED else without_proto_keys(value)
 
     return transform
 

@@ -16,11 +16,18 @@ from kameleoon_relay.js.numbers import number_to_string
 from kameleoon_relay.js.objects import js_ordered
 from kameleoon_relay.js.operators import loosely_equals_empty
 from kameleoon_relay.js.strings import to_js_string, utf16_units
-from kameleoon_relay.js.values import UNDEFINED, real_type_of, truthy, type_of
+from kameleoon_relay.js.values import UNDEFINED, JSPrototype, real_type_of, truthy, type_of
 from kameleoon_relay.mapping import resolvers as core
 from kameleoon_relay.mapping.errors import MappingEvaluationError
 from kameleoon_relay.mapping.liquid import compile_liquid
-from kameleoon_relay.mapping.paths import compile_keys, get, get_keys, split_path, strip_root
+from kameleoon_relay.mapping.paths import (
+    compile_keys,
+    get,
+    get_keys,
+    reads_only_json,
+    split_path,
+    strip_root,
+)
 from kameleoon_relay.mapping.replace import check_lengths, replace_literal
 from kameleoon_relay.mapping.templates import render
 
@@ -180,7 +187,7 @@ def _array_path(data: Any) -> Resolver:
         found = root(payload)
         if isinstance(found, list):
             return [item_f(item) for item in found]
-        if isinstance(found, dict):
+        if isinstance(found, dict) or real_type_of(found) == "object":  # Object.prototype too
             return [item_f(found)]
         return found
 
@@ -202,7 +209,10 @@ def _string_directive(name: str, value: Any, use: Callable[[str, Any], Any]) -> 
 
 def _path(value: Any) -> Resolver:
     if isinstance(value, str):
-        return compile_keys(split_path(strip_root(value)))
+        keys = split_path(strip_root(value))
+        read = compile_keys(keys)
+        # What the event holds needs no cleaning; a built-in reached through it does.
+        return core.mark_clean(read) if reads_only_json(keys) else read
     return _string_directive("@path", value, lambda path, payload: get(payload, strip_root(path)))
 
 
@@ -238,6 +248,10 @@ def _flatten(opts: Any) -> Resolver:
 
 
 def flatten_into(out: dict[str, Any], value: Any, prefix: str, sep: str, omit: bool) -> None:
+    if type(value) is JSPrototype and (
+        value.kind == "Object" or (value.kind == "Array" and not omit)
+    ):
+        return  # no own entries to flatten
     if isinstance(value, dict):
         entries: Any = value.items()
     elif isinstance(value, list) and not omit:

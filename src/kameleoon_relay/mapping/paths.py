@@ -1,9 +1,9 @@
 """Path lookup as the reference's `get` does it (`a.b`, `a[0]`, `a['b c']`).
 
 The reference walks with `prev && prev[key]`, so a falsy value met on the way
-(0, "", false, null) is returned as is, and strings and arrays answer `length`
-and numeric indices. Prototype members (`constructor`, `toString`, ...) are not
-reproduced: they are functions, which JSON cannot carry anyway.
+(0, "", false, null) is returned as is, strings and arrays answer `length` and
+numeric indices, and every value answers what it inherits (`constructor`,
+`toString`, `__proto__`, ...: built-in functions and prototypes, js.members).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from kameleoon_relay.js.strings import utf16_length, utf16_units
+from kameleoon_relay.js.members import INHERITED_NAMES, OBJECT_MEMBERS, member
 from kameleoon_relay.js.values import UNDEFINED, truthy
 
 # Split on "[" before a quote or digit, on ".", and on "]"s after a quote or digit.
@@ -30,29 +30,9 @@ def split_path(path: str) -> tuple[str, ...] | None:
     return tuple(p.replace("'", "").replace('"', "") for p in parts)
 
 
-def _index(key: str, size: int) -> int | None:
-    if key.isascii() and key.isdigit() and (key == "0" or key[0] != "0"):
-        index = int(key)
-        return index if index < size else None
-    return None
-
-
-def member(value: Any, key: str) -> Any:
-    """`value[key]` for a truthy JSON-like value."""
-    if isinstance(value, dict):
-        return value.get(key, UNDEFINED)
-    if isinstance(value, list):
-        if key == "length":
-            return len(value)
-        index = _index(key, len(value))
-        return UNDEFINED if index is None else value[index]
-    if isinstance(value, str):
-        if key == "length":
-            return utf16_length(value)
-        units = utf16_units(value)
-        index = _index(key, len(units))
-        return UNDEFINED if index is None else units[index]
-    return UNDEFINED
+def reads_only_json(keys: tuple[str, ...] | None) -> bool:
+    """Whether the path can only reach JSON values (no inherited member on the way)."""
+    return keys is None or INHERITED_NAMES.isdisjoint(keys)
 
 
 def get_keys(value: Any, keys: tuple[str, ...] | None) -> Any:
@@ -69,6 +49,9 @@ def compile_keys(keys: tuple[str, ...] | None) -> Callable[[Any], Any]:
     """`get_keys` specialised to one path; objects (the common case) take a fast lane."""
     if keys is None:
         return lambda value: value
+    if not OBJECT_MEMBERS.isdisjoint(keys):
+        # An object answers these from its prototype when it lacks them: no dict lanes.
+        return lambda value: get_keys(value, keys)
     if len(keys) == 1:
         (only,) = keys
 

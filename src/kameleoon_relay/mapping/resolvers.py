@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.objects import js_key_order
+from kameleoon_relay.js.objects import PROTO_KEY, js_key_order
 from kameleoon_relay.js.strings import utf16_units
-from kameleoon_relay.js.values import UNDEFINED, real_type_of
+from kameleoon_relay.js.values import UNDEFINED, JSPrototype, real_type_of
 from kameleoon_relay.mapping.errors import MappingError, MappingEvaluationError
 from kameleoon_relay.mapping.validate import is_directive, validate_mapping
 
@@ -27,11 +27,12 @@ DIRECTIVES: dict[str, Callable[[Any], Resolver]] = {}
 
 Resolver = Callable[[Any], Any]
 
-# A "clean" resolver never puts undefined inside what it returns (at most the
-# whole result is undefined), so its output needs no remove_undefined walk:
-# @path values come straight from the JSON event. This keeps the per-event
-# cost independent of how big `properties` or `context` are.
-_CLEAN_DIRECTIVES = frozenset({"@path", "@template"})
+# A "clean" resolver returns plain JSON with no undefined inside (at most the whole
+# result is undefined), so its output needs no remove_undefined walk: @path values
+# come straight from the JSON event (the @path builder marks those that cannot reach
+# a built-in), @template's are strings. This keeps the per-event cost independent of
+# how big `properties` or `context` are.
+_CLEAN_DIRECTIVES = frozenset({"@template"})
 
 
 def mark_clean(resolver: Resolver) -> Resolver:
@@ -134,12 +135,18 @@ def _compile_root(processed: Any) -> tuple[Resolver, bool]:
 
 
 def remove_undefined(value: Any, *, nulls_in_arrays: bool = False) -> Any:
-    """Copy without undefined object entries (array slots stay, or become null)."""
+    """Copy without undefined object entries (array slots stay, or become null).
+
+    As the reference copies (`Object.assign({}, o)`, `a.map(...)`), Object.prototype
+    becomes `{}` and Array.prototype `[]`; other built-ins stay as they are.
+    """
+    if type(value) is JSPrototype and value.kind in ("Object", "Array"):
+        return {} if value.kind == "Object" else []
     if isinstance(value, dict):
         return {
             k: remove_undefined(v, nulls_in_arrays=nulls_in_arrays)
             for k, v in value.items()
-            if v is not UNDEFINED
+            if v is not UNDEFINED and k != PROTO_KEY  # Object.assign sets, not copies, it
         }
     if isinstance(value, list):
         if nulls_in_arrays:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 import orjson
 
@@ -13,6 +15,8 @@ from kameleoon_relay import USER_AGENT
 from kameleoon_relay.actions import HttpRequest
 from kameleoon_relay.actions.definitions import PerformContext
 from kameleoon_relay.js.json_codec import json_stringify
+from kameleoon_relay.js.objects import without_proto_keys
+from kameleoon_relay.js.stack import deep_call
 
 # A number in exponent form where orjson writes a value: after `:`, `,` or `[`, before
 # `,`, `}` or `]` (orjson writes no spaces). Hex ids and UUIDs inside strings ("4e2")
@@ -22,6 +26,7 @@ _EXPONENT = re.compile(rb"[:,\[]-?[0-9]+(?:\.[0-9]+)?e[-+]?[0-9]+[,}\]]")
 
 
 _ABSENT = object()
+_PROTO = b'"__proto__"'
 
 
 # Who sends, said where a receiver can read it: the two destinations post the same
@@ -62,12 +67,24 @@ def post_event(context: PerformContext, user_agent: str = ACTIONS_USER_AGENT) ->
     body["properties"] = properties
     settings = context.settings
     headers = _headers(settings["apiKey"], str(settings["sitecode"]), user_agent)
+    body, encoded = encode_body(body)
+    return HttpRequest("POST", context.endpoint, headers, body, encoded)
+
+
+def encode_body(body: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """The body as JSON.stringify writes it, and the body that text stands for.
+
+    orjson writes it when it can; a `__proto__` key (from an event: Segment never
+    forwards one) is dropped, found in the bytes so the common body costs no walk.
+    """
     try:
         encoded = orjson.dumps(body)
     except orjson.JSONEncodeError:
-        # A lone UTF-16 surrogate (sliced out of a string by a mapping): JSON.stringify
-        # escapes it; orjson refuses it.
+        # A lone UTF-16 surrogate (sliced out of a string by a mapping), a built-in
+        # function or prototype (read through an inherited name), or more than orjson's
+        # 255 levels: JSON.stringify's rules decide, and the body shown is what is sent.
         encoded = json_stringify(body).encode()
+        body = deep_call(json.loads, encoded)
     else:
         # orjson always signs its exponents: a quick scan rules most bodies out.
         if _SIGNED_EXPONENT.search(encoded) and _EXPONENT.search(encoded):
@@ -75,7 +92,11 @@ def post_event(context: PerformContext, user_agent: str = ACTIONS_USER_AGENT) ->
             # 18446744073709552000 (and 0.000001 for 1e-6); JSON.stringify's rules decide.
             # A string that merely looks like one costs a slower, identical encoding.
             encoded = json_stringify(body).encode()
-    return HttpRequest("POST", context.endpoint, headers, body, encoded)
+    if _PROTO in encoded:
+        stripped = without_proto_keys(body)
+        if stripped is not body:  # else only a string held the word
+            return encode_body(stripped)
+    return body, encoded
 
 
 # Where Kameleoon (and the sandbox) look for the visitor code in a body we send.
