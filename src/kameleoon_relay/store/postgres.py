@@ -14,6 +14,7 @@ Several processes share the work safely because:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections import Counter
@@ -56,6 +57,7 @@ DEFAULT_POOL_TIMEOUT = 5.0  # how long a request waits for a connection before i
 PING_TIMEOUT = 2.0
 # pg_try_advisory_xact_lock key: one process at a time folds the counter shards.
 FOLD_LOCK = MIGRATION_LOCK + 1
+RECOVER_SECONDS = 10.0  # at start, giving back the work of relays that died here
 
 
 class PostgresStore(Store):
@@ -119,9 +121,19 @@ class PostgresStore(Store):
             raise
         self._pool = pool
         if recover:
-            given = await self._recover_dead_owners()
-            if given:
-                log.warning("%d deliveries of a relay that died here given back", given)
+            # Bounded: a relay starts even if this cannot be done now (the leases will).
+            try:
+                given = await asyncio.wait_for(self._recover_dead_owners(), RECOVER_SECONDS)
+            except (psycopg.Error, TimeoutError) as exc:
+                why = _first_line(exc, self._conninfo) if isinstance(exc, psycopg.Error) else ""
+                log.warning(
+                    "in-flight work of relays that died here not given back at start (%s);"
+                    " their leases will",
+                    why or "timeout",
+                )
+            else:
+                if given:
+                    log.warning("%d deliveries of a relay that died here given back", given)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -519,6 +531,7 @@ def _first_per_delivery(outcomes: list[DeliveryOutcome]) -> list[DeliveryOutcome
 
 async def _release_owners(conn: Conn, owners: list[str]) -> int:
     await conn.execute(_NO_FLUSH_WAIT)
+    await conn.execute("SET LOCAL lock_timeout = '5s'")  # never stuck behind another's lock
     cursor = await conn.execute(
         "UPDATE deliveries SET state = 'pending', lease_until = NULL"
         " WHERE state = 'in_flight' AND claimed_by = ANY(%s)",
