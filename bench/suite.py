@@ -375,9 +375,9 @@ class Suite:
         In smoke mode the pipeline runs while they start (its figures are rough anyway).
         """
         self._specs = self.specs()
-        keys = ["ceiling", "sink"]
+        keys = ["ceiling", "sink", "sink_far", "sink_limited"]
         if not self.shared_database:
-            keys += ["ingest", "fill"]
+            keys += ["ingest", "fill", "fill_far", "fill_limited"]
         children = self.children.start_many(
             [self._specs[key] for key in keys],
             meanwhile=self.pipeline if self.mode.overlap_start else None,

@@ -30,7 +30,7 @@ def test_bench_smoke_writes_every_figure(tmp_path: Path) -> None:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,  # two more relays (the far and the rate-limited drains)
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(out.read_text())
