@@ -16,7 +16,9 @@ BENCH_DIR = Path(__file__).resolve().parents[3] / "bench"
 
 @app.command()
 def bench(
-    quick: Annotated[bool, typer.Option(help="Short measurements (a few minutes on 2 busy cores).")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Short measurements (a few minutes on 2 busy cores).")
+    ] = False,
     smoke: Annotated[
         bool, typer.Option(help="A few seconds: checks the harness runs, figures are rough.")
     ] = False,
