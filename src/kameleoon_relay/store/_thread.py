@@ -40,6 +40,14 @@ _LOCK_ERRORS = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 # A full disk: the write-ahead log is checkpointed into the database and truncated (its
 # pages are often most of what the store takes), at most this often.
 CHECKPOINT_WHEN_FULL_SECONDS = 1.0
+# A checkpoint copies the log's pages into the database file, which may have to grow: a
+# log that filled the disk could never be checkpointed, and the store would stay full
+# after space came back. So the log is checkpointed before it takes more than this share
+# of the free space (checked at most every WAL_BUDGET_SECONDS), never later than the
+# store's own threshold, nor sooner than WAL_MIN_BYTES.
+WAL_SHARE_OF_FREE_SPACE = 0.25
+WAL_MIN_BYTES = 256 * 1024
+WAL_BUDGET_SECONDS = 0.25
 
 log = logging.getLogger("kameleoon_relay.store")
 
@@ -50,6 +58,8 @@ class SQLiteThread:
         connect: Callable[[], sqlite3.Connection],
         name: str = "sqlite",
         synchronous: str = "FULL",
+        wal_bytes: int | None = None,
+        free_bytes: Callable[[], int | None] | None = None,
     ) -> None:
         self._connect = connect
         self._urgent: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -62,6 +72,10 @@ class SQLiteThread:
         self.commits = 0  # for benchmarks: how many transactions the jobs needed
         self.full = False  # the last transaction failed for want of disk space
         self._checkpointed = 0.0  # monotonic time of the last checkpoint for space
+        self._wal_bytes = wal_bytes  # the checkpoint threshold with room to spare
+        self._free_bytes = free_bytes  # on the store's disk; None: not on a disk
+        self._wal_pages = 0  # the threshold set on the connection now
+        self._budgeted = 0.0  # monotonic time the threshold was last checked
 
     async def start(self) -> None:
         self._thread.start()
@@ -174,10 +188,27 @@ class SQLiteThread:
             log.warning("the disk holding the store has room again: writes go on")
         self.full = full
         now = time.monotonic()
+        if now - self._budgeted >= WAL_BUDGET_SECONDS:
+            self._budgeted = now
+            self._budget_wal(conn)
         if full and now - self._checkpointed >= CHECKPOINT_WHEN_FULL_SECONDS:
             self._checkpointed = now
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _budget_wal(self, conn: sqlite3.Connection) -> None:
+        """Lower the automatic checkpoint threshold as the disk fills (see WAL_SHARE_...)."""
+        if self._wal_bytes is None or self._free_bytes is None:
+            return
+        free = self._free_bytes()
+        if free is None:
+            return
+        budget = min(self._wal_bytes, max(WAL_MIN_BYTES, int(free * WAL_SHARE_OF_FREE_SPACE)))
+        with contextlib.suppress(sqlite3.Error):
+            pages = budget // conn.execute("PRAGMA page_size").fetchone()[0]
+            if pages != self._wal_pages:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+                self._wal_pages = pages
 
 
 def is_full(exc: BaseException) -> bool:

@@ -79,11 +79,16 @@ class SQLiteStore(Store):
             # one's work and send it twice. One relay per SQLite file.
             self._lock = _take_lock(self.path)
         try:
+            on_disk = self.path != ":memory:"
             self._thread = SQLiteThread(
-                self._connect, name=f"sqlite:{self.path}", synchronous=self.synchronous
+                self._connect,
+                name=f"sqlite:{self.path}",
+                synchronous=self.synchronous,
+                wal_bytes=WAL_CHECKPOINT_BYTES,
+                free_bytes=(lambda: _free_bytes(self.path)) if on_disk else None,
             )
             await self._thread.start()
-            if self.path != ":memory:":
+            if on_disk:
                 self._reader = SQLiteReader(self._read_connection, name=f"read:{self.path}")
             if recover:
                 await self._run(_recover_in_flight)
