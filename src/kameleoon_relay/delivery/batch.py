@@ -2,7 +2,8 @@
 
 A worker hands over up to `batch.max_events` claimed deliveries at once. Each is
 planned with the config in force; their lines go out in requests of at most
-`max_events` events and `max_bytes` bytes, with a Bearer token from the shared cache:
+`max_events` events and `max_bytes` bytes, with a Bearer token from the relay's one
+token per destination (delivery/tokens.py, token_link.py):
 
 - 2xx settles every event of the request;
 - 400 or 413 splits it in halves, down to single events, so a poison event is
@@ -30,7 +31,7 @@ from kameleoon_relay.actions import BatchLimits, HttpRequest
 from kameleoon_relay.config.model import DestinationConfig
 from kameleoon_relay.delivery.attempt import Answer, crashed, filtered_reason, judge, send
 from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
-from kameleoon_relay.delivery.tokens import TokenCache, TokenError
+from kameleoon_relay.delivery.tokens import TokenError, TokenSource
 from kameleoon_relay.pipeline import Pipeline, PlannedDelivery
 from kameleoon_relay.store.models import ClaimedDelivery, DeliveryOutcome, SentRequest
 
@@ -67,7 +68,7 @@ async def attempt_batch(
     pipeline: Pipeline,
     policy: RetryPolicy,
     timeout: float,
-    tokens: TokenCache,
+    tokens: TokenSource,
     rng: random.Random | None = None,
 ) -> list[DeliveryOutcome]:
     """Plan and send `claims` together; one outcome per claim."""
@@ -132,7 +133,7 @@ async def _send_group(
     group: list[_Item],
     destination: DestinationConfig,
     timeout: float,
-    tokens: TokenCache,
+    tokens: TokenSource,
 ) -> None:
     """Send one request for `group`; split on 400/413 until each part is settled."""
     first = group[0].to_send[0].request

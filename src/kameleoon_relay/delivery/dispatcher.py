@@ -32,7 +32,7 @@ from kameleoon_relay.delivery.ordering import UserOrdering
 from kameleoon_relay.delivery.policy import RetryPolicy, Verdict
 from kameleoon_relay.delivery.shared_rate import SharedRate
 from kameleoon_relay.delivery.throttle import Throttle
-from kameleoon_relay.delivery.tokens import TokenCache
+from kameleoon_relay.delivery.tokens import TokenCache, TokenSource
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store.base import Store
 from kameleoon_relay.store.errors import StoreFull
@@ -78,6 +78,7 @@ class Dispatcher:
         poll_interval: float = 0.2,
         discover_interval: float = 1.0,
         rng: random.Random | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.store = store
         self.current = current
@@ -87,7 +88,9 @@ class Dispatcher:
         self.rng = rng
         self._workers: dict[str, DestinationWorker] = {}
         self._tasks: list[asyncio.Task] = []
-        self.tokens = TokenCache()  # one access token per destination, for every worker
+        # One access token per destination, for every worker: fetched here, or borrowed
+        # from `serve` in a delivery process (token_link.py).
+        self.tokens: TokenSource = tokens or TokenCache()
         self._signal = asyncio.Event()
 
     def wake(self) -> None:
@@ -161,11 +164,11 @@ class DestinationWorker:
         *,
         poll_interval: float = 0.2,
         rng: random.Random | None = None,
-        tokens: TokenCache | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.store = store
         self.destination = destination
-        self.tokens = tokens or TokenCache()
+        self.tokens: TokenSource = tokens or TokenCache()
         self._ready_since = 0.0  # monotonic time the oldest unsent claim was taken
         self.current = current
         self.options = settings

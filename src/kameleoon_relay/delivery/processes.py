@@ -10,6 +10,8 @@ atomic and names the process that holds it), and each is tied to `serve`:
   dying (0.5 s up to 5 s), and the work it held is given back at once (`on_exit`);
 - woken through a socket pair when `serve` has stored events, so delivery starts at once;
 - sending its delivery metrics to `serve` twice a second, for `/metrics`;
+- borrowing OAuth tokens from `serve`, which alone fetches them, over a second socket
+  pair (delivery/token_link.py): one token per destination for the whole relay;
 - reloading the config file when `serve` does (it forwards SIGHUP);
 - ending with `serve`, even when `serve` is killed and it is stopped (SIGSTOP): the
   kernel sends it SIGKILL, which needs no running process to act.
@@ -38,6 +40,7 @@ from kameleoon_relay.coalesce import Coalesced
 from kameleoon_relay.config import Config, ConfigError, load_config
 from kameleoon_relay.delivery.dispatcher import Dispatcher
 from kameleoon_relay.delivery.metrics import DELIVERY_METRICS, snapshot
+from kameleoon_relay.delivery.token_link import BorrowedTokens, TokenLender, token_link
 from kameleoon_relay.heap import tune_collector
 from kameleoon_relay.pipeline import Pipeline
 from kameleoon_relay.store import open_store
@@ -74,6 +77,7 @@ class _Slot:
     owner: str = ""  # names its claims in the store, for this start
     process: BaseProcess | None = None
     ours: socket.socket | None = None  # our end of its socket pair
+    tokens: socket.socket | None = None  # our end of its token link
     started: float = 0.0
     delay: float = RESTART_FIRST
     restart: asyncio.TimerHandle | None = None
@@ -82,6 +86,7 @@ class _Slot:
 class DeliveryProcesses:
     """The delivery-only processes of one `serve`: `start()` in its event loop, `wake()`
     after storing events, `signal_all(SIGHUP)` after a reload, `await stop()` at the end.
+    `current()` is serve's config in force: the token lender's (token_link.py).
 
     A process that exits is started again, after `on_exit(owner)` gave back its work.
     Each has a datagram socket pair with `serve`: wakes one way, metrics the other.
@@ -98,7 +103,9 @@ class DeliveryProcesses:
         log_format: str,
         owner: Callable[[int, int], str] = lambda number, start: f"{number}.{start}",
         on_exit: Callable[[str], Awaitable[object]] | None = None,
+        current: Callable[[], Config] | None = None,
     ) -> None:
+        self.lender = TokenLender(current or (lambda: config))
         self._context = multiprocessing.get_context("spawn")  # nothing inherited but args
         self._args = (config, log_level, log_format)
         self._owner = owner
@@ -130,17 +137,21 @@ class DeliveryProcesses:
         slot.owner = self._owner(slot.number, self._starts)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
         ours.setblocking(False)
+        lender, borrower = token_link()
         process = self._context.Process(
             target=_main,
-            args=(*self._args, theirs, os.getpid(), slot.number, slot.owner),
+            args=(*self._args, theirs, borrower, os.getpid(), slot.number, slot.owner),
             name=f"kameleoon-relay-delivery-{slot.number}",
             daemon=True,
         )
         process.start()
-        theirs.close()  # the child has its own copy now
+        theirs.close()  # the child has its own copies now
+        borrower.close()
         slot.process, slot.ours, slot.started = process, ours, time.monotonic()
+        slot.tokens = lender
         loop = asyncio.get_running_loop()
         loop.add_reader(ours.fileno(), self._receive, ours, process.pid)
+        self.lender.attach(lender)
         loop.add_reader(process.sentinel, self._exited, slot)
         LIVE_PROCESSES.set(self.live())
 
@@ -179,8 +190,11 @@ class DeliveryProcesses:
         self._receive(ours, process.pid)  # what it sent last
         loop.remove_reader(ours.fileno())
         ours.close()
+        if slot.tokens is not None:
+            self.lender.detach(slot.tokens)
+            slot.tokens.close()
         DELIVERY_METRICS.retire(process.pid)
-        slot.ours = None
+        slot.ours = slot.tokens = None
         LIVE_PROCESSES.set(self.live())
         return process
 
@@ -223,6 +237,7 @@ class DeliveryProcesses:
             if slot.ours is not None:
                 self._reap(slot)
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.lender.close()
 
     @staticmethod
     def _receive(ours: socket.socket, sender: int | None) -> None:
@@ -256,6 +271,7 @@ def _main(
     log_level: str,
     log_format: str,
     link: socket.socket,
+    tokens: socket.socket,
     parent: int,
     number: int,
     owner: str,
@@ -275,18 +291,22 @@ def _main(
     try:
         import uvloop
     except ImportError:  # pragma: no cover - pinned, but optional on exotic platforms
-        asyncio.run(_deliver(config, link, number, owner))
+        asyncio.run(_deliver(config, link, tokens, number, owner))
     else:
-        uvloop.run(_deliver(config, link, number, owner))
+        uvloop.run(_deliver(config, link, tokens, number, owner))
 
 
-async def _deliver(config: Config, link: socket.socket, number: int, owner: str) -> None:
+async def _deliver(
+    config: Config, link: socket.socket, tokens: socket.socket, number: int, owner: str
+) -> None:
     store = open_store(config.database, dedupe_window=config.dedupe_window)
     store.owner = owner  # serve gives back what this one holds if it dies
     # recover=False: in-flight work belongs to whoever claimed it (serve recovers).
     await store.open(recover=False)
     current = [Pipeline(config)]
-    dispatcher = Dispatcher(store, lambda: current[0], config.delivery)
+    borrowed = BorrowedTokens(tokens)  # serve fetches them, for every delivery process
+    borrowed.start()
+    dispatcher = Dispatcher(store, lambda: current[0], config.delivery, tokens=borrowed)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stopping.set)
@@ -320,6 +340,7 @@ async def _deliver(config: Config, link: socket.socket, number: int, owner: str)
         stopping.set()
         await reporter
         loop.remove_reader(link.fileno())
+        borrowed.close()
         await store.close()
 
 

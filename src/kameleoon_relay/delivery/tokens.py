@@ -1,20 +1,26 @@
 """OAuth access tokens for destinations that need one (Kameleoon's Data API).
 
-One token per destination and set of credentials, shared by every worker of the
-process, held in memory only (never in the store, logs or metrics). It is fetched
-on first use, refreshed shortly before it expires, and dropped when Kameleoon
-answers 401 or 403 so the next request fetches another. Concurrent callers wait
+One token per destination and set of credentials, held in memory only (never in the
+store, logs or metrics). It is fetched on first use, refreshed shortly before it
+expires, and dropped when Kameleoon answers 401 or 403 (that value only: one already
+replaced stays replaced) so the next request fetches another. Concurrent callers wait
 for one fetch. The client secret travels only in the token request's body.
+
+`TokenCache` fetches them: in the process that delivers, or, when delivery runs in
+processes of its own, in `serve` alone, which lends them to every delivery process
+(delivery/token_link.py): one fetch per relay, not one per process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 import orjson
 from pyreqwest.client import Client
@@ -41,59 +47,79 @@ class TokenError(RelayError):
 
 
 @dataclass
-class _Token:
+class Token:
     value: str
-    refresh_at: float
+    refresh_at: float  # time.monotonic() when it is to be replaced, shortly before expiry
 
     def __repr__(self) -> str:  # never the token itself
-        return f"_Token(refresh_at={self.refresh_at!r})"
+        return f"Token(refresh_at={self.refresh_at!r})"
+
+    def live(self) -> bool:
+        return self.refresh_at > time.monotonic()
+
+    def is_(self, value: str) -> bool:
+        return hmac.compare_digest(self.value.encode(), value.encode())
+
+
+def token_key(destination: DestinationConfig) -> str:
+    """Destination and credentials: a reload with new ones gets a new token. Hashed, so
+    that the secret is not a dictionary key (reprs, debuggers) nor sent between processes."""
+    settings: Mapping[str, Any] = destination.settings
+    seed = "\x00".join(
+        (
+            destination.name,
+            str(destination.options.get("token_url")),
+            str(settings.get("clientId")),
+            str(settings.get("clientSecret")),
+        )
+    )
+    return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class TokenSource(Protocol):
+    """Where delivery gets its tokens: a `TokenCache`, or the link to the one in `serve`."""
+
+    async def bearer(
+        self, client: Client, destination: DestinationConfig, timeout: float
+    ) -> str: ...
+
+    def drop(self, destination: DestinationConfig, value: str) -> None: ...
 
 
 @dataclass
 class TokenCache:
-    _tokens: dict[str, _Token] = field(default_factory=dict, repr=False)
+    _tokens: dict[str, Token] = field(default_factory=dict, repr=False)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False)
     fetches: int = 0  # token requests made, for tests and curiosity
 
-    @staticmethod
-    def _key(destination: DestinationConfig) -> str:
-        """Destination and credentials: a reload with new ones gets a new token. Hashed, so
-        that the secret is not a dictionary key (reprs, debuggers)."""
-        settings: Mapping[str, Any] = destination.settings
-        seed = "\x00".join(
-            (
-                destination.name,
-                str(destination.options.get("token_url")),
-                str(settings.get("clientId")),
-                str(settings.get("clientSecret")),
-            )
-        )
-        return hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()
-
     async def bearer(self, client: Client, destination: DestinationConfig, timeout: float) -> str:
         """A live access token for `destination`, fetched if need be (TokenError if not)."""
-        key = self._key(destination)
+        return (await self.token(client, destination, timeout)).value
+
+    async def token(self, client: Client, destination: DestinationConfig, timeout: float) -> Token:
+        """As `bearer`, with when it is to be replaced (lent to delivery processes)."""
+        key = token_key(destination)
         token = self._tokens.get(key)
-        if token is not None and token.refresh_at > time.monotonic():
-            return token.value
+        if token is not None and token.live():
+            return token
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             token = self._tokens.get(key)
-            if token is None or token.refresh_at <= time.monotonic():
+            if token is None or not token.live():
                 token = await self._fetch(client, destination, timeout)
                 self._tokens[key] = token
-            return token.value
+            return token
 
     def drop(self, destination: DestinationConfig, value: str) -> None:
         """Kameleoon refused `value` (401/403): the next caller fetches a new token."""
-        key = self._key(destination)
+        self.drop_key(token_key(destination), value)
+
+    def drop_key(self, key: str, value: str) -> None:
         token = self._tokens.get(key)
-        if token is not None and token.value == value:
+        if token is not None and token.is_(value):
             del self._tokens[key]
 
-    async def _fetch(
-        self, client: Client, destination: DestinationConfig, timeout: float
-    ) -> _Token:
+    async def _fetch(self, client: Client, destination: DestinationConfig, timeout: float) -> Token:
         request = token_request(destination.settings, destination.options["token_url"])
         secret = str(destination.settings.get("clientSecret", ""))
         secrets = [secret] if len(secret) >= 4 else []
@@ -102,6 +128,7 @@ class TokenCache:
         try:
             response = await (
                 client.request(request.method, request.url)
+                .timeout(timedelta(seconds=timeout))
                 .headers(dict(request.headers))
                 .body_bytes(request.body)
                 .build()
@@ -131,7 +158,7 @@ class TokenCache:
         if not isinstance(value, str) or not value:
             raise TokenError(f"OAuth token from {where}: empty access_token", Verdict.RETRY)
         margin = min(REFRESH_MARGIN, lifetime / 10)
-        return _Token(value, time.monotonic() + lifetime - margin)
+        return Token(value, time.monotonic() + lifetime - margin)
 
 
 def needs_token(destination: DestinationConfig) -> bool:

@@ -174,6 +174,7 @@ async def api_stats(request: Request) -> Response:
             "duplicates": c["duplicates"],
             "auth_checks": c["auth_checks"],
             "token_requests": c["token_requests"],
+            "tokens_issued": c["tokens_issued"],
             "tokens_refused": c["tokens_refused"],
             "faults": {
                 "error": c["fault_error"],

@@ -75,6 +75,7 @@ async def oauth_token(request: Request) -> Response:
         sandbox.store.count("tokens_refused")
         return _json({"error": "invalid_client"}, 401)
     token = sandbox.tokens.issue(account, time.time())
+    sandbox.store.count("tokens_issued")
     return _json({"access_token": token, "token_type": "Bearer", "expires_in": sandbox.tokens.ttl})
 
 

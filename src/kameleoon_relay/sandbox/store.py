@@ -74,6 +74,7 @@ COUNTERS = (
     "fault_reset",
     "auth_checks",
     "token_requests",
+    "tokens_issued",
     "tokens_refused",
 )
 KEEP_EVENTS = 10_000  # the event log is for inspection; older rows are pruned on commit

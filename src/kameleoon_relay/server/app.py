@@ -90,6 +90,8 @@ def create_app(
                     log_format,
                     owner=lambda number, start: f"{serving}|{number}.{start}",
                     on_exit=store.release_owner,  # a dead process's work: back at once
+                    # Their OAuth tokens are fetched here, with the config in force.
+                    current=lambda: holder[0].config if holder else config,
                 )
                 helpers.start()
                 stack.push_async_callback(helpers.stop)
