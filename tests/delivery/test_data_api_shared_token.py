@@ -39,8 +39,11 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def box_url(box: Server) -> Iterator[str]:
+    # Each request takes a while, so that one process cannot take all the work alone.
+    assert httpx.patch(f"{box.url}/api/faults", json={"latency_ms": 100}).is_success
     yield box.url
     httpx.post(f"{box.url}/api/data-api", json={"token_ttl": 3600})
+    httpx.delete(f"{box.url}/api/faults")
 
 
 def destination(name: str, url: str, secret: str = "demo", token_url: str = "") -> dict:
