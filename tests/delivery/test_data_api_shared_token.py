@@ -129,6 +129,36 @@ def test_a_revoked_token_is_replaced_once_for_every_process(tmp_path: Path, box_
     assert after["tokens_refused"] > middle["tokens_refused"]  # it was refused, and replaced
 
 
+def test_a_reload_with_other_credentials_does_not_reuse_the_token(
+    tmp_path: Path, box_url: str
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    before = stats(box_url)
+    admin = {"authorization": f"Bearer {ADMIN}"}
+    with relay(serve_config(tmp_path, box_url), tmp_path) as server:
+        post_orders(server.url, 30, run)
+        wait_for(lambda: stats(box_url)["accepted"] - before["accepted"] >= 30, "30 events")
+        serve_config(tmp_path, box_url, destination("direct", box_url, secret=WRONG))
+        reloaded = httpx.post(f"{server.url}/api/config/reload", headers=admin, timeout=10)
+        assert reloaded.is_success
+        time.sleep(3)  # serve forwards it as a SIGHUP: its delivery processes reload too
+        post_orders(server.url, 3, run + "w")
+
+        def refused() -> list[dict] | None:
+            answer = httpx.get(
+                f"{server.url}/api/deliveries", params={"state": "failed"}, headers=admin
+            )
+            rows = answer.json()["deliveries"]
+            return rows if len(rows) == 3 else None
+
+        failed = wait_for(refused, "the deliveries with the new credentials to be refused")
+        after = stats(box_url)
+    assert after["accepted"] - before["accepted"] == 30
+    assert after["tokens_issued"] - before["tokens_issued"] == 1
+    assert {row["message_id"].startswith(run + "w") for row in failed} == {True}
+    assert all("OAuth token refused" in row["last_error"] for row in failed)
+
+
 def test_short_lived_tokens_are_replaced_before_they_expire(tmp_path: Path, box_url: str) -> None:
     ttl = 5.0
     assert httpx.post(f"{box_url}/api/data-api", json={"token_ttl": ttl}).is_success

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import socket
 import time
 from collections.abc import Callable
@@ -42,8 +41,6 @@ from kameleoon_relay.config.model import DestinationConfig
 from kameleoon_relay.delivery.client import http_session
 from kameleoon_relay.delivery.policy import Verdict
 from kameleoon_relay.delivery.tokens import Token, TokenCache, TokenError, token_key
-
-log = logging.getLogger("kameleoon_relay.delivery")
 
 ANSWER_GRACE = 5.0  # seconds beyond the fetch's own timeout before a borrower gives up
 MAX_MESSAGE = 64 * 1024  # a token answer; datagrams on a Unix socket stay whole
