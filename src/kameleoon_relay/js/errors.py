@@ -15,3 +15,11 @@ class NestingTooDeepError(RelayError, ValueError):
 
 class MemberReadError(RelayError, TypeError):
     """A property read that JavaScript answers by throwing (e.g. a function's `caller`)."""
+
+
+class ToPrimitiveError(RelayError, TypeError):
+    """An object V8 cannot convert to a string or number: the `toString` it finds is no
+    function (an own JSON key, or no prototype at all) and `valueOf` gives no primitive."""
+
+    def __init__(self) -> None:
+        super().__init__("Cannot convert object to primitive value")  # V8's words

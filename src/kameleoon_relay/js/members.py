@@ -8,7 +8,13 @@ from typing import Any, Final
 from kameleoon_relay.js.errors import MemberReadError
 from kameleoon_relay.js.operators import property_key
 from kameleoon_relay.js.strings import utf16_length, utf16_units
-from kameleoon_relay.js.values import UNDEFINED, JSFunction, JSPrototype, is_index_key
+from kameleoon_relay.js.values import (
+    UNDEFINED,
+    JSFunction,
+    JSPrototype,
+    ProtoObject,
+    is_index_key,
+)
 
 
 # Own members of the built-in prototypes in Node 20: method name -> (function name, arity).
@@ -100,7 +106,24 @@ def member(value: Any, key: str) -> Any:
         return _function_member(value, key)
     if kind is JSPrototype:
         return _prototype_member(value, key)
+    if kind is ProtoObject:
+        return _inherited_member(value, key)
     return _proto_member("Object", key)
+
+
+def _inherited_member(obj: ProtoObject, key: str) -> Any:
+    """obj[key] along the prototypes a copy was given: ProtoObjects, then a plain object
+    or an array (which answer with their own built-in prototypes), or null (nothing)."""
+    node: Any = obj
+    while type(node) is ProtoObject:
+        if key in node:
+            return node[key]
+        node = node.proto
+        if node is None:
+            return UNDEFINED
+    if key == "__proto__" and not (type(node) is dict and key in node):
+        return obj.proto  # Object.prototype's getter, read on obj
+    return member(node, key)
 
 
 def _function_member(func: JSFunction, key: str) -> Any:
@@ -135,7 +158,7 @@ def js_length(value: Any) -> Any:
         return utf16_length(value)
     if kind is list:
         return len(value)
-    if kind is dict:
+    if kind is dict or kind is ProtoObject:
         return value.get("length", UNDEFINED)
     return UNDEFINED
 
@@ -143,7 +166,7 @@ def js_length(value: Any) -> Any:
 def has_own(obj: Any, key: Any) -> bool:
     """Object.hasOwnProperty.call(obj, key) on JSON-like values."""
     kind = type(obj)
-    if kind is dict:
+    if kind is dict or kind is ProtoObject:
         return property_key(key) in obj
     if kind is list or kind is str:
         name = property_key(key)
@@ -157,7 +180,7 @@ def has_own(obj: Any, key: Any) -> bool:
 def get_own(obj: Any, key: Any) -> Any:
     """obj[key] for an own property (has_own(obj, key) holds)."""
     kind = type(obj)
-    if kind is dict:
+    if kind is dict or kind is ProtoObject:
         return obj[property_key(key)]
     name = property_key(key)
     if name == "length":

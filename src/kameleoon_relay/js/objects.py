@@ -8,12 +8,47 @@ from typing import Any
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.numbers import MAX_SAFE, js_number
 from kameleoon_relay.js.stack import deep_call
-from kameleoon_relay.js.values import MAX_NESTING, is_index_key
+from kameleoon_relay.js.values import MAX_NESTING, ProtoObject, is_index_key
 
 # The one key that assignment does not store: `o["__proto__"] = v` sets o's prototype.
 # JSON.parse keeps it as an own key, so reads see it, but every copy that assigns keys
 # (the mapping-kit's output, Object.assign) drops it: Segment never forwards one.
 PROTO_KEY = "__proto__"
+
+
+def set_member(obj: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """`obj[key] = value` as JavaScript assigns it, on an object being built.
+
+    Returns `obj`, or in its place a ProtoObject when the assignment set a prototype:
+    `__proto__` reaches Object.prototype's setter, which takes an object or null and
+    ignores anything else; with no setter on the way (a null prototype, or an inherited
+    `__proto__` data property) it is an ordinary key.
+    """
+    if key != PROTO_KEY or key in obj or not _reaches_proto_setter(obj):
+        obj[key] = value
+        return obj
+    if value is None or isinstance(value, dict | list):
+        return ProtoObject(obj, value)
+    return obj
+
+
+def _reaches_proto_setter(obj: dict[str, Any]) -> bool:
+    node: Any = obj
+    while type(node) is ProtoObject:
+        node = node.proto
+        if node is None or (isinstance(node, dict) and PROTO_KEY in node):
+            return False
+    return True
+
+
+def assign_copy(source: dict[str, Any]) -> dict[str, Any]:
+    """`Object.assign({}, source)`: own keys in order; a `__proto__` key sets the prototype."""
+    if PROTO_KEY not in source:
+        return dict(source)
+    copy: dict[str, Any] = {}
+    for key, value in source.items():
+        copy = set_member(copy, key, value)
+    return copy
 
 
 def without_proto_keys(value: Any) -> Any:
@@ -53,7 +88,8 @@ def js_ordered(obj: dict[str, Any]) -> dict[str, Any]:
     """`obj` with its keys in JavaScript's order (itself when already so)."""
     if not any(is_index_key(key) for key in obj):
         return obj
-    return {key: obj[key] for key in js_key_order(obj)}
+    ordered = {key: obj[key] for key in js_key_order(obj)}
+    return ordered if type(obj) is dict else ProtoObject(ordered, obj.proto)  # type: ignore[attr-defined]
 
 
 def as_js_value(value: Any, limit: int = MAX_NESTING) -> Any:

@@ -11,8 +11,8 @@ import math
 from typing import Any
 
 from kameleoon_relay.js.numbers import as_number, string_to_number
-from kameleoon_relay.js.strings import to_js_string
-from kameleoon_relay.js.values import is_number
+from kameleoon_relay.js.strings import object_to_string, to_js_string
+from kameleoon_relay.js.values import ProtoObject, is_number
 
 
 class HostObject:
@@ -25,12 +25,13 @@ class HostObject:
 
 
 def to_primitive(value: Any, hint: str = "default") -> Any:
-    """ToPrimitive: objects become "[object Object]", arrays their join."""
+    """ToPrimitive: objects become "[object Object]", arrays their join (ToPrimitiveError
+    where V8 throws: js.strings.object_to_string)."""
     kind = type(value)
     if kind is list:
         return to_js_string(value)
-    if kind is dict:
-        return "[object Object]"
+    if kind is dict or kind is ProtoObject:
+        return object_to_string(value)
     if isinstance(value, HostObject):
         return value.to_primitive(hint)
     return value
@@ -115,7 +116,7 @@ def strict_equals(left: Any, right: Any) -> bool:
         return left == right
     if type(left) is not type(right):
         return False
-    if type(left) is dict or type(left) is list:
+    if type(left) is dict or type(left) is list or type(left) is ProtoObject:
         return left is right
     return left == right
 
@@ -130,4 +131,6 @@ def loosely_equals_empty(value: Any) -> bool:
         return value == 0
     if isinstance(value, list):
         return to_js_string(value) == ""
+    if isinstance(value, dict):
+        object_to_string(value)  # "[object Object]" is not "", unless V8 throws
     return False

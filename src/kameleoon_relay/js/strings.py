@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.errors import NestingTooDeepError, ToPrimitiveError
 from kameleoon_relay.js.numbers import number_to_string
 from kameleoon_relay.js.stack import deep_call
-from kameleoon_relay.js.values import MAX_NESTING, UNDEFINED, JSFunction, JSPrototype
+from kameleoon_relay.js.values import (
+    MAX_NESTING,
+    UNDEFINED,
+    JSFunction,
+    JSPrototype,
+    ProtoObject,
+)
 
 # ECMAScript WhiteSpace and LineTerminator code points (what String.prototype.trim removes,
 # and what a regular expression's \s matches).
@@ -37,8 +43,9 @@ def utf16_units(text: str) -> list[str]:
 
 
 def to_js_string(value: Any) -> str:
-    """JavaScript's String(value) for JSON-like values; any other object is
-    "[object Object]". NestingTooDeepError for arrays past MAX_NESTING levels."""
+    """JavaScript's String(value) for JSON-like values; an object is "[object Object]"
+    (ToPrimitiveError where V8 throws, see object_to_string). NestingTooDeepError for
+    arrays past MAX_NESTING levels."""
     kind = type(value)
     if kind is str:
         return value
@@ -56,7 +63,54 @@ def to_js_string(value: Any) -> str:
         return f"function {value.name}() {{ [native code] }}"
     if kind is JSPrototype:
         return _PROTOTYPE_STRINGS[value.kind]
+    if isinstance(value, dict):
+        return object_to_string(value)
     return "[object Object]"
+
+
+def object_to_string(obj: dict[str, Any]) -> str:
+    """ToPrimitive of an object, for any hint: JSON gives no callable `valueOf`, so the
+    `toString` found on the object or its prototypes decides. Object.prototype's prints
+    "[object Object]"; where it is shadowed by a key (not a function) or missing (a null
+    prototype), V8 throws "Cannot convert object to primitive value": ToPrimitiveError.
+    """
+    if type(obj) is dict and "toString" not in obj:
+        return "[object Object]"  # the common case: no own toString
+    method = _find(obj, "toString")
+    if method is _ARRAY_TO_STRING:  # inherited from an array: that array's join
+        items = [_find(obj, str(i)) for i in range(len(_array_proto(obj)))]
+        return deep_call(_join, items, 0)
+    if type(method) is JSFunction:  # a built-in placed by a mapping: read as Object's
+        return "[object Object]"
+    raise ToPrimitiveError
+
+
+_ARRAY_TO_STRING = object()
+
+
+def _find(obj: dict[str, Any], key: str) -> Any:
+    """obj[key] through its prototypes (ProtoObject); Object.prototype's toString is
+    a JSFunction, an array's the _ARRAY_TO_STRING marker."""
+    node: Any = obj
+    while True:
+        if key in node:
+            return node[key]
+        if type(node) is not ProtoObject:
+            return JSFunction("toString", 0) if key == "toString" else UNDEFINED
+        node = node.proto
+        if node is None:
+            return UNDEFINED
+        if type(node) is list:
+            if key == "toString":
+                return _ARRAY_TO_STRING
+            index = int(key) if key.isdigit() else -1
+            return node[index] if 0 <= index < len(node) else UNDEFINED
+
+
+def _array_proto(obj: Any) -> list[Any]:
+    while type(obj) is ProtoObject:
+        obj = obj.proto
+    return obj if type(obj) is list else []
 
 
 # String(X.prototype) for each built-in prototype a property read can reach.

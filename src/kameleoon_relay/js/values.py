@@ -57,6 +57,27 @@ class JSPrototype:
         return f"{self.kind}.prototype"
 
 
+class ProtoObject(dict):
+    """A plain object whose prototype is not Object.prototype.
+
+    Assigning a `__proto__` key sets the prototype instead of storing the key, so a copy
+    that assigns keys (`Object.assign({}, o)`, the mapping-kit's) of an object holding an
+    own `"__proto__"` (JSON.parse keeps one) inherits from that value when it is an object
+    or null. `proto` is None (no prototype: no toString, so V8 cannot print it) or the
+    dict or list it inherits from. Only such copies are of this class: it is rare, and
+    the common paths test `type(x) is dict` first.
+    """
+
+    __slots__ = ("proto",)
+
+    def __init__(self, items: dict[str, Any], proto: Any) -> None:
+        super().__init__(items)
+        self.proto = proto
+
+    def __repr__(self) -> str:
+        return f"ProtoObject({dict.__repr__(self)}, proto={self.proto!r})"
+
+
 def real_type_of(value: Any) -> str:
     """The lower-cased Object.prototype.toString tag: "null", "array", "number", ..."""
     if value is UNDEFINED:
@@ -96,7 +117,7 @@ def truthy(value: Any) -> bool:
         return True
     if kind is float:
         return value == value and value != 0.0
-    return bool(value)
+    return bool(value) or isinstance(value, dict)  # an empty ProtoObject is an object
 
 
 def is_index_key(key: str) -> bool:

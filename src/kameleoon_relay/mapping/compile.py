@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.errors import NestingTooDeepError
+from kameleoon_relay.js.errors import NestingTooDeepError, ToPrimitiveError
 from kameleoon_relay.js.objects import without_proto_keys
 from kameleoon_relay.js.stack import deep_call
 from kameleoon_relay.js.values import UNDEFINED
@@ -24,6 +24,8 @@ def compile_js_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
             return run(event)
         except (RecursionError, NestingTooDeepError):
             return _deep(run, event)
+        except ToPrimitiveError as error:
+            raise MappingEvaluationError(str(error)) from None
 
     return transform
 
@@ -36,7 +38,8 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
     `transform` throws. Keys that resolve to undefined are left out; undefined
     array items become None, and so does a mapping that resolves to undefined.
     Mappings and values are walked to MAX_NESTING levels deep, past which a
-    MappingError or MappingEvaluationError names that depth. As the reference's
+    MappingError or MappingEvaluationError names that depth. Where V8 cannot print an
+    object (js.strings.object_to_string), a MappingEvaluationError in its words. As the reference's
     output is a copy that assigns its keys, no `__proto__` key is left in it (the
     pipeline's requests drop theirs as they are encoded, off the fast path).
     """
@@ -47,6 +50,8 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
             value = run(event)
         except (RecursionError, NestingTooDeepError):
             value = _deep(run, event)
+        except ToPrimitiveError as error:
+            raise MappingEvaluationError(str(error)) from None
         return None if value is UNDEFINED else without_proto_keys(value)
 
     return transform
@@ -66,3 +71,5 @@ def _deep(run: Resolver, event: dict[str, Any]) -> Any:
         return deep_call(run, event)
     except NestingTooDeepError as error:
         raise MappingEvaluationError(f"mapping: {error}") from None
+    except ToPrimitiveError as error:
+        raise MappingEvaluationError(str(error)) from None

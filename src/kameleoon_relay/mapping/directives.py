@@ -13,7 +13,7 @@ from typing import Any
 from kameleoon_relay.js.errors import NestingTooDeepError
 from kameleoon_relay.js.json_codec import json_parse, json_stringify
 from kameleoon_relay.js.numbers import number_to_string
-from kameleoon_relay.js.objects import js_ordered
+from kameleoon_relay.js.objects import PROTO_KEY, assign_copy, js_ordered, set_member
 from kameleoon_relay.js.operators import loosely_equals_empty
 from kameleoon_relay.js.strings import to_js_string, utf16_units
 from kameleoon_relay.js.values import UNDEFINED, JSPrototype, real_type_of, truthy, type_of
@@ -313,7 +313,7 @@ def _merge(opts: Any) -> Resolver:
             resolved.reverse()
         merged: dict[str, Any] = {}
         for source in resolved:
-            assign(merged, source)
+            merged = assign(merged, source)
         return js_ordered(merged)
 
     return resolve
@@ -327,14 +327,20 @@ def _after(first: Resolver, message: str) -> Resolver:
     return fail
 
 
-def assign(target: dict[str, Any], source: Any) -> None:
-    """Object.assign(target, source) for one JSON-like source."""
+def assign(target: dict[str, Any], source: Any) -> dict[str, Any]:
+    """Object.assign(target, source) for one JSON-like source: the target, or what took
+    its place when a `__proto__` key set its prototype (js.objects.set_member)."""
     if isinstance(source, dict):
-        target.update(source)
+        if PROTO_KEY not in source:
+            target.update(source)
+            return target
+        for key, value in source.items():
+            target = set_member(target, key, value)
     elif isinstance(source, list):
         target.update((str(i), v) for i, v in enumerate(source))
     elif isinstance(source, str):
         target.update((str(i), ch) for i, ch in enumerate(utf16_units(source)))
+    return target
 
 
 def _transform(opts: Any) -> Resolver:
@@ -367,10 +373,21 @@ def clean_nulls(value: Any) -> Any:
     """Null object entries become undefined (so they are dropped), recursively."""
     if not isinstance(value, dict):
         return value
-    return {
-        k: UNDEFINED if v is None else clean_nulls(v) if isinstance(v, dict) else v
-        for k, v in value.items()
-    }
+    if PROTO_KEY not in value:
+        return {
+            k: UNDEFINED if v is None else clean_nulls(v) if isinstance(v, dict) else v
+            for k, v in value.items()
+        }
+    # `cleaned = Object.assign({}, value)`, then each own key of `value` assigned again:
+    # the `__proto__` key sets the prototype twice (a null one, then no setter is left,
+    # so the second assignment is an own key).
+    cleaned = assign_copy(value)
+    for key, item in value.items():
+        if item is None:
+            cleaned = set_member(cleaned, key, UNDEFINED)
+        elif isinstance(item, dict):
+            cleaned = set_member(cleaned, key, clean_nulls(item))
+    return cleaned
 
 
 def _liquid(value: Any) -> Resolver:

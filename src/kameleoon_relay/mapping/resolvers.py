@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kameleoon_relay.js.objects import PROTO_KEY, js_key_order
+from kameleoon_relay.js.objects import PROTO_KEY, js_key_order, set_member
 from kameleoon_relay.js.strings import utf16_units
 from kameleoon_relay.js.values import UNDEFINED, JSPrototype, real_type_of
 from kameleoon_relay.mapping.errors import MappingError, MappingEvaluationError
@@ -89,12 +89,27 @@ def _compile(node: Any) -> tuple[Resolver, bool]:
         return (lambda payload: [f(payload) for f in items]), False
     if isinstance(node, dict):
         keyed = [(k, _compile(node[k])) for k in js_key_order(node)]
-        if all(plain for _, (_, plain) in keyed):
+        if all(plain for _, (_, plain) in keyed) and PROTO_KEY not in node:
             return _itself(node), True
         fields = [(k, f) for k, (f, _) in keyed]
+        if PROTO_KEY in node:
+            return _assigning(fields), False
         # Undefined entries stay: @merge tells "absent" from "resolved to undefined".
         return (lambda payload: {k: f(payload) for k, f in fields}), False
     return _itself(node), True
+
+
+def _assigning(fields: list[tuple[str, Resolver]]) -> Resolver:
+    """An object node with a `__proto__` key: the reference assigns each key, and that
+    one sets the result's prototype (js.objects.set_member)."""
+
+    def build(payload: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, resolve in fields:
+            out = set_member(out, key, resolve(payload))
+        return out
+
+    return build
 
 
 def _itself(node: Any) -> Resolver:
@@ -138,16 +153,22 @@ def remove_undefined(value: Any, *, nulls_in_arrays: bool = False) -> Any:
     """Copy without undefined object entries (array slots stay, or become null).
 
     As the reference copies (`Object.assign({}, o)`, `a.map(...)`), Object.prototype
-    becomes `{}` and Array.prototype `[]`; other built-ins stay as they are.
+    becomes `{}` and Array.prototype `[]`; other built-ins stay as they are. A
+    `__proto__` key is not copied: Object.assign sets the copy's prototype with it
+    (a ProtoObject), except in the final output (`nulls_in_arrays`), which is only
+    sent, as JSON, where nothing inherited shows.
     """
     if type(value) is JSPrototype and value.kind in ("Object", "Array"):
         return {} if value.kind == "Object" else []
     if isinstance(value, dict):
-        return {
+        copy = {
             k: remove_undefined(v, nulls_in_arrays=nulls_in_arrays)
             for k, v in value.items()
-            if v is not UNDEFINED and k != PROTO_KEY  # Object.assign sets, not copies, it
+            if v is not UNDEFINED and k != PROTO_KEY
         }
+        if PROTO_KEY in value and not nulls_in_arrays:
+            return set_member(copy, PROTO_KEY, value[PROTO_KEY])  # not a copy: as assigned
+        return copy
     if isinstance(value, list):
         if nulls_in_arrays:
             return [
@@ -227,7 +248,9 @@ def compile_transform(mapping: Any, *, final: bool = False) -> Resolver:
 
     resolve, clean = _compile_root(processed)
 
-    if clean:
+    # Within @transform (not `final`) the copy is always made: an event's `__proto__`
+    # key becomes the copy's prototype, which the inner mapping's reads can see.
+    if clean and final:
 
         def run_clean(payload: Any) -> Any:
             _check_payload(payload)
