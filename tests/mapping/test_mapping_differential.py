@@ -192,6 +192,13 @@ class Gen:
             out["0"] = self.scalar()
         if self.chance(0.1):
             out[self.pick(INHERITED)] = self.value(depth + 1)
+        if self.chance(0.04):
+            # A `__proto__` of every kind: a copy that assigns it gets that prototype (an
+            # object, an array, or none: then V8 cannot print the copy); a primitive is
+            # ignored. A `toString` key: V8 cannot print the object either.
+            out["__proto__"] = self.pick(
+                [None, {"name": "p", "toString": "t"}, {"name": "p"}, [1, {"x": 2}], "s", 0]
+            )
         return out
 
     def event(self) -> dict[str, Any]:
@@ -215,6 +222,8 @@ class Gen:
             event["context"] = {"page": {"url": self.pick(["https://x.io/a?b=1", None])}}
         if self.chance(0.1):
             event["$"] = self.scalar()
+        if self.chance(0.02):
+            event["__proto__"] = self.pick([None, "s", 1, {"name": "p"}, {"toString": 1}])
         return event
 
     # Mappings
@@ -234,7 +243,8 @@ class Gen:
         if roll < 0.75:
             return self.directive(depth + 1)
         if roll < 0.9:
-            return {self.pick(WORDS): self.node(depth + 1) for _ in range(self.r.randrange(4))}
+            keys = WORDS if self.chance(0.9) else [*WORDS, "__proto__", "toString"]
+            return {self.pick(keys): self.node(depth + 1) for _ in range(self.r.randrange(4))}
         return [self.node(depth + 1) for _ in range(self.r.randrange(3))]
 
     def directive(self, depth: int) -> Any:
@@ -255,6 +265,7 @@ class Gen:
                 self.d_exclude,
                 self.d_liquid,
                 self.d_broken,
+                self.d_copy,
             ]
         )
         if self.chance(0.004):
@@ -417,6 +428,25 @@ class Gen:
             opts["objects"] = self.scalar()
         return {"@merge": self.maybe(opts)}
 
+    def d_copy(self, depth: int) -> Any:
+        """A copy that assigns keys (so a `__proto__` key sets its prototype), printed."""
+        source = {"@path": self.pick(["$.properties", "$.traits", "$.properties.obj", "$."])}
+        copy = self.pick(
+            [
+                {"@excludeWhenNull": source},
+                {"@merge": {"objects": [source], "direction": "right"}},
+                {"@transform": {"apply": {"x": source}, "mapping": {"@path": "$.x"}}},
+            ]
+        )
+        return self.pick(
+            [
+                {"@if": {"blank": copy, "then": copy, "else": "blank"}},
+                {"@transform": {"apply": {"c": copy}, "mapping": {"@template": "{{c}}"}}},
+                {"@json": {"mode": "encode", "value": copy}},
+                copy,
+            ]
+        )
+
     def d_transform(self, depth: int) -> Any:
         apply = self.pick(
             [
@@ -424,10 +454,20 @@ class Gen:
                 {"inner": self.node(depth)},
                 {"@path": "$.properties"},
                 {"bad": {"@nope": 1}},
+                {"x": {"@path": "$.properties"}},
+                {"@path": "$."},
             ]
         )
         mapping = self.pick(
-            [{"out": {"@path": "$.x"}, "t": {"@template": "{{t}}"}}, {"@path": "$."}, {"k": 1}]
+            [
+                {"out": {"@path": "$.x"}, "t": {"@template": "{{t}}"}},
+                {"@path": "$."},
+                {"k": 1},
+                {"@template": "{{x}}|{{name}}|{{x.name}}|{{properties.name}}"},
+                {"@if": {"blank": {"@path": "$.x"}, "then": 1, "else": 2}},
+                {"@liquid": "{{ x }}{{ name }}"},
+                {"a": {"@path": "$.x.toString"}, "b": {"@path": "$.name"}},
+            ]
         )
         opts = {"apply": apply, "mapping": mapping}
         if self.chance(0.05):

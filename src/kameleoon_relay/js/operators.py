@@ -131,6 +131,6 @@ def loosely_equals_empty(value: Any) -> bool:
         return value == 0
     if isinstance(value, list):
         return to_js_string(value) == ""
-    if isinstance(value, dict):
-        object_to_string(value)  # "[object Object]" is not "", unless V8 throws
+    if isinstance(value, dict):  # "[object Object]", an inherited array's join, or a throw
+        return object_to_string(value) == ""
     return False
