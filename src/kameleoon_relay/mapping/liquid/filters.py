@@ -33,7 +33,7 @@ from kameleoon_relay.js.operators import (
     to_primitive,
 )
 from kameleoon_relay.js.strings import JS_WHITESPACE, to_js_string, utf16_length, utf16_units
-from kameleoon_relay.js.values import UNDEFINED, is_number, truthy
+from kameleoon_relay.js.values import UNDEFINED, ProtoObject, is_number, truthy
 from kameleoon_relay.mapping.liquid import dates as liquid_dates
 from kameleoon_relay.mapping.liquid.errors import LiquidFilterError
 from kameleoon_relay.mapping.liquid.values import (
@@ -815,7 +815,7 @@ def _charge_json(ctx: Ctx, value: Any) -> None:
         ctx.use(len(_json_text(value, None, "")))
     elif type(value) is list:
         ctx.use(len(value) + 1)
-    elif type(value) is dict or isinstance(value, Drop):
+    elif isinstance(value, dict | Drop):  # a ProtoObject too
         ctx.use(2)
 
 
@@ -860,7 +860,7 @@ def _json_text(value: Any, indent: str | None, current: str, ctx: Ctx | None = N
             "null" if item is UNDEFINED else _json_text(item, indent, inner, ctx) for item in value
         ]
         return _wrap("[", "]", items, indent, current, inner)
-    if kind is dict:
+    if kind is dict or kind is ProtoObject:
         parts = []
         colon = ":" if indent is None else ": "
         for key in js_key_order(value):

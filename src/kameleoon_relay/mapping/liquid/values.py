@@ -13,7 +13,7 @@ from typing import Any
 from kameleoon_relay.js.members import js_length, read_own
 from kameleoon_relay.js.operators import HostObject, js_add, property_key, strict_equals, to_number
 from kameleoon_relay.js.strings import JS_WHITESPACE, to_js_string, utf16_length
-from kameleoon_relay.js.values import UNDEFINED, is_number, truthy
+from kameleoon_relay.js.values import UNDEFINED, ProtoObject, is_number, truthy
 
 
 class Drop(HostObject):
@@ -131,7 +131,7 @@ def drop_equals(drop: Drop, other: Any) -> bool:
     other = to_value(other)
     if type(other) is str or type(other) is list:
         return len(other) == 0
-    if type(other) is dict:
+    if type(other) is dict or type(other) is ProtoObject:
         return not other
     return False  # BlockDrop has an own key; primitives are not empty
 
@@ -219,7 +219,7 @@ def read_size(obj: Any) -> Any:
         return len(obj)
     if kind is str:
         return utf16_length(obj)
-    if kind is dict:
+    if kind is dict or kind is ProtoObject:
         return len(obj)
     return UNDEFINED
 
