@@ -603,7 +603,7 @@ def test_cover_the_directives_and_both_outcomes(compared: list[Any]) -> None:
         assert text.count(name) > 200, name
     for name in ("@flatten", "@json", "@merge", "@transform", "@excludeWhenNull", "@liquid"):
         assert text.count(name) > 200, name
-    assert len(compared) >= 5000
+    assert len(compared) == CASES >= 5000  # as many as asked for (a long run says so)
     valid = [r for _, r, _ in compared if r["valid"] and r["error"] is None]
     assert 0.3 * len(compared) < len(valid) < 0.9 * len(compared)
 
