@@ -304,3 +304,53 @@ def test_json_stringify_orders_index_keys_first_and_skips_undefined() -> None:
         json_stringify({"b": 1, "1": 2, "u": UNDEFINED, "l": [UNDEFINED]})
         == '{"1":2,"b":1,"l":[null]}'
     )
+
+
+UNPRINTABLE = "Cannot convert object to primitive value"  # V8's words
+
+
+@pytest.mark.parametrize(
+    ("mapping", "properties"),
+    [
+        ({"@template": "{{properties}}"}, {"toString": "x"}),
+        ({"@template": "{{properties.a}}"}, {"a": [1, {"toString": None}]}),
+        ({"@if": {"blank": {"@path": "$.properties"}, "then": 1}}, {"toString": 0}),
+        (
+            {
+                "@if": {
+                    "blank": {
+                        "@merge": {"objects": [{"@path": "$.properties"}], "direction": "left"}
+                    },
+                    "then": 1,
+                }
+            },
+            {"__proto__": None},
+        ),
+        (
+            {"@if": {"blank": {"@excludeWhenNull": {"@path": "$.properties"}}, "then": 1}},
+            {"__proto__": None},
+        ),
+        ({"@liquid": "{{ properties }}"}, {"toString": "x"}),
+    ],
+)
+def test_an_object_v8_cannot_print_fails_the_event(mapping: Any, properties: Any) -> None:
+    with pytest.raises(MappingEvaluationError, match=UNPRINTABLE):
+        run({"f": mapping}, {"type": "track", "properties": properties})
+
+
+def test_a_copy_inherits_from_its_proto_key() -> None:
+    apply = {"x": {"@path": "$.properties"}}
+
+    def through_copy(template: str, properties: Any) -> Any:
+        mapping = {"@transform": {"apply": apply, "mapping": {"@template": template}}}
+        return run({"f": mapping}, {"type": "track", "properties": properties})["f"]
+
+    assert through_copy("{{x.a}}|{{x.b}}", {"__proto__": {"a": 5}, "b": 1}) == "5|1"
+    assert through_copy("{{x}}|{{x.length}}", {"__proto__": [1, 2]}) == "1,2|2"
+    assert through_copy("{{x}}|{{x.toString}}", {"__proto__": "s"}) == (
+        "[object Object]|function toString() { [native code] }"
+    )
+    assert through_copy("{{x.toString}}", {"__proto__": None}) == ""
+    # The output is a copy again: no `__proto__` key, nothing inherited.
+    merged = {"@merge": {"objects": [{"@path": "$.properties"}], "direction": "right"}}
+    assert run({"f": merged}, {"properties": {"__proto__": {"a": 1}, "b": 2}}) == {"f": {"b": 2}}
