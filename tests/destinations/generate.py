@@ -122,6 +122,8 @@ def event(rng: random.Random, kind: str | None = None) -> dict[str, Any]:
         out["messageId"] = rng.choice(["msg-1", "ajs-next-1700000000-abc", 5, ""])
     if maybe() < 0.7:
         out["context"] = context(rng) if maybe() < 0.9 else rng.choice(["ctx", None, [1]])
+    if maybe() < 0.03:  # JSON.parse keeps it as a key; no copy Segment makes forwards it
+        out["__proto__"] = rng.choice([None, "s", 1, {"context": {"a": 1}}, {"toString": 1}])
     rng.shuffle(keys := list(out))
     return {key: out[key] for key in keys}
 

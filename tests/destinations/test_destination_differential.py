@@ -22,6 +22,7 @@ from kameleoon_relay.destinations.kameleoon_actions import KAMELEOON_ACTIONS
 from kameleoon_relay.destinations.kameleoon_actions.destination import AuthenticationError
 from kameleoon_relay.ingest import as_js_value
 from kameleoon_relay.js.stack import deep_call
+from kameleoon_relay.mapping import MappingEvaluationError
 from kameleoon_relay.pipeline.compile import request_builder
 from tests.destinations import generate
 from tests.helpers.oracle import run_oracle
@@ -57,6 +58,11 @@ def _ours(case: dict[str, Any]) -> dict[str, Any]:
         request = build(as_js_value(case["event"]))
     except PayloadValidationError as error:
         return {"error": {"name": "AggregateAjvError", "message": str(error)}}
+    except MappingEvaluationError as error:
+        # The JavaScript error the mapping-kit threw: a TypeError where V8 could not
+        # convert a value (ToPrimitiveError), an Error for the directives' own checks.
+        name = "TypeError" if isinstance(error.__cause__, TypeError) else "Error"
+        return {"error": {"name": name, "message": str(error)}}
     headers = {k: v for k, v in request.headers.items() if k != "user-agent"}
     return {
         "request": {

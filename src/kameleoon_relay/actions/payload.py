@@ -84,7 +84,16 @@ def _coerce_to_string(value: Any) -> Any:
 
 
 def _coerce_to_object(value: Any) -> Any:
-    return value if isinstance(value, dict) else _MISSING
+    if isinstance(value, dict):
+        return value
+    # ajv's test is `typeof x == "object" && !Array.isArray(x)`: String.prototype (a
+    # String object), Number's, Boolean's and Object's pass; Array's and Function's fail.
+    if type(value) is JSPrototype and value.kind in _OBJECT_PROTOTYPES:
+        return value
+    return _MISSING
+
+
+_OBJECT_PROTOTYPES = frozenset({"Object", "String", "Number", "Boolean"})
 
 
 def _coerce_to_number(value: Any) -> Any:

@@ -25,7 +25,7 @@ def compile_js_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
         except (RecursionError, NestingTooDeepError):
             return _deep(run, event)
         except ToPrimitiveError as error:
-            raise MappingEvaluationError(str(error)) from None
+            raise MappingEvaluationError(str(error)) from error
 
     return transform
 
@@ -51,7 +51,7 @@ def compile_mapping(mapping: Any) -> Callable[[dict[str, Any]], Any]:
         except (RecursionError, NestingTooDeepError):
             value = _deep(run, event)
         except ToPrimitiveError as error:
-            raise MappingEvaluationError(str(error)) from None
+            raise MappingEvaluationError(str(error)) from error
         return None if value is UNDEFINED else without_proto_keys(value)
 
     return transform
@@ -72,4 +72,4 @@ def _deep(run: Resolver, event: dict[str, Any]) -> Any:
     except NestingTooDeepError as error:
         raise MappingEvaluationError(f"mapping: {error}") from None
     except ToPrimitiveError as error:
-        raise MappingEvaluationError(str(error)) from None
+        raise MappingEvaluationError(str(error)) from error

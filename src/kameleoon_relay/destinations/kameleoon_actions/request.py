@@ -17,6 +17,7 @@ from kameleoon_relay.actions.definitions import PerformContext
 from kameleoon_relay.js.json_codec import json_stringify
 from kameleoon_relay.js.objects import without_proto_keys
 from kameleoon_relay.js.stack import deep_call
+from kameleoon_relay.js.values import JSPrototype
 
 # A number in exponent form where orjson writes a value: after `:`, `,` or `[`, before
 # `,`, `}` or `]` (orjson writes no spaces). Hex ids and UUIDs inside strings ("4e2")
@@ -56,6 +57,8 @@ def post_event(context: PerformContext, user_agent: str = ACTIONS_USER_AGENT) ->
     payload = context.payload
     code = payload.get("kameleoonVisitorCode")
     properties = payload.get("properties") or {}
+    if type(properties) is JSPrototype:  # String.prototype, ...: spread, it has no own keys
+        properties = {}
     # Copied only to change it: usually the code is already there (it is mapped from it).
     if code is None:
         if "kameleoonVisitorCode" in properties:
