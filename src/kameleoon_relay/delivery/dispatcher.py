@@ -48,8 +48,10 @@ GAUGE_SECONDS = 0.25  # how often the adaptive state goes to the gauges
 RECORD_BATCH = 32  # outcomes worth one transaction without waiting
 RECORD_GATHER_SECONDS = 0.005  # how long a smaller batch waits for more (leases are minutes)
 RECORD_STALL = 1.0  # seconds a record may take before sending ahead of it stops
-RECORD_RETRIES = 5  # then the lease decides: delays 0.2 s .. 3.2 s, about 6 s in all
+# A failed record is tried again while the outcomes' leases last: 0.2 s, then doubling up
+# to RECORD_RETRY_MAX, so that a database back after an outage gets them at once.
 RECORD_RETRY_DELAY = 0.2
+RECORD_RETRY_MAX = 1.0
 RECORD_FULL_RETRY_MAX = 5.0  # a full disk: outcomes kept, tried again at most this far apart
 OUTCOME_LABELS = {
     "delivered": "delivered",
@@ -394,7 +396,8 @@ class DestinationWorker:
     async def _give_back(self) -> None:
         """Stopping: the deliveries claimed but not sent are pending again at once (not
         when their lease ends)."""
-        unsent, self._ready = list(self._ready), collections.deque()
+        unsent = [*self._ready, *self._unsent]
+        self._ready, self._unsent = collections.deque(), []
         try:
             await self.store.release(unsent)
         except Exception:
@@ -492,34 +495,45 @@ class DestinationWorker:
                 log.error("recording %d delivery outcomes failed: %s", len(batch), exc)
                 await asyncio.sleep(min(RECORD_FULL_RETRY_MAX, RECORD_RETRY_DELAY * 2**failures))
                 await self._give_back_unsent()
-            except Exception:
+            except Exception as exc:
                 self._recording_since = 0.0
                 failures += 1
-                # The store is in trouble: send nothing more ahead of it. Unsent claims
-                # come back when their lease ends; sending them now could only add
-                # requests whose outcome cannot be kept (and would be sent again).
+                # The store is in trouble: send nothing more ahead of it (those requests'
+                # outcomes could not be kept either). The unsent claims are given back
+                # once it answers again, not left to their lease.
+                self._unsent.extend(self._ready)
                 self._ready.clear()
-                if failures > RECORD_RETRIES:
-                    # They stay in_flight until their lease ends, then are sent again:
-                    # at least once, never lost.
-                    log.exception("recording %d delivery outcomes failed", len(batch))
-                    continue
-                # A short database outage: keep them and try again, well within the
-                # lease, rather than send them all a second time.
-                log.warning("recording %d delivery outcomes failed; retrying", len(batch))
-                self._outcomes = batch + self._outcomes
-                await asyncio.sleep(RECORD_RETRY_DELAY * 2 ** (failures - 1))
+                # The outcomes are known: keep them while their lease lasts and try again
+                # often, so that a short outage sends nothing twice. Past its lease a
+                # delivery may be claimed again: at least once, never lost.
+                now = time.time()
+                kept = [o for o in batch if o.lease > now]
+                if len(kept) < len(batch):
+                    log.error(
+                        "%d delivery outcomes could not be recorded within their lease;"
+                        " those deliveries will be sent again",
+                        len(batch) - len(kept),
+                    )
+                if kept:
+                    log.warning(
+                        "recording %d delivery outcomes failed (%s: %s); retrying",
+                        len(kept),
+                        type(exc).__name__,
+                        exc,
+                    )
+                self._outcomes = kept + self._outcomes
+                await asyncio.sleep(min(RECORD_RETRY_MAX, RECORD_RETRY_DELAY * 2 ** (failures - 1)))
         await self._give_back_unsent()
 
     async def _give_back_unsent(self) -> None:
-        """Claims not sent because the disk was full: pending again as soon as a write
-        goes through (not when their lease ends)."""
+        """Claims not sent because the store failed (a full disk, an outage): pending
+        again as soon as a write goes through (not when their lease ends)."""
         if not self._unsent:
             return
         unsent, self._unsent = self._unsent, []
         try:
             await self.store.release(unsent)
-        except StoreFull:
+        except Exception:  # still failing: kept while their lease lasts, tried again later
             now = time.time()
             self._unsent = [c for c in unsent if c.lease > now] + self._unsent
 
