@@ -57,9 +57,13 @@ def test_an_rtt_spike_is_congestion_then_a_steady_longer_rtt_is_followed_up() ->
         now += 0.05
         run_interval(limit, now, 0.02)
     before = limit.limit
-    now += 0.05
-    run_interval(limit, now, 0.3)  # 20 -> 300 ms: a spike first
-    assert limit.limit < before
+    # 20 -> 300 ms: a spike first. (The first interval that ends holds mostly 20 ms
+    # answers: a 22% rise, no congestion for slow start; the next one is.)
+    for _ in range(2):
+        now += 0.05
+        run_interval(limit, now, 0.3)
+    assert limit.limit < 2 * before
+    assert not limit.slow_start
     for _ in range(30):  # about 9 s of 300 ms intervals
         now += 0.3
         run_interval(limit, now, 0.3)
@@ -104,3 +108,21 @@ def test_retry_after_values_that_are_odd_never_crash_and_stay_finite() -> None:
     assert parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now) == 0.0  # past: now
     assert parse_retry_after("١٢", now) is None  # digits, but not ASCII ones
     assert parse_retry_after("Mon, 99 Foo 2024 99:99:99 GMT", now) is None
+
+
+def test_slow_start_goes_on_through_the_small_rise_new_connections_bring() -> None:
+    limit = ConcurrencyLimit(16, 1000)
+    now = 0.0
+    rtt = 0.1
+    for _ in range(6):  # each doubling's handshakes lift the round trip by 10-30%
+        now += 0.2
+        run_interval(limit, now, rtt)
+        rtt = 0.1 * (1.1 + 0.2 * (limit.limit % 3) / 2)
+    assert limit.slow_start
+    assert limit.limit == 16 * 2**5  # the first interval sets the baseline: five doublings
+    grown = limit.limit
+    for _ in range(2):  # (an interval ends at its first answer: two to see only these)
+        now += 0.2
+        run_interval(limit, now, 0.16)  # 1.6 times the least: congestion after all
+    assert not limit.slow_start
+    assert limit.limit < 2 * grown  # cut by a tenth from where the mixed interval took it

@@ -21,6 +21,10 @@ deviation:
   (a cold relay gets from 16 to the ~600 that a 100 ms endpoint needs in ~6 round trips),
   else +1; after `REPROBE_AFTER` such intervals in a row, slow start again, so that a
   longer round trip (the endpoint moved away) is followed in seconds, not minutes.
+  In slow start "normal" is under `SLOW_START_EXIT` times the least RTT seen since it began (as
+  HyStart++ tolerates a little delay): each doubling opens as many new connections as
+  are in use, and their handshakes lift the mean a little; a deviation test would end
+  slow start at the first doubling, far below what a distant endpoint needs.
 
 A fixed `delivery.concurrency` keeps the limit where it is but still measures RTTs.
 """
@@ -42,6 +46,7 @@ REPROBE_AFTER = 5  # clean intervals in a row before doubling again
 QUEUE_PROBE_EVERY = 5.0  # seconds between checks for a queue of ours at the endpoint
 QUEUE_PROBE_CUT = 0.75  # the limit for one interval during such a check
 QUEUE_PROBE_GAIN = 0.15  # RTT falling by this share with the cut: it was a queue
+SLOW_START_EXIT = 1.5  # in slow start, an RTT this many times the least seen is congestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class ConcurrencyLimit:
         self.loop_lag = 0.0  # seconds our own event loop takes to get back to a task
         self.last_rtt: float | None = None
         self._mean: float | None = None  # EWMA of interval means
+        self._least: float | None = None  # the least interval mean seen
         self._variance = 0.0
         self._sum = 0.0
         self._samples = 0
@@ -108,7 +114,7 @@ class ConcurrencyLimit:
             if current is None and not self._back_pressure:
                 return
             if current is not None:  # the first interval: the baseline
-                self._mean, self.last_rtt = current, current
+                self._mean, self.last_rtt, self._least = current, current, current
             elif self.adaptive:  # push-back before any success
                 self._decrease()
         else:
@@ -116,6 +122,7 @@ class ConcurrencyLimit:
                 self._adjust(now, current)
             if current is not None:
                 self.last_rtt = current
+                self._least = current if self._least is None else min(self._least, current)
                 diff = current - self._mean
                 self._mean += ALPHA * diff
                 self._variance = (1 - ALPHA) * (self._variance + diff * ALPHA * diff)
@@ -142,7 +149,7 @@ class ConcurrencyLimit:
             self._probe = (self.limit, current)
             self.limit = max(self.initial, int(self.limit * QUEUE_PROBE_CUT))
             return
-        if self._back_pressure or (current is not None and current >= self._mean + tolerance):
+        if self._back_pressure or (current is not None and self._congested(current, tolerance)):
             self._decrease()
         elif not self._reached and 2 * self._peak <= self.limit:
             self.limit = max(self.initial, (self.limit + 2 * self._peak) // 2)
@@ -159,6 +166,14 @@ class ConcurrencyLimit:
                 self._clean += 1
                 if self._clean >= REPROBE_AFTER:
                     self.slow_start, self._clean = True, 0
+                    self._least = (
+                        self._mean
+                    )  # the round trip as it is now: the path may have changed
+
+    def _congested(self, current: float, tolerance: float) -> bool:
+        if self.slow_start and self._least is not None:
+            return current >= SLOW_START_EXIT * self._least
+        return current >= self._mean + tolerance
 
     def _self_bound(self, current: float) -> bool:
         return self.loop_lag > SELF_BOUND_MIN_LAG and self.loop_lag > SELF_BOUND_SHARE * current
