@@ -3,12 +3,17 @@ the pacing of sends under a rate.
 
 - A 429 with `Retry-After` pauses the whole destination for that long (bounded by
   `MAX_PAUSE` and the retry window), not just the event that got it.
-- A 429 also teaches the endpoint's rate: the sending rate is held at `HOLD_SHARE` of what
-  was accepted over the last second before it (as RudderStack's adaptive throttling), so a
-  limited endpoint sees few 429s, not a saw-tooth of them. After `HOLD_SECONDS` without a
-  429 the rate climbs back every `PROBE_EVERY` seconds: halfway to just under the best
-  rate the endpoint ever accepted (a cut that went too deep is undone in seconds), then by
-  `PROBE_STEP` (1%) past it; it is forgotten once it no longer holds anything back.
+- A 429 also teaches the endpoint's rate (as RudderStack's adaptive throttling), so that
+  a limited endpoint sees few 429s, not a saw-tooth of them: each costs a whole pause.
+  Unpaced, sends are held at `HOLD_SHARE` of what was accepted over the second before.
+  Paced at a rate that still drew one, that rate is over the limit: it is cut by
+  `EDGE_CUT` (what was accepted just before overstates the limit: the endpoint's burst
+  allowance let some through).
+- After `CLIMB_AFTER` seconds without a 429 the rate climbs back every `PROBE_EVERY`
+  seconds, halfway to `CLIMB_SHARE` of the last rate that drew one (a cut that went too
+  deep is undone in seconds). Past that it probes by `PROBE_STEP` (1%) only after
+  `probe_after` quiet seconds, doubled each time a probe meets a 429: a 1% gain does not
+  pay for a pause often. The rate is forgotten once it no longer holds anything back.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ import collections
 from dataclasses import dataclass
 
 MAX_PAUSE = 600.0  # seconds: a Retry-After of days still lets the destination come back
-HOLD_SHARE = 0.97
-HOLD_SECONDS = 5.0
+HOLD_SHARE = 0.97  # of the accepted rate, when a 429 comes while sends are not paced
+EDGE_CUT = 0.9  # of the paced rate, when a 429 comes while paced: that rate was too high
+CLIMB_SHARE = 0.95  # climb back to this share of the last paced rate that drew a 429
+CLIMB_AFTER = 2.0  # seconds without a 429 before climbing back
+PROBE_AFTER = 10.0  # seconds without a 429 before probing past that (doubles per 429 met)
+PROBE_AFTER_MAX = 120.0
 PROBE_STEP = 1.01
 PROBE_EVERY = 1.0
 WINDOW = 1.0  # seconds of accepted requests the rate is learnt from
@@ -41,11 +50,13 @@ class Throttle:
         self.max_pause = max_pause
         self.paused_until = 0.0
         self.rate: float | None = None  # learnt from 429s
-        self.ceiling = 0.0  # the most accepted a second when a 429 came, over a window
+        self.too_high: float | None = None  # the last paced rate that drew a 429
+        self.probe_after = PROBE_AFTER
+        self._probing = False  # the rate is past CLIMB_SHARE of too_high
         self._resumed_at: float | None = None  # first send after the last pause
         self._accepted: collections.deque[float] = collections.deque()
         self._last_429 = 0.0
-        self._last_probe = 0.0
+        self._last_step = 0.0
         self._next_send = 0.0
 
     def state(self) -> ThrottleState:
@@ -88,25 +99,39 @@ class Throttle:
 
     def _rate(self, now: float) -> float | None:
         rate = self.rate
-        probing = now - self._last_429 > HOLD_SECONDS and now - self._last_probe >= PROBE_EVERY
-        if rate is not None and probing:
-            self._last_probe = now
-            target = HOLD_SHARE * self.ceiling
-            rate = rate + (target - rate) / 2 if rate < 0.99 * target else rate * PROBE_STEP
-            # Not reached for a whole window: it holds nothing back any more.
-            self.rate = rate if len(self._accepted) >= 0.5 * rate * WINDOW else None
+        if rate is None or now - self._last_step < PROBE_EVERY:
+            return rate
+        quiet = now - self._last_429
+        target = CLIMB_SHARE * self.too_high if self.too_high is not None else None
+        if target is not None and rate < 0.99 * target and quiet > CLIMB_AFTER:
+            rate += (target - rate) / 2  # a cut that went too deep is undone in seconds
+        elif quiet > self.probe_after:
+            self._probing = True
+            rate *= PROBE_STEP
+        else:
+            return rate
+        self._last_step = now
+        # Not reached for a whole window: it holds nothing back any more.
+        self.rate = rate if len(self._accepted) >= 0.5 * rate * WINDOW else None
+        if self.rate is None:
+            self.too_high, self.probe_after, self._probing = None, PROBE_AFTER, False
         return self.rate
 
     def _learn(self, now: float) -> None:
         start = max(now - WINDOW, self._resumed_at if self._resumed_at is not None else now)
         span = now - start
         recent = sum(1 for t in self._accepted if t >= start)
-        if span >= MIN_WINDOW and recent:
-            self.ceiling = max(self.ceiling, recent / span)
-            learnt = HOLD_SHARE * recent / span
-            self.rate = learnt if self.rate is None else min(learnt, self.rate)
-        elif self.rate is not None:
-            self.rate *= SHORT_DECREASE
+        if self._probing:  # a probe past the known edge met it: probe half as often
+            self.probe_after = min(PROBE_AFTER_MAX, 2 * self.probe_after)
+            self._probing = False
+        if self.rate is not None:  # paced, and still too fast: that rate is over the limit
+            self.too_high = self.rate
+            learnt = EDGE_CUT * self.rate
+            if span >= WINDOW and recent:
+                learnt = min(learnt, HOLD_SHARE * recent / span)
+            self.rate = learnt
+        elif span >= MIN_WINDOW and recent:
+            self.rate = HOLD_SHARE * recent / span
         elif recent:
             self.rate = SHORT_DECREASE * recent / max(span, 0.05)
-        self._last_probe = now
+        self._last_step = now
