@@ -126,3 +126,25 @@ def test_slow_start_goes_on_through_the_small_rise_new_connections_bring() -> No
         run_interval(limit, now, 0.16)  # 1.6 times the least: congestion after all
     assert not limit.slow_start
     assert limit.limit < 2 * grown  # cut by a tenth from where the mixed interval took it
+
+
+def test_a_rate_cut_deep_by_429s_that_were_not_a_limit_is_regained_once_they_stop() -> None:
+    throttle = Throttle()
+    now, sent = 0.0, 0
+    # 10% of answers 429 + Retry-After: 1 for 12 s (an overloaded endpoint, not a limit).
+    while now < 12.0:
+        if throttle.wait(now) == 0.0:
+            sent += 1
+            if sent % 10 == 0:
+                throttle.rate_limited(now, 1.0)
+            else:
+                throttle.accepted(now)
+        now += 0.001
+    cut = throttle.rate
+    assert cut is not None and cut < 100  # each pause taught a lower rate
+    # Then every request is accepted, with up to 1,000 a second to send.
+    while now < 40.0:
+        if throttle.wait(now) == 0.0:
+            throttle.accepted(now)
+        now += 0.001
+    assert throttle.rate is None or throttle.rate > 10 * cut  # regained, or forgotten

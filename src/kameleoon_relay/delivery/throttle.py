@@ -11,9 +11,12 @@ the pacing of sends under a rate.
   allowance let some through).
 - After `CLIMB_AFTER` seconds without a 429 the rate climbs back every `PROBE_EVERY`
   seconds, halfway to `CLIMB_SHARE` of the last rate that drew one (a cut that went too
-  deep is undone in seconds). Past that it probes by `PROBE_STEP` (1%) only after
-  `probe_after` quiet seconds, doubled each time a probe meets a 429: a 1% gain does not
-  pay for a pause often. The rate is forgotten once it no longer holds anything back.
+  deep is undone in seconds). Past that it probes only after `probe_after` quiet
+  seconds, doubled each time a probe meets a 429 (a 1% gain does not pay for a pause
+  often): a step of 1%, doubled at each step that meets no 429, so that a rate cut deep
+  by 429s that were not a rate limit (an overloaded endpoint's, say) is regained in
+  seconds once they stop; a 429 returns to the rate before the step. The rate is
+  forgotten once it no longer holds anything back.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ HOLD_SHARE = 0.97  # of the accepted rate, when a 429 comes while sends are not 
 EDGE_CUT = 0.9  # of the paced rate, when a 429 comes while paced: that rate was too high
 CLIMB_SHARE = 0.95  # climb back to this share of the last paced rate that drew a 429
 CLIMB_AFTER = 2.0  # seconds without a 429 before climbing back
-PROBE_AFTER = 10.0  # seconds without a 429 before probing past that (doubles per 429 met)
-PROBE_AFTER_MAX = 120.0
-PROBE_STEP = 1.01
+PROBE_AFTER = 5.0  # seconds without a 429 before probing past that (doubles per 429 met)
+PROBE_AFTER_MAX = 30.0
+PROBE_STEP = 0.01  # the first probe step; each one that meets no 429 doubles the next
+MAX_PROBE_STEP = 1.0
 PROBE_EVERY = 1.0
 WINDOW = 1.0  # seconds of accepted requests the rate is learnt from
 MIN_WINDOW = 0.25  # a shorter window (a burst the endpoint let through) says too little:
@@ -51,8 +55,9 @@ class Throttle:
         self.paused_until = 0.0
         self.rate: float | None = None  # learnt from 429s
         self.too_high: float | None = None  # the last paced rate that drew a 429
+        self._safe: float | None = None  # the rate before the probe step in force
+        self._probe_step = PROBE_STEP
         self.probe_after = PROBE_AFTER
-        self._probing = False  # the rate is past CLIMB_SHARE of too_high
         self._resumed_at: float | None = None  # first send after the last pause
         self._accepted: collections.deque[float] = collections.deque()
         self._last_429 = 0.0
@@ -106,25 +111,31 @@ class Throttle:
         if target is not None and rate < 0.99 * target and quiet > CLIMB_AFTER:
             rate += (target - rate) / 2  # a cut that went too deep is undone in seconds
         elif quiet > self.probe_after:
-            self._probing = True
-            rate *= PROBE_STEP
+            # Past the known edge, or far under it (429s that were not a rate limit, say
+            # an overloaded endpoint's, may have cut it deep): steps that double while
+            # nothing pushes back, from 1%; a 429 returns to the rate before the step.
+            self._safe = rate
+            rate *= 1 + self._probe_step
+            self._probe_step = min(MAX_PROBE_STEP, 2 * self._probe_step)
         else:
             return rate
         self._last_step = now
         # Not reached for a whole window: it holds nothing back any more.
         self.rate = rate if len(self._accepted) >= 0.5 * rate * WINDOW else None
         if self.rate is None:
-            self.too_high, self.probe_after, self._probing = None, PROBE_AFTER, False
+            self.too_high, self._safe = None, None
+            self.probe_after, self._probe_step = PROBE_AFTER, PROBE_STEP
         return self.rate
 
     def _learn(self, now: float) -> None:
         start = max(now - WINDOW, self._resumed_at if self._resumed_at is not None else now)
         span = now - start
         recent = sum(1 for t in self._accepted if t >= start)
-        if self._probing:  # a probe past the known edge met it: probe half as often
+        self._probe_step = PROBE_STEP
+        if self._safe is not None:  # a probe met a 429: back, and probe half as often
+            self.rate, self._safe = self._safe, None
             self.probe_after = min(PROBE_AFTER_MAX, 2 * self.probe_after)
-            self._probing = False
-        if self.rate is not None:  # paced, and still too fast: that rate is over the limit
+        elif self.rate is not None:  # paced, and still too fast: that rate is over the limit
             self.too_high = self.rate
             learnt = EDGE_CUT * self.rate
             if span >= WINDOW and recent:
