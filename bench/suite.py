@@ -22,6 +22,9 @@ Phases, in order (each relay phase on its own database unless --database says ot
 7. under ingest a fresh relay delivering to the sink while ingest is paced (open loop)
                 at half the measured ingest maximum; the sink's received rate over a
                 window, the relay's backlog (pending+retrying+in_flight) at both ends.
+8. ordering     many users' events into the sandbox answering 20% 503 (not in smoke).
+9. Data API far bench_data_api.py's window (not in smoke): a backlog drained by the Data
+                API destination (batched) and by Kameleoon (Actions), 100 ms away.
 
 The sink (sink.py) is a raw-asyncio Kameleoon-compatible endpoint, its own process; its
 maximum with the fastest client is the e2e ceiling, reported beside the drain figure.
@@ -55,6 +58,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_data_api  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_ordering  # noqa: E402
 import loadgen  # noqa: E402
@@ -94,12 +98,13 @@ class Mode:
     ordering_users: int  # the ordering window: this many users, ORDERING_PER_USER events each
     under_warmup: float
     under_window: float
+    data_api_events: tuple[int, int] = (0, 0)  # Data API window (data api, actions); 0: none
     overlap_start: bool = False  # run the pipeline while the servers start
 
 
 MODES = {
-    "full": Mode("full", 20000, 3, 10, 2, 20000, 6000, 1000, 3.0, 15.0),
-    "quick": Mode("quick", 5000, 1, 3, 1, 5000, 1500, 500, 2.0, 5.0),
+    "full": Mode("full", 20000, 3, 10, 2, 20000, 6000, 1000, 3.0, 15.0, (20_000, 1600)),
+    "quick": Mode("quick", 5000, 1, 3, 1, 5000, 1500, 500, 2.0, 5.0, (4000, 480)),
     # No ordering window in smoke: its retries alone take longer than a smoke run.
     "smoke": Mode("smoke", 500, 1, 1, 0, 300, 150, 0, 0.3, 1.0, overlap_start=True),
 }
@@ -626,6 +631,27 @@ class Suite:
                 "events_per_s_to_95pct"
             ]
 
+    def data_api_far(self) -> None:
+        """bench_data_api.py's window: one backlog drained by the Data API destination
+        (batched) and one by Kameleoon (Actions), into a sandbox 100 ms away."""
+        data_api_events, actions_events = self.mode.data_api_events
+        folder = self.directory / "data-api"
+        folder.mkdir()
+        with bench_data_api.sandbox(folder) as url:
+            data_api = asyncio.run(
+                bench_data_api.drain("kameleoon-data-api", url, data_api_events, folder)
+            )
+            actions = asyncio.run(
+                bench_data_api.drain("kameleoon-actions", url, actions_events, folder)
+            )
+        self.results["data_api_far"] = {
+            "latency_ms": bench_data_api.LATENCY_MS,
+            "concurrency": bench_data_api.CONCURRENCY,
+            "events": {"data_api": data_api_events, "actions": actions_events},
+        }
+        self.results["drain_data_api_far_events_per_s"] = round(data_api, 1)
+        self.results["drain_actions_far_events_per_s"] = round(actions, 1)
+
     def _ordering_run(self, ordering: str, users: int, total: int) -> dict[str, Any]:
         phase = f"ordering-{ordering}"
         faults = [
@@ -758,6 +784,15 @@ class Suite:
                     self.ordering,
                 )
             )
+        if self.mode.data_api_events[0]:
+            data_api_events, actions_events = self.mode.data_api_events
+            steps.append(
+                (
+                    f"Data API far: {data_api_events} events batched, {actions_events} by"
+                    " Kameleoon (Actions), sandbox 100 ms away",
+                    self.data_api_far,
+                )
+            )
         if self.shared_database:
             self.say(
                 "note: every phase shares the database given; earlier phases' backlogs "
@@ -845,6 +880,11 @@ RATIOS = (
     ("under_ingest_over_drain", "delivery_under_ingest_events_per_s", "drain_events_per_s"),
     ("drain_far_over_drain", "drain_far_events_per_s", "drain_events_per_s"),
     ("ordering_per_user_over_none", "ordering_per_user_events_per_s", "ordering_none_events_per_s"),
+    (
+        "data_api_over_actions_far",
+        "drain_data_api_far_events_per_s",
+        "drain_actions_far_events_per_s",
+    ),
 )
 KEYS = (
     "pipeline_events_per_s",
@@ -862,6 +902,8 @@ KEYS = (
     "ordering_per_user_out_of_order_pairs",
     "ordering_none_events_per_s",
     "ordering_per_user_events_per_s",
+    "drain_data_api_far_events_per_s",
+    "drain_actions_far_events_per_s",
 )
 
 

@@ -159,6 +159,9 @@ def _table(r: dict[str, Any]) -> Any:
          "rate_limited_limit_per_s", r["rate_limited_share_of_limit"]),
         ("ordering per_user, 20% 503 (to 95%)", "ordering_per_user_events_per_s",
          "ordering none", "ordering_none_events_per_s", ratios.get("ordering_per_user_over_none")),
+        ("Data API (batched), 100 ms away", "drain_data_api_far_events_per_s",
+         "Kameleoon (Actions), same", "drain_actions_far_events_per_s",
+         ratios.get("data_api_over_actions_far")),
     ]  # fmt: skip
     for label, key, against, base_key, ratio in rows:
         if key not in r:  # a window this mode skips
