@@ -10,22 +10,20 @@ from pathlib import Path
 import httpx
 
 from tests.cli.test_operator_errors import CLI
-from tests.e2e.stack import WRITE_KEY, relay, sandbox, wait_for, write_config
+from tests.e2e.stack import WRITE_KEY, post_batches, relay, sandbox, wait_for, write_config
 
 
 def post_events(relay_url: str, count: int, prefix: str) -> None:
-    with httpx.Client(auth=(WRITE_KEY, ""), timeout=30) as client:
-        for start in range(0, count, 100):
-            batch = [
-                {
-                    "type": "track",
-                    "event": "Adaptive",
-                    "userId": f"{prefix}-user-{n % 50}",
-                    "messageId": f"{prefix}-{n}",
-                }
-                for n in range(start, min(count, start + 100))
-            ]
-            assert client.post(f"{relay_url}/v1/batch", json={"batch": batch}).status_code == 200
+    events = [
+        {
+            "type": "track",
+            "event": "Adaptive",
+            "userId": f"{prefix}-user-{n % 50}",
+            "messageId": f"{prefix}-{n}",
+        }
+        for n in range(count)
+    ]
+    post_batches(relay_url, events, 100)
 
 
 def stats(sandbox_url: str) -> dict:

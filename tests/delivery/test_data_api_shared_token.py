@@ -23,7 +23,7 @@ from kameleoon_relay.delivery.client import http_session
 from kameleoon_relay.delivery.policy import Verdict
 from kameleoon_relay.delivery.token_link import BorrowedTokens, TokenLender, token_link
 from kameleoon_relay.delivery.tokens import TokenCache, TokenError
-from tests.e2e.stack import WRITE_KEY, relay, sandbox, wait_for, write_config
+from tests.e2e.stack import WRITE_KEY, post_batches, relay, sandbox, wait_for, write_config
 from tests.helpers.processes import Server, free_port
 from tests.store.store_factories import DEMO_SITECODE
 
@@ -69,19 +69,17 @@ def serve_config(directory: Path, url: str, *destinations: dict) -> Path:
 
 
 def post_orders(relay_url: str, count: int, run: str) -> None:
-    with httpx.Client(auth=(WRITE_KEY, ""), timeout=30) as client:
-        for start in range(0, count, 50):
-            batch = [
-                {
-                    "type": "track",
-                    "event": "Order Completed",
-                    "userId": f"{run}-u{n}",
-                    "messageId": f"{run}-{n}",
-                    "properties": {"kameleoonVisitorCode": f"{run}-v{n}", "revenue": n},
-                }
-                for n in range(start, min(count, start + 50))
-            ]
-            assert client.post(f"{relay_url}/v1/batch", json={"batch": batch}).status_code == 200
+    orders = [
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "userId": f"{run}-u{n}",
+            "messageId": f"{run}-{n}",
+            "properties": {"kameleoonVisitorCode": f"{run}-v{n}", "revenue": n},
+        }
+        for n in range(count)
+    ]
+    post_batches(relay_url, orders, 50)
 
 
 def stats(url: str) -> dict[str, Any]:

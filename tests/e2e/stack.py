@@ -80,6 +80,14 @@ def relay(config: Path, directory: Path, **kwargs: Any) -> Iterator[Server]:
         yield r
 
 
+def post_batches(relay_url: str, events: list[dict[str, Any]], size: int) -> None:
+    """`events` to the relay's /v1/batch, `size` a request; each must be answered 200."""
+    with httpx.Client(auth=(WRITE_KEY, ""), timeout=30) as client:
+        for start in range(0, len(events), size):
+            body = {"batch": events[start : start + size]}
+            assert client.post(f"{relay_url}/v1/batch", json=body).status_code == 200
+
+
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 60) -> T:
     """Polls `probe` until it returns something truthy; fails naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -482,48 +482,45 @@ class DestinationWorker:
                     # not at the next poll.
                     self._drained = False
                     self._signal.set()
-            except StoreFull as exc:
-                # No room on the disk: the outcomes are known, so keep them (those still
-                # under their lease) and try again until there is room, rather than send
-                # them again; the unsent claims are given back with them.
-                self._recording_since = 0.0
-                failures += 1
-                self._unsent.extend(self._ready)
-                self._ready.clear()
-                now = time.time()
-                self._outcomes = [o for o in batch + self._outcomes if o.lease > now]
-                log.error("recording %d delivery outcomes failed: %s", len(batch), exc)
-                await asyncio.sleep(min(RECORD_FULL_RETRY_MAX, RECORD_RETRY_DELAY * 2**failures))
-                await self._give_back_unsent()
             except Exception as exc:
+                # The store is in trouble (a full disk, an outage): send nothing more ahead
+                # of it; the unsent claims are given back once it answers again, not left to
+                # their lease. The outcomes are known: keep them while their lease lasts and
+                # try again, so that nothing is sent twice. Past its lease a delivery may be
+                # claimed again: at least once, never lost.
                 self._recording_since = 0.0
                 failures += 1
-                # The store is in trouble: send nothing more ahead of it (those requests'
-                # outcomes could not be kept either). The unsent claims are given back
-                # once it answers again, not left to their lease.
                 self._unsent.extend(self._ready)
                 self._ready.clear()
-                # The outcomes are known: keep them while their lease lasts and try again
-                # often, so that a short outage sends nothing twice. Past its lease a
-                # delivery may be claimed again: at least once, never lost.
-                now = time.time()
-                kept = [o for o in batch if o.lease > now]
-                if len(kept) < len(batch):
-                    log.error(
-                        "%d delivery outcomes could not be recorded within their lease;"
-                        " those deliveries will be sent again",
-                        len(batch) - len(kept),
-                    )
-                if kept:
-                    log.warning(
-                        "recording %d delivery outcomes failed (%s: %s); retrying",
-                        len(kept),
-                        type(exc).__name__,
-                        exc,
-                    )
-                self._outcomes = kept + self._outcomes
-                await asyncio.sleep(min(RECORD_RETRY_MAX, RECORD_RETRY_DELAY * 2 ** (failures - 1)))
+                self._keep_outcomes(batch, exc)
+                full = isinstance(exc, StoreFull)  # room comes back slowly: tried less often
+                delay = RECORD_RETRY_DELAY * 2 ** (failures if full else failures - 1)
+                await asyncio.sleep(min(RECORD_FULL_RETRY_MAX if full else RECORD_RETRY_MAX, delay))
+                if full:
+                    await self._give_back_unsent()
         await self._give_back_unsent()
+
+    def _keep_outcomes(self, batch: list[DeliveryOutcome], exc: Exception) -> None:
+        """Outcomes the store refused, kept for the next try while their lease lasts."""
+        now = time.time()
+        kept = [o for o in batch if o.lease > now]
+        self._outcomes = kept + [o for o in self._outcomes if o.lease > now]
+        if isinstance(exc, StoreFull):
+            log.error("recording %d delivery outcomes failed: %s", len(batch), exc)
+            return
+        if len(kept) < len(batch):
+            log.error(
+                "%d delivery outcomes could not be recorded within their lease;"
+                " those deliveries will be sent again",
+                len(batch) - len(kept),
+            )
+        if kept:
+            log.warning(
+                "recording %d delivery outcomes failed (%s: %s); retrying",
+                len(kept),
+                type(exc).__name__,
+                exc,
+            )
 
     async def _give_back_unsent(self) -> None:
         """Claims not sent because the store failed (a full disk, an outage): pending

@@ -75,6 +75,7 @@ class SQLiteThread:
         self._wal_bytes = wal_bytes  # the checkpoint threshold with room to spare
         self._free_bytes = free_bytes  # on the store's disk; None: not on a disk
         self._wal_pages = 0  # the threshold set on the connection now
+        self._page_size = 0  # the connection's, read once
         self._budgeted = 0.0  # monotonic time the threshold was last checked
 
     async def start(self) -> None:
@@ -205,7 +206,9 @@ class SQLiteThread:
             return
         budget = min(self._wal_bytes, max(WAL_MIN_BYTES, int(free * WAL_SHARE_OF_FREE_SPACE)))
         with contextlib.suppress(sqlite3.Error):
-            pages = budget // conn.execute("PRAGMA page_size").fetchone()[0]
+            if not self._page_size:
+                self._page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = budget // self._page_size
             if pages != self._wal_pages:
                 conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
                 self._wal_pages = pages
