@@ -148,3 +148,53 @@ def test_a_rate_cut_deep_by_429s_that_were_not_a_limit_is_regained_once_they_sto
             throttle.accepted(now)
         now += 0.001
     assert throttle.rate is None or throttle.rate > 10 * cut  # regained, or forgotten
+
+
+def drain_into_token_bucket(
+    throttle: Throttle, seconds: float, limit: float, burst: float, start: float = 0.0
+) -> tuple[int, int]:
+    """A backlog sent through `throttle` (64 requests at most in flight) to an endpoint
+    whose token bucket lets `limit` a second through with a `burst` allowance, answering
+    429 + Retry-After: 1 above it: (accepted, pauses that a 429 began)."""
+    round_trip = 0.02
+    now, tokens, filled_at = start, burst, start
+    in_flight: list[tuple[float, bool]] = []
+    accepted = pauses = 0
+    while now < start + seconds:
+        for answer in [a for a in in_flight if a[0] <= now]:
+            in_flight.remove(answer)
+            if answer[1]:
+                accepted += 1
+                throttle.accepted(now)
+            else:
+                pauses += now >= throttle.paused_until
+                throttle.rate_limited(now, 1.0)
+        while len(in_flight) < 64 and throttle.wait(now) == 0.0:
+            arrives = now + round_trip / 2
+            tokens = min(burst, tokens + (arrives - filled_at) * limit)
+            filled_at = arrives
+            took = tokens >= 1
+            tokens -= took
+            in_flight.append((now + round_trip, took))
+        now += 0.0005
+    return accepted, pauses
+
+
+def test_a_token_buckets_limit_is_fitted_from_two_stretches_and_held_just_under() -> None:
+    throttle = Throttle()
+    accepted, pauses = drain_into_token_bucket(throttle, 60.0, limit=300, burst=30)
+    # The stretch before the first 429 and the one after its pause, of different
+    # lengths: burst + limit * length for both, so the slope is the limit.
+    assert throttle.fitted is not None and 290 <= throttle.fitted <= 310
+    assert throttle.rate is not None and 0.95 * 300 <= throttle.rate < 300
+    assert pauses <= 4  # two to learn, then a probe past the limit each 30 s at most
+    assert accepted >= 0.9 * 300 * 60
+
+
+def test_a_fitted_limit_that_the_endpoint_lowers_is_found_again() -> None:
+    throttle = Throttle()
+    drain_into_token_bucket(throttle, 20.0, limit=300, burst=30)
+    assert throttle.fitted is not None and throttle.fitted > 250
+    accepted, _ = drain_into_token_bucket(throttle, 20.0, limit=150, burst=15, start=20.0)
+    assert throttle.rate is not None and throttle.rate < 150
+    assert accepted >= 0.8 * 150 * 20
