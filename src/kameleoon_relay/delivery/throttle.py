@@ -240,10 +240,14 @@ class Throttle:
         return slope, mean_a - slope * mean_t
 
     def _fitted_limit(self) -> float | None:
-        line = self._line()
-        if line is None:
-            return None
-        slope, burst = line
-        if slope <= 0 or burst < MIN_FIT_BURST:
-            return None  # not a bucket's line (429s that were not a limit, say)
-        return slope
+        """The line's slope, if it is a bucket's. The oldest stretches are dropped while
+        the line is not: the first one, unpaced, may have begun under the limit (a ramp
+        from few requests in flight) and got fewer than the line says."""
+        while (line := self._line()) is not None:
+            slope, burst = line
+            if slope > 0 and burst >= MIN_FIT_BURST:
+                return slope
+            if len(self._points) <= 2:
+                break
+            self._points.popleft()
+        return None  # not a bucket's line (429s that were not a limit, say)
