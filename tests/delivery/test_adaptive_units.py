@@ -6,12 +6,22 @@ from kameleoon_relay.delivery.concurrency import ConcurrencyLimit
 from kameleoon_relay.delivery.throttle import Throttle
 
 
-def run_interval(limit: ConcurrencyLimit, now: float, rtt: float, back_pressure: bool = False):
-    """Fill the limit, answer every request with `rtt`, end the interval at `now`."""
-    for _ in range(limit.limit):
+def run_interval(
+    limit: ConcurrencyLimit,
+    now: float,
+    rtt: float,
+    back_pressure: bool = False,
+    delivered: int | None = None,
+):
+    """Fill the limit, answer every request with `rtt` (only `delivered` of them, when
+    given: the rest come back with no sample), end the interval at `now`."""
+    sent = limit.limit
+    for _ in range(sent):
         limit.started()
-    for _ in range(limit.limit):
-        limit.finished(now, None if back_pressure else rtt, back_pressure)
+    for index in range(sent):
+        answered = delivered is None or index < delivered
+        sample = rtt if answered and not back_pressure else None
+        limit.finished(now, sample, back_pressure)
 
 
 def test_slow_start_doubles_until_push_back_then_decreases_by_a_tenth() -> None:
@@ -57,11 +67,10 @@ def test_an_rtt_spike_is_congestion_then_a_steady_longer_rtt_is_followed_up() ->
         now += 0.05
         run_interval(limit, now, 0.02)
     before = limit.limit
-    # 20 -> 300 ms: a spike first. (The first interval that ends holds mostly 20 ms
-    # answers: a 22% rise, no congestion for slow start; the next one is.)
+    # 20 -> 300 ms: a spike first, and fewer answers come back each interval.
     for _ in range(2):
         now += 0.05
-        run_interval(limit, now, 0.3)
+        run_interval(limit, now, 0.3, delivered=before // 4)
     assert limit.limit < 2 * before
     assert not limit.slow_start
     for _ in range(30):  # about 9 s of 300 ms intervals
@@ -123,7 +132,8 @@ def test_slow_start_goes_on_through_the_small_rise_new_connections_bring() -> No
     grown = limit.limit
     for _ in range(2):  # (an interval ends at its first answer: two to see only these)
         now += 0.2
-        run_interval(limit, now, 0.16)  # 1.6 times the least: congestion after all
+        # 1.6 times the least RTT, and no more delivered than before: the pipe is full.
+        run_interval(limit, now, 0.16, delivered=grown // 2)
     assert not limit.slow_start
     assert limit.limit < 2 * grown  # cut by a tenth from where the mixed interval took it
 
@@ -198,3 +208,34 @@ def test_a_fitted_limit_that_the_endpoint_lowers_is_found_again() -> None:
     accepted, _ = drain_into_token_bucket(throttle, 20.0, limit=150, burst=15, start=20.0)
     assert throttle.rate is not None and throttle.rate < 150
     assert accepted >= 0.8 * 150 * 20
+
+
+def test_slow_start_goes_on_while_each_round_still_delivers_much_more() -> None:
+    limit = ConcurrencyLimit(16, 1000)
+    now = 0.0
+    run_interval(limit, now + 0.1, 0.1)  # the baseline
+    now += 0.1
+    for _ in range(8):  # twice the RTT (our own loop busy), and the rate still doubles
+        now += 0.1
+        run_interval(limit, now, 0.2)
+    assert limit.slow_start
+    assert limit.limit >= 16 * 2**3  # (a round is an interval: the mean RTT, 0.2 s now)
+
+
+def test_rtt_alone_never_cuts_under_what_the_path_holds() -> None:
+    limit = ConcurrencyLimit(16, 1000)
+    now = 0.0
+    while limit.limit < 800:  # 100 ms away: 800 in flight deliver 8,000 a second
+        now += 0.1
+        run_interval(limit, now, 0.1)
+    assert limit.path_floor() >= 500  # twice the best rate (of a round) x the least RTT
+    for _ in range(20):  # our CPU saturated: the RTT 2.5 times longer, the rate flat
+        now += 0.25
+        run_interval(limit, now, 0.25, delivered=800)
+    # 800 a quarter second over 0.1 s of path, twice: 640 kept in flight at least.
+    assert limit.path_floor() >= 600
+    assert limit.limit >= 600
+    for _ in range(20):  # push-back still cuts under it
+        now += 0.25
+        run_interval(limit, now, 0.25, back_pressure=True)
+    assert limit.limit < 300  # well under the 640

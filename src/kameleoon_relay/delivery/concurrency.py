@@ -31,6 +31,7 @@ A fixed `delivery.concurrency` keeps the limit where it is but still measures RT
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import dataclass
 
@@ -47,6 +48,10 @@ QUEUE_PROBE_EVERY = 5.0  # seconds between checks for a queue of ours at the end
 QUEUE_PROBE_CUT = 0.75  # the limit for one interval during such a check
 QUEUE_PROBE_GAIN = 0.15  # RTT falling by this share with the cut: it was a queue
 SLOW_START_EXIT = 1.5  # in slow start, an RTT this many times the least seen is congestion
+BDP_GAIN = 2.0  # in flight kept, at least, over what the path holds (BBR's window gain)
+RATE_INTERVALS = 10  # the best delivery rate of this many intervals (BBR's filter)
+LEAST_RTT_SECONDS = 10.0  # the least RTT of this many seconds (BBR's min_rtt filter)
+FULL_PIPE_GROWTH = 1.25  # a round delivering less than this times the best before: full
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,9 @@ class ConcurrencyLimit:
         self._next_update = 0.0
         self._probe: tuple[int, float] | None = None  # (limit before the cut, RTT then)
         self._next_probe = 0.0
+        self._interval_start = 0.0
+        self._rates: collections.deque[float] = collections.deque(maxlen=RATE_INTERVALS)
+        self._rtts: collections.deque[tuple[float, float]] = collections.deque()  # (when, mean)
 
     def room(self) -> bool:
         return self.in_flight < self.limit
@@ -110,6 +118,7 @@ class ConcurrencyLimit:
 
     def _interval_ended(self, now: float) -> None:
         current = self._sum / self._samples if self._samples else None
+        self._track_path(now, current)
         if self._mean is None:
             if current is None and not self._back_pressure:
                 return
@@ -145,19 +154,24 @@ class ConcurrencyLimit:
             return
         self._probe = None
         probe_due = now >= self._next_probe and self.limit > self.initial and not self.slow_start
+        cut = max(self.initial, int(self.limit * QUEUE_PROBE_CUT))
+        probe_due = probe_due and cut >= self.path_floor()
         if probe_due and self._reached and current is not None and not self._back_pressure:
             self._probe = (self.limit, current)
-            self.limit = max(self.initial, int(self.limit * QUEUE_PROBE_CUT))
+            self.limit = cut
             return
-        if self._back_pressure or (current is not None and self._congested(current, tolerance)):
+        if self._back_pressure:
             self._decrease()
+        elif current is not None and self._congested(current, tolerance):
+            self._decrease(self.path_floor())
         elif not self._reached and 2 * self._peak <= self.limit:
             self.limit = max(self.initial, (self.limit + 2 * self._peak) // 2)
         elif current is not None and self._self_bound(current):
             self._clean = 0
             self.slow_start = False
-            if self.limit > self.initial:
-                self.limit = max(self.initial, int(self.limit * DECREASE))
+            floor = max(self.initial, self.path_floor())
+            if self.limit > floor:
+                self.limit = max(floor, int(self.limit * DECREASE))
         elif self._reached and current is not None:
             if self.slow_start:
                 self.limit = min(self.maximum, self.limit * 2)
@@ -172,13 +186,41 @@ class ConcurrencyLimit:
 
     def _congested(self, current: float, tolerance: float) -> bool:
         if self.slow_start and self._least is not None:
-            return current >= SLOW_START_EXIT * self._least
+            # While each round still delivers much more than the ones before, the pipe is
+            # not full (BBR's startup): a longer RTT then is our own loop busy with the
+            # doubling, not the endpoint's queue.
+            return current >= SLOW_START_EXIT * self._least and not self._rate_growing()
         return current >= self._mean + tolerance
 
     def _self_bound(self, current: float) -> bool:
         return self.loop_lag > SELF_BOUND_MIN_LAG and self.loop_lag > SELF_BOUND_SHARE * current
 
-    def _decrease(self) -> None:
+    def _decrease(self, floor: int = 1) -> None:
         self.slow_start = False
         self._clean = 0
-        self.limit = max(1, int(self.limit * DECREASE))
+        self.limit = max(1, min(self.limit, floor), int(self.limit * DECREASE))
+
+    def _track_path(self, now: float, current: float | None) -> None:
+        span = now - self._interval_start
+        if span > 0 and self._samples:
+            self._rates.append(self._samples / span)
+        if current is not None:
+            self._rtts.append((now, current))
+        while self._rtts and self._rtts[0][0] < now - LEAST_RTT_SECONDS:
+            self._rtts.popleft()
+        self._interval_start = now
+
+    def _rate_growing(self) -> bool:
+        rates = list(self._rates)
+        return len(rates) >= 2 and rates[-1] >= FULL_PIPE_GROWTH * max(rates[:-1])
+
+    def path_floor(self) -> int:
+        """What the path itself holds, twice over: the best recent delivery rate times the
+        least recent RTT (BBR's bandwidth-delay product). A longer RTT while this many
+        or fewer are in flight is a queue in our own loop (the relay's CPU), not the
+        endpoint's: RTT alone never cuts under it, so a far endpoint keeps the requests
+        in flight that its distance needs. Push-back still does."""
+        if not self._rates or not self._rtts:
+            return 1
+        least = min(rtt for _, rtt in self._rtts)
+        return min(self.maximum, int(BDP_GAIN * max(self._rates) * least))
