@@ -47,6 +47,8 @@ FIT_SPREAD = 0.03  # seconds between the shortest and longest of them, at least
 MIN_FIT_BURST = 3.0  # requests: a smaller burst allowance is not a token bucket's
 BELOW_LINE = 0.8  # a stretch that got less than this share of the line's count: it moved
 PROBE_AFTER_FIT = 30.0  # seconds without a 429 before probing past a fitted limit
+FIRM_SPREAD = 0.5  # seconds: stretches this far apart in length fit within ~1%
+PROVISIONAL_OVER = 1.03  # of a fit that is not firm yet
 FIT_HOLD = 0.98  # of a fitted limit: held closer than a guess (it is one within ~1-2%)
 FIT_TRUST = 1.1  # a probe that got this far past the fitted limit shows it moved
 
@@ -181,7 +183,12 @@ class Throttle:
             self.probe_after = min(PROBE_AFTER_MAX, 2 * self.probe_after)
         elif fitted is not None:
             self.fitted, self.too_high, self._safe = fitted, None, None
-            self.rate, self.probe_after = FIT_HOLD * fitted, PROBE_AFTER_FIT
+            # Stretches that short fit within ~10% (an answer more or less is 25/s): a
+            # little over the fit, a stretch that ends in a 429 without a probe's steps
+            # makes the fit firm; a fit well under the limit is held, not stuck under.
+            firm = self._spread() >= FIRM_SPREAD
+            self.rate = (FIT_HOLD if firm else PROVISIONAL_OVER) * fitted
+            self.probe_after = PROBE_AFTER_FIT
         elif self.rate is not None:  # paced, and still too fast: that rate is over the limit
             self.too_high = self.rate
             learnt = EDGE_CUT * self.rate
