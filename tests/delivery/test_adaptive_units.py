@@ -207,7 +207,8 @@ def test_a_fitted_limit_that_the_endpoint_lowers_is_found_again() -> None:
     assert throttle.fitted is not None and throttle.fitted > 250
     accepted, _ = drain_into_token_bucket(throttle, 20.0, limit=150, burst=15, start=20.0)
     assert throttle.rate is not None and throttle.rate < 150
-    assert accepted >= 0.8 * 150 * 20
+    assert throttle.fitted is not None and 140 <= throttle.fitted <= 160  # fitted afresh
+    assert accepted >= 0.7 * 150 * 20  # a few pauses to learn it again
 
 
 def test_slow_start_goes_on_while_each_round_still_delivers_much_more() -> None:
