@@ -6,8 +6,9 @@ the pacing of sends under a rate.
 - A 429 also teaches the endpoint's rate (as RudderStack's adaptive throttling), so that
   a limited endpoint sees few 429s, not a saw-tooth of them: each costs a whole pause.
   Best, the limit is fitted to the stretches between pauses (`_fit`): two of different
-  lengths give it within a few percent, burst allowance and all, and sends are held at
-  `FIT_HOLD` of it, probing past it only every `PROBE_AFTER_FIT` seconds.
+  lengths give it, burst allowance and all; sends are held `PROVISIONAL_OVER` it until
+  a stretch ends that makes the fit firm, then at `FIT_HOLD` of it, probing past it
+  only every `PROBE_AFTER_FIT` seconds.
   Unpaced, sends are held at `HOLD_SHARE` of what was accepted over the second before.
   Paced at a rate that still drew one, that rate is over the limit: it is cut by
   `EDGE_CUT` (what was accepted just before overstates the limit: the endpoint's burst
@@ -18,8 +19,9 @@ the pacing of sends under a rate.
   seconds, doubled each time a probe meets a 429 (a 1% gain does not pay for a pause
   often): a step of 1%, doubled at each step that meets no 429, so that a rate cut deep
   by 429s that were not a rate limit (an overloaded endpoint's, say) is regained in
-  seconds once they stop; a 429 returns to the rate before the step. The rate is
-  forgotten once it no longer holds anything back.
+  seconds once they stop; a 429 returns to the rate before the step, or a tenth under
+  the step's if that is lower (the burst allowance delays the 429 past the next step).
+  The rate is forgotten once it no longer holds anything back.
 """
 
 from __future__ import annotations
@@ -183,9 +185,9 @@ class Throttle:
             self.probe_after = min(PROBE_AFTER_MAX, 2 * self.probe_after)
         elif fitted is not None:
             self.fitted, self.too_high, self._safe = fitted, None, None
-            # Stretches that short fit within ~10% (an answer more or less is 25/s): a
-            # little over the fit, a stretch that ends in a 429 without a probe's steps
-            # makes the fit firm; a fit well under the limit is held, not stuck under.
+            # Stretches close in length fit within ~10% (one answer more or less over
+            # 0.04 s is 25/s): held a little over the fit until a steady stretch ends in
+            # a 429 and makes it firm (a fit up to 3% under the limit is held at it).
             firm = self._spread() >= FIRM_SPREAD
             self.rate = (FIT_HOLD if firm else PROVISIONAL_OVER) * fitted
             self.probe_after = PROBE_AFTER_FIT
