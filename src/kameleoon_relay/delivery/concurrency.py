@@ -25,6 +25,10 @@ deviation:
   HyStart++ tolerates a little delay): each doubling opens as many new connections as
   are in use, and their handshakes lift the mean a little; a deviation test would end
   slow start at the first doubling, far below what a distant endpoint needs.
+  And while a round still delivers `FULL_PIPE_GROWTH` times the best before, the pipe
+  is not full (BBR's startup): a longer RTT then is our own loop busy with the doubling.
+- RTT alone (congestion, self-bound, the queue probe) never cuts under `path_floor()`,
+  twice the best recent delivery rate times the least recent RTT; push-back does.
 
 A fixed `delivery.concurrency` keeps the limit where it is but still measures RTTs.
 """
@@ -216,10 +220,11 @@ class ConcurrencyLimit:
 
     def path_floor(self) -> int:
         """What the path itself holds, twice over: the best recent delivery rate times the
-        least recent RTT (BBR's bandwidth-delay product). A longer RTT while this many
-        or fewer are in flight is a queue in our own loop (the relay's CPU), not the
-        endpoint's: RTT alone never cuts under it, so a far endpoint keeps the requests
-        in flight that its distance needs. Push-back still does."""
+        least recent RTT (BBR's bandwidth-delay product and window gain). This many in
+        flight queue a path's worth at most, here or at the endpoint; when our own CPU
+        is what lengthens the RTT, cutting under it only idles the path. So RTT alone
+        never cuts under it, and a far endpoint keeps what its distance needs. Push-back
+        (429, 503, timeouts) still does."""
         if not self._rates or not self._rtts:
             return 1
         least = min(rtt for _, rtt in self._rtts)
