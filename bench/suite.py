@@ -614,6 +614,7 @@ class Suite:
         rate = (n - 1) / seconds if seconds else 0.0
         self.results["rate_limited"] = {
             "events": n,
+            "users": LIMITED_USERS,
             "sink_limit_per_s": LIMITED_RATE,
             "sink_latency_ms": LIMITED_LATENCY_MS,
             "seconds": round(seconds, 3),
