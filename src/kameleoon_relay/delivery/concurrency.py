@@ -17,9 +17,8 @@ deviation:
   it comes halfway down to twice what was used, not below the initial limit (as TCP's
   congestion window validation), so a limit grown for a far endpoint does not stay there
   when the endpoint comes near again;
-- the limit was reached, no push-back, RTT normal: in slow start the limit doubles,
-  or grows fourfold while the RTT is under `FAST_START_RTT` times the least (a cold
-  relay gets from 16 to the ~900 that a 100 ms endpoint needs in ~3 round trips),
+- the limit was reached, no push-back, RTT normal: in slow start the limit doubles
+  (a cold relay gets from 16 to the ~600 that a 100 ms endpoint needs in ~6 round trips),
   else +1; after `REPROBE_AFTER` such intervals in a row, slow start again, so that a
   longer round trip (the endpoint moved away) is followed in seconds, not minutes.
   In slow start "normal" is under `SLOW_START_EXIT` times the least RTT seen since it began (as
@@ -56,7 +55,6 @@ SLOW_START_EXIT = 1.5  # in slow start, an RTT this many times the least seen is
 BDP_GAIN = 2.0  # in flight kept, at least, over what the path holds (BBR's window gain)
 RATE_INTERVALS = 10  # the best delivery rate of this many intervals (BBR's filter)
 LEAST_RTT_SECONDS = 10.0  # the least RTT of this many seconds (BBR's min_rtt filter)
-FAST_START_RTT = 1.2  # in slow start, an RTT under this many times the least: x4 a round
 FULL_PIPE_GROWTH = 1.25  # a round delivering less than this times the best before: full
 
 
@@ -180,11 +178,7 @@ class ConcurrencyLimit:
                 self.limit = max(floor, int(self.limit * DECREASE))
         elif self._reached and current is not None:
             if self.slow_start:
-                # A round trip as short as the least seen: nothing queues yet anywhere,
-                # so grow faster (16 -> 1,024 in 3 round trips, not 6), doubling again
-                # once the RTT begins to rise.
-                clean = self._least is not None and current < FAST_START_RTT * self._least
-                self.limit = min(self.maximum, self.limit * (4 if clean else 2))
+                self.limit = min(self.maximum, self.limit * 2)
             elif current <= self._mean + tolerance:
                 self.limit = min(self.maximum, self.limit + 1)
                 self._clean += 1
