@@ -237,11 +237,9 @@ class Throttle:
     def _line(self) -> tuple[float, float] | None:
         """(slope, intercept) by least squares, when the stretches say enough."""
         points = self._points
-        if len(points) < 2:
-            return None
-        if self._spread() < FIT_SPREAD:
-            return None
         lengths = [t for t, _ in points]
+        if len(points) < 2 or max(lengths) - min(lengths) < FIT_SPREAD:
+            return None
         mean_t = sum(lengths) / len(points)
         mean_a = sum(a for _, a in points) / len(points)
         spread = sum((t - mean_t) ** 2 for t in lengths)
