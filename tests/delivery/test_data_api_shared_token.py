@@ -64,7 +64,15 @@ def serve_config(directory: Path, url: str, *destinations: dict) -> Path:
         url,
         admin_token=ADMIN,
         destinations=list(destinations) or [destination("direct", url)],
-        delivery={"processes": 3, "timeout": 3, "backoff_base": 0.05, "backoff_max": 0.3},
+        # A few requests in flight each: one process's adaptive limit, grown for the
+        # 100 ms latency, could otherwise claim all of a small backlog alone.
+        delivery={
+            "processes": 3,
+            "concurrency": 4,
+            "timeout": 3,
+            "backoff_base": 0.05,
+            "backoff_max": 0.3,
+        },
     )
 
 
