@@ -107,7 +107,7 @@ class Mode:
 
 
 MODES = {
-    "full": Mode("full", 20000, 3, 10, 2, 20000, 18000, 1000, 3.0, 15.0, (20_000, 1600)),
+    "full": Mode("full", 20000, 3, 10, 2, 60000, 18000, 1000, 3.0, 15.0, (20_000, 1600)),
     "quick": Mode("quick", 5000, 1, 3, 1, 5000, 1500, 500, 2.0, 5.0, (4000, 480)),
     # No ordering window in smoke: its retries alone take longer than a smoke run.
     "smoke": Mode("smoke", 500, 1, 1, 0, 300, 150, 0, 0.3, 1.0, overlap_start=True),

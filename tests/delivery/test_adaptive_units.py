@@ -44,6 +44,29 @@ def test_slow_start_grows_until_push_back_then_decreases_by_a_tenth() -> None:
     assert not limit.slow_start
 
 
+def test_slow_start_steps_only_once_a_round_is_answered_with_no_push_back() -> None:
+    # A limited endpoint: a burst's first answers are successes, the rest 429s. The step
+    # is not taken at the first success, so no burst four times larger follows.
+    limit = ConcurrencyLimit(16, 100_000)
+    run_interval(limit, 0.02, 0.02)  # the baseline round: all accepted, x4 once answered
+    assert limit.limit == 64
+    for _ in range(64):
+        limit.started()
+    limit.finished(0.05, 0.02, False)  # an interval ends at the first success...
+    assert limit.limit == 64  # ...but the step waits for the rest of the round
+    for _ in range(20):
+        limit.finished(0.05, 0.02, False)
+    limit.finished(0.05, None, True)  # a 429: no step
+    for _ in range(42):
+        limit.finished(0.05, None, True)
+    assert limit.limit == 64
+    for _ in range(int(limit.limit)):
+        limit.started()
+    limit.finished(0.1, None, True)  # the next interval: the push-back cuts
+    assert limit.limit == int(64 * 0.9)
+    assert not limit.slow_start
+
+
 def test_the_limit_stays_within_its_maximum_and_at_least_one() -> None:
     limit = ConcurrencyLimit(16, 40)
     now = 0.0

@@ -19,8 +19,9 @@ deviation:
   when the endpoint comes near again;
 - the limit was reached, no push-back, RTT normal: in slow start the limit doubles,
   or grows fourfold while the RTT is under `FAST_START_RTT` times the least (a cold
-  relay gets from 16 to the ~900 that a 100 ms endpoint needs in ~3 round trips),
-  else +1; after `REPROBE_AFTER` such intervals in a row, slow start again, so that a
+  relay gets from 16 to the ~1,000 that a 100 ms endpoint needs in ~3 round trips,
+  the first round counting too), once the rest of the round is answered with no
+  push-back; else +1; after `REPROBE_AFTER` such intervals in a row, slow start again, so that a
   longer round trip (the endpoint moved away) is followed in seconds, not minutes.
   In slow start "normal" is under `SLOW_START_EXIT` times the least RTT seen since it began (as
   HyStart++ tolerates a little delay): each doubling opens as many new connections as
@@ -92,7 +93,8 @@ class ConcurrencyLimit:
         self._back_pressure = False
         self._reached = False
         self._peak = 0  # most in flight this interval
-        self._first_round = 0  # answers of the first round still to come (see baseline)
+        self._round_left = 0  # answers still to come before slow start's next step
+        self._round_rtt = 0.0  # the RTT that step was decided on
         self._clean = 0
         self._next_update = 0.0
         self._probe: tuple[int, float] | None = None  # (limit before the cut, RTT then)
@@ -117,10 +119,10 @@ class ConcurrencyLimit:
         if rtt is not None:
             self._sum += rtt
             self._samples += 1
-        if self._first_round:
-            self._first_round = 0 if back_pressure else self._first_round - 1
-            if not self._first_round and not back_pressure and self._mean is not None:
-                self._grow(self._mean)
+        if self._round_left:
+            self._round_left = 0 if back_pressure else self._round_left - 1
+            if not self._round_left and not back_pressure:
+                self._grow(self._round_rtt)
         if now >= self._next_update:
             self._interval_ended(now)
 
@@ -136,16 +138,11 @@ class ConcurrencyLimit:
             if current is not None:  # the first interval: the baseline
                 self._mean, self.last_rtt, self._least = current, current, current
                 if self.adaptive and self._reached and not self._back_pressure:
-                    # Its round counts too (not one round trip idle), once the rest of
-                    # it is answered with no push-back: a limited endpoint answers a
-                    # first burst with a success, then 429s.
-                    self._first_round = self.in_flight
-                    if not self._first_round:
-                        self._grow(current)
+                    self._grow_after_round(current)  # its round counts too
             elif self.adaptive:  # push-back before any success
                 self._decrease()
         else:
-            self._first_round = 0  # a whole interval went by: it grows here, if at all
+            self._round_left = 0  # a whole interval went by: decided afresh here
             if self.adaptive:
                 self._adjust(now, current)
             if current is not None:
@@ -193,7 +190,7 @@ class ConcurrencyLimit:
                 self.limit = max(floor, int(self.limit * DECREASE))
         elif self._reached and current is not None:
             if self.slow_start:
-                self._grow(current)
+                self._grow_after_round(current)
             elif current <= self._mean + tolerance:
                 self.limit = min(self.maximum, self.limit + 1)
                 self._clean += 1
@@ -202,6 +199,15 @@ class ConcurrencyLimit:
                     self._least = (
                         self._mean
                     )  # the round trip as it is now: the path may have changed
+
+    def _grow_after_round(self, current: float) -> None:
+        """Slow start steps once the requests in flight now (the rest of this round) are
+        answered with no push-back: a rate-limited endpoint answers a burst with successes
+        first, then 429s, and a step taken at the first success would send a burst four
+        times larger into the limit before the 429s arrive."""
+        self._round_left, self._round_rtt = self.in_flight, current
+        if not self._round_left:
+            self._grow(current)
 
     def _grow(self, current: float) -> None:
         """Slow start's step: a round trip as short as the least seen means nothing queues
